@@ -1,0 +1,120 @@
+"""``ser-zoo``: LightningCLI subcommands (fit/validate/test/predict) plus data and demo tools.
+
+The training commands are a LightningCLI, so the SERModule and SERDataModule signatures are the
+config schema; the other subcommands are small tools that need no trainer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Optional, Sequence
+
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from .data.datamodule import SERDataModule
+from .errors import SerZooError
+from .lit.module import SERModule
+
+TOOLS = ("data", "demo", "models")
+
+
+class SERCLI(LightningCLI):
+    """LightningCLI with data->model links and val-UA checkpointing / early stopping as defaults."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
+        parser.link_arguments("data.class_names", "model.class_names", apply_on="instantiate")
+        parser.link_arguments("data.sample_rate", "model.sample_rate")
+        parser.link_arguments("data.clip_seconds", "model.example_seconds")
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults({"checkpoint.monitor": "val/ua", "checkpoint.mode": "max", "checkpoint.save_last": True,
+                             "checkpoint.filename": "best-epoch{epoch:02d}-ua{val/ua:.3f}",
+                             "checkpoint.auto_insert_metric_name": False})
+        parser.add_lightning_class_args(EarlyStopping, "early_stopping")
+        parser.set_defaults({"early_stopping.monitor": "val/ua", "early_stopping.mode": "max",
+                             "early_stopping.patience": 10})
+
+
+def build_cli(args: Optional[Sequence[str]] = None, run: bool = True) -> SERCLI:
+    return SERCLI(
+        SERModule, SERDataModule, args=args, run=run, seed_everything_default=0,
+        trainer_defaults={"logger": {"class_path": "lightning.pytorch.loggers.CSVLogger",
+                                     "init_args": {"save_dir": "runs", "name": "ser-zoo"}}},
+        save_config_kwargs={"overwrite": True},
+    )
+
+
+def _tools_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ser-zoo", description="speech emotion recognition model zoo")
+    sub = p.add_subparsers(dest="tool", required=True)
+    data = sub.add_parser("data", help="inspect or fetch corpora").add_subparsers(dest="action", required=True)
+    s = data.add_parser("summary", help="clips, speakers and hours per corpus and emotion")
+    s.add_argument("--root", default=None, help="data root (default: $SER_ZOO_DATA or ../shared/data)")
+    d = data.add_parser("download", help="fetch a corpus from its official source")
+    d.add_argument("name")
+    d.add_argument("--root", required=True)
+    d.add_argument("--url", default=None, help="mirror URL or local archive instead of the official source")
+    d.add_argument("--checksum", default=None, help="sha256:<hex> or md5:<hex> to verify against")
+    d.add_argument("--force", action="store_true")
+    data.add_parser("protocols", help="list the evaluation protocols")
+    sub.add_parser("models", help="list registered models and their front-ends")
+    demo = sub.add_parser("demo", help="train and test the default recipe on real data for a short schedule")
+    demo.add_argument("--config", default=None)
+    demo.add_argument("--max_epochs", type=int, default=None)
+    demo.add_argument("overrides", nargs="*", help="extra LightningCLI overrides, e.g. --data.fold=1")
+    return p
+
+
+def run_tool(argv: Sequence[str]) -> int:
+    args, unknown = _tools_parser().parse_known_args(argv)
+    if args.tool == "data" and args.action == "summary":
+        from .data.datamodule import default_data_root
+        from .data.summary import format_summary, summarize
+
+        root = args.root or default_data_root()
+        summary = summarize(root)
+        if not summary:
+            raise SerZooError(f"no corpus folders (ravdess/, crema_d/, tess/, savee/) under {root}; check --root")
+        print(f"data root: {root}\n{format_summary(summary)}")
+    elif args.tool == "data" and args.action == "download":
+        from .data.download import download_corpus
+
+        path = download_corpus(args.name, args.root, url=args.url, checksum=args.checksum, force=args.force)
+        print(f"{args.name}: ready at {path}")
+    elif args.tool == "data" and args.action == "protocols":
+        from .data.splits import PROTOCOLS
+
+        for p in PROTOCOLS.values():
+            tag = "speaker-independent" if p.speaker_independent else "NOT speaker-independent"
+            print(f"{p.name:<15} {tag:<24} {p.classes:<10} {p.description}")
+    elif args.tool == "models":
+        from .models import list_models, model_entry
+
+        for name in list_models():
+            e = model_entry(name)
+            print(f"{name:<12} {e.source:<9} front-end {e.frontend}  {e.description}")
+    elif args.tool == "demo":
+        from .demo import run_demo
+
+        run_demo(args.config, args.max_epochs, list(args.overrides) + unknown)
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="ser-zoo: %(message)s")
+    try:
+        if argv and argv[0] in TOOLS:
+            return run_tool(argv)
+        build_cli(argv)
+        return 0
+    except SerZooError as e:
+        print(f"ser-zoo: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Decode a clip list once into one memory-mapped int16 array, so epochs never reopen audio files.
+
+The cache key hashes every file's path, size and mtime plus the sample rate, so a changed corpus
+or setting builds a new cache. Builds hold a file lock and publish with an atomic rename, so two
+processes never see (or write) a half-built cache. Clips that fail to decode are reported and
+left out; the rest are kept.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..audio import load_audio
+from ..errors import AudioError
+from .corpora import Clip
+
+log = logging.getLogger("ser_zoo")
+CACHE_VERSION = 1
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("SER_ZOO_CACHE", Path.home() / ".cache" / "ser-zoo"))
+
+
+def cache_key(clips: Sequence[Clip], sample_rate: int) -> str:
+    h = hashlib.sha256(f"v{CACHE_VERSION}|{sample_rate}".encode())
+    for c in clips:
+        st = os.stat(c.path)
+        h.update(f"|{c.id}|{c.path}|{st.st_size}|{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
+class WaveformCache:
+    """Waveforms of ``clips`` at ``sample_rate`` as views into one int16 memory map."""
+
+    def __init__(self, clips: Sequence[Clip], cache_dir: str | Path | None = None, sample_rate: int = 16000,
+                 name: str = "clips", max_seconds: float = 60.0, workers: int | None = None, progress: bool = True):
+        self.sample_rate = sample_rate
+        self.dir = Path(cache_dir or default_cache_dir()) / f"{name}-{sample_rate}-{cache_key(clips, sample_rate)}"
+        if not self._complete():
+            self._build(clips, max_seconds, workers or min(4, os.cpu_count() or 1), progress)
+        index = json.loads((self.dir / "index.json").read_text())
+        self.skipped: dict[str, str] = index["skipped"]
+        self._row = {cid: i for i, cid in enumerate(index["ids"])}
+        self._offsets = np.asarray(index["offsets"], dtype=np.int64)
+        self._lengths = np.asarray(index["lengths"], dtype=np.int64)
+        self._data = np.load(self.dir / "waves.npy", mmap_mode="r")
+
+    def _complete(self) -> bool:
+        try:
+            index = json.loads((self.dir / "index.json").read_text())
+            total = int(np.load(self.dir / "waves.npy", mmap_mode="r").shape[0])
+            return total == int(sum(index["lengths"]))
+        except (OSError, ValueError, KeyError):
+            return False
+
+    def _build(self, clips: Sequence[Clip], max_seconds: float, workers: int, progress: bool) -> None:
+        self.dir.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.dir.parent / f"{self.dir.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # a second builder waits here, then finds the cache done
+            if self._complete():
+                return
+            if self.dir.exists():
+                log.warning("rebuilding incomplete cache %s", self.dir)
+                shutil.rmtree(self.dir)
+
+            def decode(clip: Clip):
+                try:
+                    wave = load_audio(clip.path, self.sample_rate, max_seconds=max_seconds)
+                    return clip.id, (np.clip(wave, -1.0, 1.0) * 32767).astype(np.int16), None
+                except AudioError as e:
+                    return clip.id, None, str(e)
+
+            ids, waves, skipped = [], [], {}
+            with ThreadPoolExecutor(workers) as pool:
+                results = pool.map(decode, clips)
+                for cid, wave, error in tqdm(results, total=len(clips), desc=f"caching {self.dir.name}",
+                                             disable=not progress, unit="clip"):
+                    if error:
+                        skipped[cid] = error
+                        log.warning("skipped: %s", error)
+                    else:
+                        ids.append(cid)
+                        waves.append(wave)
+            lengths = [len(w) for w in waves]
+            tmp = Path(tempfile.mkdtemp(dir=self.dir.parent, prefix=f".{self.dir.name}."))
+            np.save(tmp / "waves.npy", np.concatenate(waves) if waves else np.zeros(0, np.int16))
+            offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int).tolist() if lengths else []
+            (tmp / "index.json").write_text(json.dumps(
+                {"ids": ids, "offsets": offsets, "lengths": lengths, "skipped": skipped, "sample_rate": self.sample_rate}))
+            os.replace(tmp, self.dir)
+            if skipped:
+                print(f"ser-zoo: {len(skipped)} of {len(clips)} clips skipped (reasons logged above); {len(ids)} kept")
+
+    def __contains__(self, clip_id: str) -> bool:
+        return clip_id in self._row
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+    def get(self, clip_id: str) -> np.ndarray:
+        """The clip's int16 samples (a read-only view into the memory map)."""
+        row = self._row[clip_id]
+        start = self._offsets[row]
+        return self._data[start: start + self._lengths[row]]
+
+    def length(self, clip_id: str) -> int:
+        return int(self._lengths[self._row[clip_id]])

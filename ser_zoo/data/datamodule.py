@@ -1,0 +1,174 @@
+"""The LightningDataModule: protocol fold -> cached waveforms -> cropped, padded batches.
+
+CPU work stops at the waveform: features and augmentation run on the model's device.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Literal, Optional, Union
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from ..errors import ConfigError, SerZooError
+from .cache import WaveformCache
+from .corpora import Clip, filter_classes, read_corpus
+from .labels import resolve_classes
+from .splits import get_protocol
+
+
+def default_data_root() -> str:
+    """$SER_ZOO_DATA, else a ``shared/data`` beside the working directory (the dev layout)."""
+    if os.environ.get("SER_ZOO_DATA"):
+        return os.environ["SER_ZOO_DATA"]
+    for candidate in (Path("../shared/data"), Path("shared/data"), Path("data")):
+        if candidate.is_dir():
+            return str(candidate)
+    return str(Path.home() / "ser-zoo-data")
+
+
+class ClipDataset(Dataset):
+    """Clips of one stage; ``crop`` is 'random' (training), 'center' (fixed-length eval) or 'full'."""
+
+    def __init__(self, clips: list[Clip], labels: list[int], cache: dict[str, WaveformCache],
+                 crop: str, num_samples: int):
+        self.clips, self.labels, self.cache, self.crop, self.num_samples = clips, labels, cache, crop, num_samples
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, i: int):
+        clip = self.clips[i]
+        wave = self.cache[clip.corpus].get(clip.id)
+        n = len(wave)
+        if self.crop != "full" and n > self.num_samples:
+            extra = n - self.num_samples
+            start = int(torch.randint(0, extra + 1, ()).item()) if self.crop == "random" else extra // 2
+            wave = wave[start: start + self.num_samples]
+        wave = torch.from_numpy(wave.astype(np.float32) / 32767.0)
+        return wave, self.labels[i], i
+
+
+def pad_collate(items, min_length: int = 0):
+    """Zero-pad to the longest clip (or ``min_length``); ``lengths`` keeps the valid sample counts."""
+    waves, labels, index = zip(*items)
+    lengths = torch.tensor([len(w) for w in waves])
+    batch = torch.zeros(len(waves), max(int(lengths.max()), min_length))
+    for row, w in enumerate(waves):
+        batch[row, : len(w)] = w
+    return {"audio": batch, "lengths": lengths, "label": torch.tensor(labels), "index": torch.tensor(index)}
+
+
+class SERDataModule(L.LightningDataModule):
+    """Speech-emotion clips of one protocol fold as waveform batches.
+
+    Args:
+        root: data root holding ravdess/, crema_d/, tess/, savee/ (default: $SER_ZOO_DATA or ../shared/data).
+        protocol: a named protocol (``ser-zoo data protocols`` lists them).
+        fold: which fold of the protocol is the test set.
+        classes: a class-set name (emotions8/7/6) or a list of emotions; default: the protocol's.
+        corpora: override the protocol's corpora (only meaningful for random-split).
+        clip_seconds: training clips are randomly cropped to this length; shorter ones are zero-padded.
+        eval_crop: 'center' crops/pads evaluation clips to clip_seconds; 'full' keeps whole clips
+            padded to the batch's longest, with ``lengths`` for masking.
+        limit_clips: keep at most this many clips per stage (a deterministic subset, for smoke tests).
+    """
+
+    def __init__(
+        self,
+        root: Optional[str] = None,
+        protocol: str = "ravdess-6fold",
+        fold: int = 0,
+        classes: Optional[Union[str, list[str]]] = None,
+        corpora: Optional[list[str]] = None,
+        batch_size: int = 32,
+        num_workers: int = 1,
+        sample_rate: int = 16000,
+        clip_seconds: float = 3.0,
+        eval_crop: Literal["center", "full"] = "center",
+        max_clip_seconds: float = 60.0,
+        cache_dir: Optional[str] = None,
+        limit_clips: Optional[int] = None,
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        self.protocol = get_protocol(protocol)
+        self.root = root or default_data_root()
+        self.corpora = tuple(corpora or self.protocol.corpora)
+        self.class_names = list(resolve_classes(classes or self.protocol.classes))
+        self.num_samples = int(round(clip_seconds * sample_rate))
+        self.datasets: dict[str, ClipDataset] = {}
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def _clips(self) -> list[Clip]:
+        if not Path(self.root).is_dir():
+            raise SerZooError(f"data root not found: {self.root}; set --data.root or SER_ZOO_DATA, "
+                              "or fetch a corpus with 'ser-zoo data download NAME --root DIR'")
+        return filter_classes([c for name in self.corpora for c in read_corpus(name, self.root)], tuple(self.class_names))
+
+    def _caches(self, clips: list[Clip]) -> dict[str, WaveformCache]:
+        h = self.hparams
+        return {name: WaveformCache([c for c in clips if c.corpus == name], h.cache_dir, h.sample_rate, name=name,
+                                    max_seconds=h.max_clip_seconds) for name in self.corpora}
+
+    def prepare_data(self) -> None:
+        self._caches(self._clips())  # decode once, on one process
+
+    def setup(self, stage: Optional[str] = None) -> None:
+        if self.datasets:
+            return
+        clips = self._clips()
+        if self.hparams.fold >= self.protocol.num_folds(clips) or self.hparams.fold < 0:
+            self.protocol.split(clips, self.hparams.fold)  # raises the clear error
+        cache = self._caches(clips)
+        clips = [c for c in clips if c.id in cache[c.corpus]]  # bad clips were reported and skipped
+        split = self.protocol.split(clips, self.hparams.fold)
+        label_of = {name: i for i, name in enumerate(self.class_names)}
+        for stage_name, idx in (("train", split.train), ("val", split.val), ("test", split.test)):
+            idx = self._limit(idx)
+            crop = "random" if stage_name == "train" else self.hparams.eval_crop
+            chosen = [clips[i] for i in idx]
+            self.datasets[stage_name] = ClipDataset(chosen, [label_of[c.emotion] for c in chosen], cache, crop,
+                                                    self.num_samples)
+        self.datasets["predict"] = self.datasets["test"]
+
+    def _limit(self, idx: list[int]) -> list[int]:
+        n = self.hparams.limit_clips
+        if n is None or len(idx) <= n:
+            return idx
+        keep = np.random.default_rng(0).choice(len(idx), n, replace=False)
+        return [idx[i] for i in sorted(keep)]
+
+    def _loader(self, stage: str) -> DataLoader:
+        if stage not in self.datasets:
+            raise SerZooError("the data module is not set up; call setup() first")
+        h = self.hparams
+        pad_to = self.num_samples if (stage == "train" or h.eval_crop == "center") else 0
+        return DataLoader(
+            self.datasets[stage], batch_size=h.batch_size, shuffle=stage == "train", drop_last=False,
+            num_workers=h.num_workers, persistent_workers=h.num_workers > 0,
+            collate_fn=functools.partial(pad_collate, min_length=pad_to),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train")
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test")
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader("predict")
+
+    def stage_clips(self, stage: str) -> list[Clip]:
+        return self.datasets[stage].clips

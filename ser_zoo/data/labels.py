@@ -1,0 +1,28 @@
+"""The canonical emotion vocabulary and the class sets used by the seeds and protocols."""
+
+from __future__ import annotations
+
+from ..errors import ConfigError
+
+#: Canonical order; every corpus maps its own codes onto these names.
+EMOTIONS: tuple[str, ...] = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
+
+#: Named class sets. ``emotions6`` is seed 001's union set (calm and surprised dropped),
+#: ``emotions7`` seed 004's (calm dropped), ``emotions8`` RAVDESS's full set.
+CLASS_SETS: dict[str, tuple[str, ...]] = {
+    "emotions8": EMOTIONS,
+    "emotions7": tuple(e for e in EMOTIONS if e != "calm"),
+    "emotions6": tuple(e for e in EMOTIONS if e not in ("calm", "surprised")),
+}
+
+
+def resolve_classes(classes: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """A class-set name or an explicit list, validated against the vocabulary."""
+    if isinstance(classes, str):
+        if classes not in CLASS_SETS:
+            raise ConfigError(f"unknown class set '{classes}'; use one of {sorted(CLASS_SETS)} or a list of emotions")
+        return CLASS_SETS[classes]
+    unknown = [c for c in classes if c not in EMOTIONS]
+    if unknown or not classes:
+        raise ConfigError(f"unknown emotions {unknown or '[]'} in classes; valid names: {list(EMOTIONS)}")
+    return tuple(classes)

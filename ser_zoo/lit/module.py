@@ -1,0 +1,184 @@
+"""The LightningModule: front-end + (augmentation hook) + network + torchmetrics, one-cycle LR."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MetricCollection
+from torchmetrics.classification import (MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score,
+                                         MulticlassRecall)
+
+from ..errors import ConfigError
+from ..features import create_frontend
+from ..models import create_model, model_entry
+
+
+def stage_metrics(num_classes: int) -> MetricCollection:
+    """WA = accuracy, UA = mean per-class recall, F1 = macro-F1 (the SER reporting convention)."""
+    return MetricCollection({
+        "wa": MulticlassAccuracy(num_classes, average="micro"),
+        "ua": MulticlassRecall(num_classes, average="macro"),
+        "f1": MulticlassF1Score(num_classes, average="macro"),
+    })
+
+
+class SERModule(L.LightningModule):
+    """Speech emotion classifier: waveform batch in, logits out, metrics per stage.
+
+    Args:
+        model: a registered model name (``ser-zoo zoo models`` / ``ser_zoo.list_models()``).
+        model_kwargs: options passed to the model builder (e.g. ``pretrained``, ``weights``).
+        frontend: front-end spec ``{"name": ..., **kwargs}``; default: the one the model declares.
+        num_classes, class_names: set from the data module by the CLI.
+        lr: peak learning rate (one-cycle) or initial one (plateau / none).
+        scheduler: ``onecycle`` (default), ``plateau`` (ReduceLROnPlateau on val UA) or ``none``.
+        optimizer: ``adamw`` (default) or ``adam`` (the seeds' choice).
+        class_weights: weight the loss by inverse training-class frequency.
+        example_seconds: clip length used to check at construction that front-end and model fit.
+    """
+
+    def __init__(
+        self,
+        model: str = "resnet18",
+        model_kwargs: Optional[dict[str, Any]] = None,
+        frontend: Optional[dict[str, Any]] = None,
+        num_classes: int = 8,
+        class_names: Optional[list[str]] = None,
+        optimizer: Literal["adamw", "adam"] = "adamw",
+        lr: float = 1e-3,
+        weight_decay: float = 1e-2,
+        scheduler: Literal["onecycle", "plateau", "none"] = "onecycle",
+        pct_start: float = 0.3,
+        plateau_patience: int = 3,
+        min_lr: float = 1e-7,
+        class_weights: bool = False,
+        label_smoothing: float = 0.0,
+        sample_rate: int = 16000,
+        example_seconds: float = 3.0,
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        entry = model_entry(model)
+        self.frontend_spec = dict(frontend or entry.frontend)
+        self.frontend = create_frontend(self.frontend_spec)
+        self.net = create_model(model, num_classes, **(model_kwargs or {}))
+        self.class_names = list(class_names or [str(i) for i in range(num_classes)])
+        if len(self.class_names) != num_classes:
+            raise ConfigError(f"class_names has {len(self.class_names)} names but num_classes={num_classes}")
+        self._check_fit(entry.input_kind, int(sample_rate * example_seconds))
+        self.metrics = nn.ModuleDict({s: stage_metrics(num_classes) for s in ("train", "val", "test")})
+        self.confmat = MulticlassConfusionMatrix(num_classes)
+        self.register_buffer("loss_weight", torch.ones(num_classes), persistent=False)
+        self.test_results: dict[str, Any] = {}
+
+    def _check_fit(self, input_kind: str, num_samples: int) -> None:
+        """Fail at construction, naming both sides, when the front-end's output cannot feed the model."""
+        name, fe = self.hparams.model, self.frontend_spec.get("name")
+        if getattr(self.frontend, "kind", input_kind) != input_kind:
+            raise ConfigError(f"model '{name}' takes {input_kind} input but front-end '{fe}' gives {self.frontend.kind}")
+        shape = tuple(self.frontend.output_shape(num_samples))
+        try:
+            was_training = self.net.training
+            self.net.eval()
+            with torch.no_grad():
+                self.net(torch.zeros(1, *shape))
+            self.net.train(was_training)
+        except (RuntimeError, ValueError) as e:
+            raise ConfigError(f"model '{name}' cannot take front-end '{fe}' output of shape {shape}: "
+                              f"{str(e).splitlines()[0]}") from None
+
+    # -- forward ---------------------------------------------------------------------------------
+    def augment_waveform(self, wave: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Training-only hook on the device-side waveform batch (identity until augmentation is configured)."""
+        return wave
+
+    def augment_features(self, feats: torch.Tensor) -> torch.Tensor:
+        """Training-only hook on the device-side feature batch."""
+        return feats
+
+    def forward(self, wave: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
+        return self.net(self.frontend(wave, lengths))
+
+    def _logits(self, batch: dict[str, torch.Tensor], train: bool) -> torch.Tensor:
+        wave, lengths = batch["audio"], batch["lengths"]
+        if train:
+            wave = self.augment_waveform(wave, lengths)
+        feats = self.frontend(wave, lengths)
+        if train:
+            feats = self.augment_features(feats)
+        return self.net(feats)
+
+    # -- steps -----------------------------------------------------------------------------------
+    def on_fit_start(self) -> None:
+        dm = getattr(self.trainer, "datamodule", None)
+        if self.hparams.class_weights and dm is not None and "train" in getattr(dm, "datasets", {}):
+            counts = torch.bincount(torch.tensor(dm.datasets["train"].labels), minlength=self.hparams.num_classes)
+            self.loss_weight = (counts.sum() / (counts.clamp(min=1) * len(counts))).float().to(self.device)
+
+    def _shared_step(self, batch, stage: str) -> torch.Tensor:
+        logits = self._logits(batch, train=stage == "train")
+        loss = F.cross_entropy(logits, batch["label"], weight=self.loss_weight,
+                               label_smoothing=self.hparams.label_smoothing)
+        metrics = self.metrics[stage]
+        metrics.update(logits, batch["label"])
+        if stage == "test":
+            self.confmat.update(logits, batch["label"])
+        bs = batch["label"].shape[0]
+        self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=bs, sync_dist=stage != "train")
+        self.log_dict({f"{stage}/{k}": v for k, v in metrics.items()}, prog_bar=stage != "train", batch_size=bs,
+                      on_step=False, on_epoch=True)
+        return loss
+
+    def training_step(self, batch, batch_idx):
+        return self._shared_step(batch, "train")
+
+    def validation_step(self, batch, batch_idx):
+        self._shared_step(batch, "val")
+
+    def test_step(self, batch, batch_idx):
+        self._shared_step(batch, "test")
+
+    def predict_step(self, batch, batch_idx):
+        probs = self._logits(batch, train=False).softmax(-1)
+        return {"index": batch["index"], "probs": probs, "pred": probs.argmax(-1)}
+
+    def on_test_epoch_start(self) -> None:
+        self.confmat.reset()
+
+    def on_test_epoch_end(self) -> None:
+        cm = self.confmat.compute().cpu()
+        recall = (cm.diag() / cm.sum(1).clamp(min=1)).tolist()
+        self.test_results = {
+            "confusion_matrix": cm.tolist(), "class_names": self.class_names,
+            "per_class_recall": dict(zip(self.class_names, recall)),
+        }
+        log_dir = self.trainer.log_dir if self.trainer is not None else None
+        if log_dir and self.trainer.is_global_zero:
+            from ..plots import plot_confusion_matrix  # matplotlib only when a test actually runs
+
+            out = Path(log_dir)
+            out.mkdir(parents=True, exist_ok=True)
+            self.test_results["confusion_matrix_png"] = str(
+                plot_confusion_matrix(cm, self.class_names, out / "confusion_matrix.png"))
+            (out / "test_confusion.json").write_text(json.dumps(self.test_results, indent=1))
+
+    # -- optimisation ----------------------------------------------------------------------------
+    def configure_optimizers(self):
+        h = self.hparams
+        opt_cls = torch.optim.AdamW if h.optimizer == "adamw" else torch.optim.Adam
+        opt = opt_cls(self.parameters(), lr=h.lr, weight_decay=h.weight_decay)
+        if h.scheduler == "onecycle":
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=h.lr, pct_start=h.pct_start,
+                                                        total_steps=int(self.trainer.estimated_stepping_batches))
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+        if h.scheduler == "plateau":
+            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.5,
+                                                               patience=h.plateau_patience, min_lr=h.min_lr)
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": "val/ua", "interval": "epoch"}}
+        return opt

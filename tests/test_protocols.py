@@ -1,0 +1,68 @@
+"""Protocols: no speaker on two sides of any fold, seed 001's RAVDESS actor blocks, reproducibility."""
+
+import pytest
+
+from ser_zoo.data import PROTOCOLS, filter_classes, get_protocol, read_corpora, resolve_classes
+from ser_zoo.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def clips_by_protocol(data_root):
+    cache = {}
+    for name, p in PROTOCOLS.items():
+        key = p.corpora
+        if key not in cache:
+            cache[key] = read_corpora(p.corpora, data_root)
+        cache[name] = filter_classes(cache[key], resolve_classes(p.classes))
+    return cache
+
+
+@pytest.mark.parametrize("name", [n for n, p in PROTOCOLS.items() if p.speaker_independent])
+def test_no_speaker_on_two_sides(clips_by_protocol, name):
+    protocol, clips = PROTOCOLS[name], clips_by_protocol[name]
+    tested = set()
+    for fold in range(protocol.num_folds(clips)):
+        split = protocol.split(clips, fold)
+        train, val, test = ({clips[i].speaker for i in part} for part in (split.train, split.val, split.test))
+        assert train and val and test
+        assert not (train & val) and not (train & test) and not (val & test)
+        assert len(split.train) + len(split.val) + len(split.test) == len(clips)
+        tested |= test
+    if name != "cross-corpus":  # every speaker is tested exactly once over the folds
+        assert tested == {c.speaker for c in clips}
+
+
+def test_ravdess_folds_are_seed_actor_blocks(clips_by_protocol):
+    protocol, clips = PROTOCOLS["ravdess-6fold"], clips_by_protocol["ravdess-6fold"]
+    for fold in range(6):
+        split = protocol.split(clips, fold)
+        assert {clips[i].speaker for i in split.test} == {f"ravdess_{a:02d}" for a in range(4 * fold + 1, 4 * fold + 5)}
+        val = [clips[i] for i in split.val]
+        assert len({c.speaker for c in val}) == 4 and {c.gender for c in val} == {"male", "female"}
+
+
+def test_cross_corpus_sides(clips_by_protocol):
+    clips = clips_by_protocol["cross-corpus"]
+    split = PROTOCOLS["cross-corpus"].split(clips, 0)
+    assert {clips[i].corpus for i in split.test} == {"savee", "tess"}
+    assert {clips[i].corpus for i in split.train + split.val} == {"crema_d", "ravdess"}
+
+
+def test_splits_are_reproducible(clips_by_protocol):
+    clips = clips_by_protocol["union-11fold"]
+    assert PROTOCOLS["union-11fold"].split(clips, 3) == PROTOCOLS["union-11fold"].split(list(clips), 3)
+
+
+def test_random_split_is_labelled_and_leaks(clips_by_protocol):
+    p = get_protocol("random-split")
+    assert not p.speaker_independent
+    clips = clips_by_protocol["random-split"]
+    split = p.split(clips, 0)
+    assert {clips[i].speaker for i in split.train} & {clips[i].speaker for i in split.test}
+
+
+def test_unknown_protocol_and_fold(clips_by_protocol):
+    with pytest.raises(ConfigError, match="unknown protocol 'ravdess-10fold'"):
+        get_protocol("ravdess-10fold")
+    with pytest.raises(ConfigError, match="folds 0..5; got fold=6"):
+        PROTOCOLS["ravdess-6fold"].split(clips_by_protocol["ravdess-6fold"], 6)
