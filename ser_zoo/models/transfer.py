@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 import timm
+from timm.models import adapt_input_conv, load_state_dict
 import torch
 from torch import nn
 
@@ -52,15 +53,36 @@ def timm_transfer(backbone: str, num_classes: int, pretrained: bool = False, wei
         raise ConfigError(
             f"{backbone}: pretrained=true needs 'weights' (a local path or URL of an ImageNet state dict, "
             f"e.g. torchvision's resnet18-f37072fd.pth); nothing is downloaded implicitly. Or set pretrained: false")
+    model = timm.create_model(backbone, pretrained=False, num_classes=num_classes, in_chans=in_chans,
+                              drop_rate=drop_rate)
     if weights:
-        path = resolve_weights(weights)
-        try:
-            return timm.create_model(backbone, pretrained=True, pretrained_cfg_overlay={"file": str(path)},
-                                     num_classes=num_classes, in_chans=in_chans, drop_rate=drop_rate)
-        except RuntimeError as e:
-            raise SerZooError(f"weights {path} do not fit {backbone}: {str(e).splitlines()[0]}") from None
-    return timm.create_model(backbone, pretrained=False, num_classes=num_classes, in_chans=in_chans,
-                             drop_rate=drop_rate)
+        load_transfer_weights(model, resolve_weights(weights), in_chans)
+    return model
+
+
+def load_transfer_weights(model: nn.Module, path: Path, in_chans: int) -> None:
+    """Load an ImageNet state dict: adapt the first conv (timm's RGB-sum), skip the old head, and
+    refuse a file that does not fit (timm alone would load it non-strictly and silently)."""
+    cfg = model.pretrained_cfg
+    first_conv, classifier = cfg.get("first_conv"), cfg.get("classifier")
+    try:
+        state = load_state_dict(str(path), weights_only=True)
+    except Exception as e:
+        raise SerZooError(f"cannot read weights {path} ({str(e).splitlines()[0]}); give a torch or safetensors "
+                          "state dict") from None
+    conv_key = f"{first_conv}.weight"
+    if conv_key in state and state[conv_key].shape[1] != in_chans:
+        state[conv_key] = adapt_input_conv(in_chans, state[conv_key])
+    head = {k for k in state if classifier and k.startswith(f"{classifier}.")}
+    own_head = {k for k in model.state_dict() if classifier and k.startswith(f"{classifier}.")}
+    for k in head:
+        del state[k]
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = set(missing) - own_head
+    if missing or unexpected:
+        bad = sorted(missing)[:3] or sorted(unexpected)[:3]
+        raise SerZooError(f"weights {path} do not fit {model.default_cfg.get('architecture', type(model).__name__)}: "
+                          f"{len(missing)} missing and {len(unexpected)} unexpected keys (e.g. {bad})")
 
 
 @register_model("resnet18", frontend=SPECTROGRAM_IMAGE, source="seed 002",

@@ -1,0 +1,87 @@
+"""Registry behaviour and ImageNet transfer from a state dict the test writes itself (no hub access)."""
+
+import functools
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import torch
+import torchvision
+
+from ser_zoo import create_model, list_models, model_entry
+from ser_zoo.errors import ConfigError, SerZooError
+
+
+@pytest.fixture(scope="module")
+def imagenet_like_weights(tmp_path_factory):
+    """A torchvision ResNet18 state dict in torchvision's own key layout, saved like resnet18-f37072fd.pth."""
+    torch.manual_seed(0)
+    sd = torchvision.models.resnet18(weights=None).state_dict()
+    path = tmp_path_factory.mktemp("weights") / "resnet18-test.pth"
+    torch.save(sd, path)
+    return path, sd
+
+
+def check_transferred(model, sd, num_classes):
+    # first conv: RGB filters summed into the single spectrogram channel
+    assert model.conv1.weight.shape == (64, 1, 7, 7)
+    torch.testing.assert_close(model.conv1.weight, sd["conv1.weight"].sum(1, keepdim=True))
+    # body copied as is
+    torch.testing.assert_close(model.layer3[1].conv2.weight, sd["layer3.1.conv2.weight"])
+    torch.testing.assert_close(model.bn1.running_var, sd["bn1.running_var"])
+    # head replaced, not copied
+    assert model.fc.weight.shape == (num_classes, 512)
+
+
+def test_resnet18_transfer_from_local_file(imagenet_like_weights):
+    path, sd = imagenet_like_weights
+    model = create_model("resnet18", num_classes=8, pretrained=True, weights=str(path))
+    check_transferred(model, sd, 8)
+    assert model(torch.randn(2, 1, 64, 301)).shape == (2, 8)
+
+
+def test_resnet18_transfer_from_local_http_url(imagenet_like_weights):
+    path, sd = imagenet_like_weights
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(path.parent))
+    handler.log_message = lambda *a: None
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{path.name}"
+        check_transferred(create_model("resnet18", num_classes=6, pretrained=True, weights=url), sd, 6)
+    finally:
+        server.shutdown()
+
+
+def test_pretrained_without_weights_is_a_clear_error():
+    with pytest.raises(ConfigError, match="pretrained=true needs 'weights'"):
+        create_model("resnet18", num_classes=8, pretrained=True)
+
+
+def test_missing_or_wrong_weights(tmp_path):
+    with pytest.raises(SerZooError, match="weights file not found"):
+        create_model("resnet18", num_classes=8, weights=str(tmp_path / "none.pth"))
+    bad = tmp_path / "vgg.pth"
+    torch.save({"features.0.weight": torch.zeros(64, 3, 3, 3)}, bad)
+    with pytest.raises(SerZooError, match="do not fit resnet18"):
+        create_model("resnet18", num_classes=8, weights=str(bad))
+
+
+def test_registry_lists_and_rejects():
+    assert {"resnet18", "mel_cnn"} <= set(list_models())
+    assert list_models("resnet*") == ["resnet18"]
+    assert model_entry("mel_cnn").frontend["name"] == "logmel"
+    with pytest.raises(ConfigError, match="unknown model 'resnet19'"):
+        create_model("resnet19", num_classes=8)
+    with pytest.raises(ConfigError, match=r"model 'mel_cnn' has no option\(s\) \['widht'\]"):
+        create_model("mel_cnn", num_classes=8, widht=3)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mel_cnn"])
+def test_forward_backward_any_length(name):
+    model = create_model(name, num_classes=7)
+    for frames in (101, 301):
+        out = model(torch.randn(3, 1, 64, frames))
+        assert out.shape == (3, 7)
+    out.sum().backward()
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
