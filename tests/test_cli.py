@@ -1,0 +1,80 @@
+"""The ser-zoo command: data tools, the LightningCLI schema, config errors, and an end-to-end fit/test."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ser_zoo.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+RECIPE = str(REPO / "configs" / "resnet18_ravdess.yaml")
+
+
+def test_data_summary_shows_official_counts(data_root, capsys):
+    assert main(["data", "summary", "--root", str(data_root)]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.split()}
+    assert rows["ravdess"][1:3] == ["1440", "24"] and rows["crema_d"][1:3] == ["7442", "91"]
+    assert rows["tess"][1:3] == ["2800", "2"] and rows["savee"][1:3] == ["480", "4"]
+    assert rows["total"][1:3] == ["12162", "121"]
+    assert abs(float(rows["ravdess"][4]) - 1.48) < 0.01 and abs(float(rows["crema_d"][4]) - 5.26) < 0.01
+    assert rows["calm"][1:] == ["192", "0", "0", "0"] and rows["neutral"][1:] == ["96", "1087", "400", "120"]
+
+
+def test_data_summary_bad_root(tmp_path, capsys):
+    assert main(["data", "summary", "--root", str(tmp_path)]) == 2
+    assert "no corpus folders" in capsys.readouterr().err
+
+
+def test_protocols_and_models_listing(capsys):
+    main(["data", "protocols"])
+    out = capsys.readouterr().out
+    assert "ravdess-6fold" in out and "random-split    NOT speaker-independent" in out
+    main(["models"])
+    assert "resnet18" in capsys.readouterr().out
+
+
+def test_print_config_is_the_schema(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["fit", "--config", RECIPE, "--data.fold", "2", "--print_config"])
+    assert e.value.code == 0
+    cfg = yaml.safe_load(capsys.readouterr().out)
+    assert cfg["data"]["fold"] == 2 and cfg["model"]["model"] == "resnet18"
+    assert cfg["checkpoint"]["monitor"] == "val/ua" and cfg["model"]["scheduler"] == "onecycle"
+
+
+def test_wrong_config_key_names_the_key(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(Path(RECIPE).read_text().replace("  batch_size: 32", "  batch_sise: 32"))
+    with pytest.raises(SystemExit) as e:
+        main(["fit", "--config", str(bad)])
+    assert e.value.code == 2
+    assert "batch_sise" in capsys.readouterr().err
+
+
+def test_unknown_protocol_is_one_line(capsys):
+    assert main(["fit", "--config", RECIPE, "--data.protocol", "ravdess-9fold"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ser-zoo: error: unknown protocol 'ravdess-9fold'") and "\n" not in err
+
+
+@pytest.mark.slow
+def test_fit_then_test_end_to_end(data_root, tmp_path, capsys):
+    common = ["--config", RECIPE, "--data.root", str(data_root), "--data.limit_clips", "48", "--data.batch_size", "16",
+              "--data.num_workers", "0", "--trainer.logger.init_args.save_dir", str(tmp_path),
+              "--trainer.enable_progress_bar", "false", "--model.model", "mel_cnn",
+              "--model.model_kwargs", "{}", "--model.frontend", "{name: logmel, n_mels: 40}"]
+    assert main(["fit", *common, "--trainer.max_epochs", "2"]) == 0
+    run = tmp_path / "resnet18_ravdess" / "version_0"
+    ckpts = sorted((run / "checkpoints").glob("*.ckpt"))
+    assert {p.name for p in ckpts} >= {"last.ckpt"} and any(p.name.startswith("best-") for p in ckpts)
+    assert yaml.safe_load((run / "config.yaml").read_text())["model"]["model"] == "mel_cnn"
+    metrics = (run / "metrics.csv").read_text()
+    assert "val/ua" in metrics and "train/loss" in metrics
+    assert main(["test", *common, "--ckpt_path", str(run / "checkpoints" / "last.ckpt")]) == 0
+    [test_run] = [p for p in (tmp_path / "resnet18_ravdess").iterdir() if p.name != "version_0"]
+    confusion = json.loads((test_run / "test_confusion.json").read_text())
+    assert sum(map(sum, confusion["confusion_matrix"])) == 48  # every limited test clip counted once
+    assert (test_run / "confusion_matrix.png").stat().st_size > 1000

@@ -1,0 +1,86 @@
+"""The data module: cached waveforms, crop policy per stage, padding, bad clips skipped and reported."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from ser_zoo.data import SERDataModule
+from ser_zoo.data.cache import WaveformCache
+from ser_zoo.data.corpora import Clip
+
+
+def test_ravdess_fold_batches(data_root):
+    dm = SERDataModule(root=str(data_root), protocol="ravdess-6fold", fold=1, batch_size=8, num_workers=0,
+                       clip_seconds=2.0)
+    dm.prepare_data()
+    dm.setup("fit")
+    assert dm.num_classes == 8 and dm.class_names[0] == "neutral"
+    assert [len(dm.datasets[s]) for s in ("train", "val", "test")] == [960, 240, 240]
+    assert {c.speaker for c in dm.stage_clips("test")} == {"ravdess_05", "ravdess_06", "ravdess_07", "ravdess_08"}
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["audio"].shape == (8, 32000) and batch["audio"].dtype == torch.float32
+    assert (batch["lengths"] <= 32000).all() and batch["label"].max() < 8
+    assert batch["audio"].abs().max() <= 1.0
+    # evaluation is deterministic (centre crop); training crops are random
+    a = next(iter(dm.val_dataloader()))["audio"]
+    b = next(iter(dm.val_dataloader()))["audio"]
+    assert torch.equal(a, b)
+    ds = dm.datasets["train"]
+    long_clip = max(range(len(ds)), key=lambda i: dm.datasets["train"].cache["ravdess"].length(ds.clips[i].id))
+    crops = {ds[long_clip][0][:200].sum().item() for _ in range(5)}
+    assert len(crops) > 1
+
+
+def test_full_eval_crop_keeps_whole_clips(data_root):
+    dm = SERDataModule(root=str(data_root), protocol="savee-loso", fold=0, batch_size=4, num_workers=0,
+                       eval_crop="full", clip_seconds=1.0)
+    dm.setup("test")
+    batch = next(iter(dm.test_dataloader()))
+    lengths = batch["lengths"]
+    assert batch["audio"].shape[1] == lengths.max() > 16000  # SAVEE clips are longer than 1 s
+    for row, n in enumerate(lengths):
+        assert batch["audio"][row, n:].abs().sum() == 0  # padding is zeros past each clip's length
+
+
+def _clip(path, speaker="x_1", emotion="happy"):
+    return Clip(path=str(path), corpus="x", speaker=speaker, gender="male", emotion=emotion)
+
+
+def test_cache_skips_bad_clips_and_keeps_the_rest(tmp_path, capsys):
+    good = tmp_path / "good.wav"
+    sf.write(good, 0.1 * np.sin(np.arange(8000) / 5).astype(np.float32), 16000)
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(8000, np.float32), 16000)
+    junk = tmp_path / "junk.wav"
+    junk.write_text("not audio")
+    cache = WaveformCache([_clip(good), _clip(silent), _clip(junk)], tmp_path / "cache", name="x", progress=False)
+    assert len(cache) == 1 and "x_1/good" in cache
+    assert set(cache.skipped) == {"x_1/silent", "x_1/junk"}
+    assert "silent" in cache.skipped["x_1/silent"] and "not a readable audio file" in cache.skipped["x_1/junk"]
+    assert "2 of 3 clips skipped" in capsys.readouterr().out
+    np.testing.assert_allclose(cache.get("x_1/good") / 32767, sf.read(good)[0], atol=1e-4)
+
+
+def test_cache_is_rebuilt_when_truncated_or_stale(tmp_path):
+    wav = tmp_path / "a.wav"
+    sf.write(wav, 0.1 * np.sin(np.arange(8000) / 5).astype(np.float32), 16000)
+    first = WaveformCache([_clip(wav)], tmp_path / "cache", name="x", progress=False)
+    # truncate the cached array: the next open notices and rebuilds
+    data = first.dir / "waves.npy"
+    data.write_bytes(data.read_bytes()[:-2000])
+    again = WaveformCache([_clip(wav)], tmp_path / "cache", name="x", progress=False)
+    assert again.length("x_1/a") == 8000
+    # a changed file means a new key (stale caches are never reused)
+    sf.write(wav, 0.1 * np.sin(np.arange(12000) / 5).astype(np.float32), 16000)
+    changed = WaveformCache([_clip(wav)], tmp_path / "cache", name="x", progress=False)
+    assert changed.dir != first.dir and changed.length("x_1/a") == 12000
+
+
+def test_bad_root_and_fold(tmp_path):
+    from ser_zoo.errors import ConfigError, SerZooError
+
+    with pytest.raises(SerZooError, match="data root not found"):
+        SERDataModule(root=str(tmp_path / "nowhere")).setup("fit")
+    with pytest.raises(ConfigError, match="unknown class set"):
+        SERDataModule(classes="emotions5")
