@@ -72,7 +72,7 @@ class SERModule(L.LightningModule):
         if len(self.class_names) != num_classes:
             raise ConfigError(f"class_names has {len(self.class_names)} names but num_classes={num_classes}")
         self._check_fit(entry.input_kind, int(sample_rate * example_seconds))
-        self.metrics = nn.ModuleDict({s: stage_metrics(num_classes) for s in ("train", "val", "test")})
+        self.train_metrics, self.val_metrics, self.test_metrics = (stage_metrics(num_classes) for _ in range(3))
         self.confmat = MulticlassConfusionMatrix(num_classes)
         self.register_buffer("loss_weight", torch.ones(num_classes), persistent=False)
         self.test_results: dict[str, Any] = {}
@@ -125,12 +125,13 @@ class SERModule(L.LightningModule):
         logits = self._logits(batch, train=stage == "train")
         loss = F.cross_entropy(logits, batch["label"], weight=self.loss_weight,
                                label_smoothing=self.hparams.label_smoothing)
-        metrics = self.metrics[stage]
+        metrics = getattr(self, f"{stage}_metrics")
         metrics.update(logits, batch["label"])
         if stage == "test":
             self.confmat.update(logits, batch["label"])
         bs = batch["label"].shape[0]
-        self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=bs, sync_dist=stage != "train")
+        self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=bs, on_step=stage == "train", on_epoch=True,
+                 sync_dist=stage != "train")
         self.log_dict({f"{stage}/{k}": v for k, v in metrics.items()}, prog_bar=stage != "train", batch_size=bs,
                       on_step=False, on_epoch=True)
         return loss
