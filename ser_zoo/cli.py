@@ -17,6 +17,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from .data.datamodule import SERDataModule
 from .errors import SerZooError
 from .lit.module import SERModule
+from .lit.writer import PredictionWriter
 
 TOOLS = ("data", "demo", "models")
 
@@ -33,6 +34,7 @@ class SERCLI(LightningCLI):
         parser.set_defaults({"checkpoint.monitor": "val/ua", "checkpoint.mode": "max", "checkpoint.save_last": True,
                              "checkpoint.filename": "best-epoch{epoch:02d}-ua{val/ua:.3f}",
                              "checkpoint.auto_insert_metric_name": False})
+        parser.add_lightning_class_args(PredictionWriter, "prediction_writer")
         parser.add_lightning_class_args(EarlyStopping, "early_stopping")
         parser.set_defaults({"early_stopping.monitor": "val/ua", "early_stopping.mode": "max",
                              "early_stopping.patience": 10})

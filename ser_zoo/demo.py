@@ -16,7 +16,7 @@ from .data.datamodule import default_data_root
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO / "configs" / "resnet18_ravdess.yaml"
-DEMO_EPOCHS = 8
+DEMO_EPOCHS = 4
 
 
 def _ensure_data(root: str, corpora: Sequence[str]) -> None:

@@ -1,5 +1,6 @@
 """The ser-zoo command: data tools, the LightningCLI schema, config errors, and an end-to-end fit/test."""
 
+import csv
 import json
 from pathlib import Path
 
@@ -78,3 +79,39 @@ def test_fit_then_test_end_to_end(data_root, tmp_path, capsys):
     confusion = json.loads((test_run / "test_confusion.json").read_text())
     assert sum(map(sum, confusion["confusion_matrix"])) == 48  # every limited test clip counted once
     assert (test_run / "confusion_matrix.png").stat().st_size > 1000
+    out = tmp_path / "pred"
+    assert main(["predict", *common, "--ckpt_path", str(run / "checkpoints" / "last.ckpt"),
+                 "--prediction_writer.output_dir", str(out)]) == 0
+    rows = list(csv.DictReader((out / "predictions.csv").open()))
+    assert len(rows) == 48 and len({r["clip_id"] for r in rows}) == 48
+    assert {r["speaker"] for r in rows} <= {"ravdess_01", "ravdess_02", "ravdess_03", "ravdess_04"}  # fold 0 test
+    assert all(abs(sum(float(r[f"p_{c}"]) for c in confusion["class_names"]) - 1) < 1e-3 for r in rows)
+    agree = sum(r["pred"] == r["label"] for r in rows)
+    assert agree == sum(confusion["confusion_matrix"][i][i] for i in range(len(confusion["class_names"])))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("logger", ["tensorboard", "wandb"])
+def test_optional_loggers(logger, data_root, tmp_path, monkeypatch):
+    """TensorBoard and (offline) Weights & Biases plug in through the same CLI flags the README gives."""
+    if logger == "wandb":
+        pytest.importorskip("wandb")
+        monkeypatch.setenv("WANDB_MODE", "offline")
+        monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+        monkeypatch.setenv("WANDB_SILENT", "true")
+        flags = ["--trainer.logger", "lightning.pytorch.loggers.WandbLogger", "--trainer.logger.offline", "true",
+                 "--trainer.logger.save_dir", str(tmp_path), "--trainer.logger.project", "ser-zoo-test"]
+    else:
+        pytest.importorskip("tensorboard")
+        flags = ["--trainer.logger", "lightning.pytorch.loggers.TensorBoardLogger",
+                 "--trainer.logger.save_dir", str(tmp_path)]
+    assert main(["fit", "--config", RECIPE, "--data.root", str(data_root), "--data.limit_clips", "16",
+                 "--data.num_workers", "0", "--trainer.enable_progress_bar", "false", "--trainer.max_epochs", "1",
+                 "--trainer.default_root_dir", str(tmp_path), "--model.model", "mel_cnn", "--model.model_kwargs",
+                 "{}", *flags]) == 0
+    if logger == "wandb":
+        runs = list(tmp_path.glob("wandb/offline-run-*/*.wandb"))
+        assert runs and runs[0].stat().st_size > 0
+    else:
+        events = list(tmp_path.rglob("events.out.tfevents.*"))
+        assert events and max(e.stat().st_size for e in events) > 100

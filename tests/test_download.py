@@ -90,8 +90,8 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if srv.drop_after is not None:  # send a prefix, then hang up (HTTP/1.0 closes after the handler)
             payload, srv.drop_after = payload[:srv.drop_after], None
+        srv.sent.append(len(payload))  # before writing: the client may finish reading before this thread resumes
         self.wfile.write(payload)
-        srv.sent.append(len(payload))
 
     def log_message(self, *args):
         pass
