@@ -23,3 +23,27 @@ def _cache_dir(tmp_path_factory):
     cache = os.environ.get("SER_ZOO_TEST_CACHE") or str(tmp_path_factory.mktemp("cache"))
     os.environ["SER_ZOO_CACHE"] = cache
     return cache
+
+
+def smoke_fit(data_root, tmp_path, model: str, *, model_kwargs=None, frontend=None, protocol: str = "ravdess-6fold",
+              clip_seconds: float = 3.0, limit_clips: int = 16, batch_size: int = 8, **module_kwargs):
+    """One epoch of ``model`` on a small real subset, then a test pass; returns (module, test metrics).
+
+    The seed-zoo tests call this so every registered model is shown to train through the same
+    LightningModule and data module a recipe uses.
+    """
+    import lightning as L
+
+    from ser_zoo.data.datamodule import SERDataModule
+    from ser_zoo.lit.module import SERModule
+
+    L.seed_everything(0, verbose=False)
+    dm = SERDataModule(root=str(data_root), protocol=protocol, limit_clips=limit_clips, batch_size=batch_size,
+                       num_workers=0, clip_seconds=clip_seconds)
+    module = SERModule(model=model, model_kwargs=model_kwargs, frontend=frontend, num_classes=dm.num_classes,
+                       class_names=dm.class_names, example_seconds=clip_seconds, **module_kwargs)
+    trainer = L.Trainer(max_epochs=1, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, default_root_dir=str(tmp_path))
+    trainer.fit(module, datamodule=dm)
+    [metrics] = trainer.test(module, datamodule=dm, verbose=False)
+    return module, metrics

@@ -85,3 +85,37 @@ def test_forward_backward_any_length(name):
         assert out.shape == (3, 7)
     out.sum().backward()
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
+@pytest.mark.slow
+def test_vgg16_transfer_from_torchvision_layout(tmp_path):
+    """torchvision's VGG16 keys (classifier.0/3/6) load through timm's converter; first conv summed, head new."""
+    torch.manual_seed(0)
+    sd = torchvision.models.vgg16(weights=None).state_dict()
+    path = tmp_path / "vgg16-test.pth"
+    torch.save(sd, path)
+    model = create_model("vgg16", num_classes=6, pretrained=True, weights=str(path))
+    torch.testing.assert_close(model.features[0].weight, sd["features.0.weight"].sum(1, keepdim=True))
+    torch.testing.assert_close(model.pre_logits.fc1.weight, sd["classifier.0.weight"].reshape(4096, 512, 7, 7))
+    torch.testing.assert_close(model.features[28].weight, sd["features.28.weight"])
+    assert model.head.fc.weight.shape == (6, 4096)
+    model.eval()
+    assert model(torch.randn(1, 1, 64, 301)).shape == (1, 6)  # spectrograms smaller than 224 x 224 work
+
+
+def test_any_timm_backbone_by_name():
+    net = create_model("timm/efficientnet_b0", num_classes=5)
+    assert net(torch.randn(2, 1, 64, 101)).shape == (2, 5)
+    assert model_entry("timm/mobilenetv3_small_100").frontend["name"] == "logmel"
+    with pytest.raises(ConfigError, match="timm has no model 'resnet1000'"):
+        create_model("timm/resnet1000", num_classes=5)
+
+
+def test_timm_backbone_weights_must_fit(tmp_path):
+    sd = torchvision.models.resnet34(weights=None).state_dict()
+    path = tmp_path / "resnet34.pth"
+    torch.save(sd, path)
+    net = create_model("timm/resnet34", num_classes=4, pretrained=True, weights=str(path))
+    torch.testing.assert_close(net.conv1.weight, sd["conv1.weight"].sum(1, keepdim=True))
+    with pytest.raises(SerZooError, match="do not fit resnet18"):
+        create_model("resnet18", num_classes=4, pretrained=True, weights=str(path))

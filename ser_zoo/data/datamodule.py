@@ -51,17 +51,23 @@ class ClipDataset(Dataset):
             start = int(torch.randint(0, extra + 1, ()).item()) if self.crop == "random" else extra // 2
             wave = wave[start: start + self.num_samples]
         wave = torch.from_numpy(wave.astype(np.float32) / 32767.0)
-        return wave, self.labels[i], i
+        return wave, self.labels[i], i, GENDER_CODE.get(clip.gender, 0.5)
+
+
+GENDER_CODE = {"male": 1.0, "female": 0.0}  # seed 001's gender feature; 0.5 when unknown
 
 
 def pad_collate(items, min_length: int = 0):
-    """Zero-pad to the longest clip (or ``min_length``); ``lengths`` keeps the valid sample counts."""
-    waves, labels, index = zip(*items)
+    """Zero-pad to the longest clip (or ``min_length``); ``lengths`` keeps the valid sample counts.
+
+    The batch also carries ``gender`` (1 male, 0 female, 0.5 unknown) for models that fuse it (seed 001)."""
+    waves, labels, index, gender = zip(*items)
     lengths = torch.tensor([len(w) for w in waves])
     batch = torch.zeros(len(waves), max(int(lengths.max()), min_length))
     for row, w in enumerate(waves):
         batch[row, : len(w)] = w
-    return {"audio": batch, "lengths": lengths, "label": torch.tensor(labels), "index": torch.tensor(index)}
+    return {"audio": batch, "lengths": lengths, "label": torch.tensor(labels), "index": torch.tensor(index),
+            "gender": torch.tensor(gender, dtype=torch.float32)}
 
 
 class SERDataModule(L.LightningDataModule):

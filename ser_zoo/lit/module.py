@@ -16,7 +16,7 @@ from torchmetrics.classification import (MulticlassAccuracy, MulticlassConfusion
 
 from ..errors import ConfigError
 from ..features import create_frontend
-from ..models import create_model, model_entry
+from ..models import create_model, model_entry, takes_input_shape
 
 
 def stage_metrics(num_classes: int) -> MetricCollection:
@@ -67,7 +67,10 @@ class SERModule(L.LightningModule):
         entry = model_entry(model)
         self.frontend_spec = dict(frontend or entry.frontend)
         self.frontend = create_frontend(self.frontend_spec)
-        self.net = create_model(model, num_classes, **(model_kwargs or {}))
+        model_kwargs = dict(model_kwargs or {})
+        if takes_input_shape(model) and "input_shape" not in model_kwargs:
+            model_kwargs["input_shape"] = tuple(self.frontend.output_shape(int(sample_rate * example_seconds)))
+        self.net = create_model(model, num_classes, **model_kwargs)
         self.class_names = list(class_names or [str(i) for i in range(num_classes)])
         if len(self.class_names) != num_classes:
             raise ConfigError(f"class_names has {len(self.class_names)} names but num_classes={num_classes}")
@@ -102,8 +105,13 @@ class SERModule(L.LightningModule):
         """Training-only hook on the device-side feature batch."""
         return feats
 
-    def forward(self, wave: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
-        return self.net(self.frontend(wave, lengths))
+    def forward(self, wave: torch.Tensor, lengths: Optional[torch.Tensor] = None, **extra: torch.Tensor) -> torch.Tensor:
+        """Logits for a waveform batch; ``extra`` holds per-clip inputs a net declares (e.g. ``gender``)."""
+        return self.net(self.frontend(wave, lengths), **self._extra_inputs(extra))
+
+    def _extra_inputs(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Per-clip side inputs the net lists in ``extra_inputs`` (absent ones are left to the net's default)."""
+        return {k: batch[k] for k in getattr(self.net, "extra_inputs", ()) if k in batch}
 
     def _logits(self, batch: dict[str, torch.Tensor], train: bool) -> torch.Tensor:
         wave, lengths = batch["audio"], batch["lengths"]
@@ -112,9 +120,16 @@ class SERModule(L.LightningModule):
         feats = self.frontend(wave, lengths)
         if train:
             feats = self.augment_features(feats)
-        return self.net(feats)
+        return self.net(feats, **self._extra_inputs(batch))
 
     # -- steps -----------------------------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        dm = self.trainer.datamodule if self._trainer is not None else None
+        crop = getattr(getattr(dm, "hparams", None), "eval_crop", None)
+        if takes_input_shape(self.hparams.model) and crop == "full":
+            raise ConfigError(f"model '{self.hparams.model}' has dense layers over a fixed-size input, so it cannot "
+                              "take whole clips; set data.eval_crop: center")
+
     def on_fit_start(self) -> None:
         dm = getattr(self.trainer, "datamodule", None)
         if self.hparams.class_weights and dm is not None and "train" in getattr(dm, "datasets", {}):

@@ -27,6 +27,12 @@ class ModelEntry:
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
+_PREFIXES: dict[str, Callable[[str], ModelEntry]] = {}  # "timm/" -> entry factory for any timm backbone
+
+
+def register_prefix(prefix: str, factory: Callable[[str], ModelEntry]) -> None:
+    """Names ``prefix + rest`` resolve through ``factory(rest)``: a whole model family without one entry each."""
+    _PREFIXES[prefix] = factory
 
 
 def register_model(name: str, *, frontend: dict[str, Any], input_kind: str = "image", description: str = "",
@@ -49,9 +55,18 @@ def list_models(pattern: str = "*") -> list[str]:
 
 
 def model_entry(name: str) -> ModelEntry:
+    for prefix, factory in _PREFIXES.items():
+        if name.startswith(prefix) and name not in _REGISTRY:
+            return factory(name[len(prefix):])
     if name not in _REGISTRY:
-        raise ConfigError(f"unknown model '{name}'; use one of {list_models()}")
+        raise ConfigError(f"unknown model '{name}'; use one of {list_models()} or 'timm/<backbone>'")
     return _REGISTRY[name]
+
+
+def takes_input_shape(name: str) -> bool:
+    """Models with dense layers over a fixed-size input take ``input_shape`` (C, F, T) / (C, N) / (D,);
+    the LightningModule fills it from its front-end so a recipe never states it by hand."""
+    return "input_shape" in inspect.signature(model_entry(name).builder).parameters
 
 
 def create_model(name: str, num_classes: int, **kwargs: Any) -> nn.Module:

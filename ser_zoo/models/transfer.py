@@ -8,8 +8,11 @@ ResNet state dicts share key names, so torchvision's ``resnet18-f37072fd.pth`` l
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import os
+import sys
 import urllib.parse
 from pathlib import Path
 from typing import Optional
@@ -20,7 +23,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, SerZooError
-from .registry import register_model
+from .registry import ModelEntry, register_model, register_prefix
 
 SPECTROGRAM_IMAGE = {"name": "logmel", "n_mels": 64}
 
@@ -70,6 +73,7 @@ def load_transfer_weights(model: nn.Module, path: Path, in_chans: int) -> None:
     except Exception as e:
         raise SerZooError(f"cannot read weights {path} ({str(e).splitlines()[0]}); give a torch or safetensors "
                           "state dict") from None
+    state = _timm_checkpoint_filter(model)(state)  # e.g. torchvision VGG's classifier.* -> timm's pre_logits.*
     conv_key = f"{first_conv}.weight"
     if conv_key in state and state[conv_key].shape[1] != in_chans:
         state[conv_key] = adapt_input_conv(in_chans, state[conv_key])
@@ -85,8 +89,39 @@ def load_transfer_weights(model: nn.Module, path: Path, in_chans: int) -> None:
                           f"{len(missing)} missing and {len(unexpected)} unexpected keys (e.g. {bad})")
 
 
+def _timm_checkpoint_filter(model: nn.Module):
+    """The key/shape converter timm applies to this family's original (e.g. torchvision) checkpoints, if any."""
+    module = sys.modules.get(type(model).__module__)
+    for name in ("checkpoint_filter_fn", "_filter_fn"):
+        fn = getattr(module, name, None)
+        if callable(fn):
+            takes_model = len(inspect.signature(fn).parameters) > 1
+            return (lambda sd: fn(sd, model)) if takes_model else fn
+    return lambda sd: sd
+
+
+def _timm_entry(backbone: str) -> ModelEntry:
+    """``timm/<backbone>``: any timm image model through the same 1-channel transfer wrapper, no new code."""
+    if not timm.is_model(backbone):
+        near = timm.list_models(f"*{backbone.split('.')[0][:6]}*")[:6]
+        raise ConfigError(f"timm has no model '{backbone}'" + (f"; similar: {near}" if near else ""))
+    return ModelEntry(f"timm/{backbone}", functools.partial(timm_transfer, backbone), SPECTROGRAM_IMAGE, "image",
+                      f"timm {backbone}, 1-channel first conv, new classifier", "timm")
+
+
+register_prefix("timm/", _timm_entry)
+
+
 @register_model("resnet18", frontend=SPECTROGRAM_IMAGE, source="seed 002",
                 description="ImageNet ResNet18, 1-channel first conv (from RGB filters), new classifier")
 def resnet18(num_classes: int, pretrained: bool = False, weights: Optional[str] = None, in_chans: int = 1,
              drop_rate: float = 0.0) -> nn.Module:
     return timm_transfer("resnet18", num_classes, pretrained, weights, in_chans, drop_rate)
+
+
+@register_model("vgg16", frontend=SPECTROGRAM_IMAGE, source="seed 001",
+                description="ImageNet VGG16, 1-channel first conv (from RGB filters), new classifier")
+def vgg16(num_classes: int, pretrained: bool = False, weights: Optional[str] = None, in_chans: int = 1,
+          drop_rate: float = 0.5) -> nn.Module:
+    """torchvision's ``vgg16-397923af.pth`` loads as is (timm's key converter maps its classifier)."""
+    return timm_transfer("vgg16", num_classes, pretrained, weights, in_chans, drop_rate)
