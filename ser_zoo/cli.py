@@ -19,7 +19,7 @@ from .errors import SerZooError
 from .lit.module import SERModule
 from .lit.writer import PredictionWriter
 
-TOOLS = ("data", "demo", "models")
+TOOLS = ("bench", "data", "demo", "models")
 
 
 class SERCLI(LightningCLI):
@@ -67,6 +67,15 @@ def _tools_parser() -> argparse.ArgumentParser:
     demo.add_argument("--config", default=None)
     demo.add_argument("--max_epochs", type=int, default=None)
     demo.add_argument("overrides", nargs="*", help="extra LightningCLI overrides, e.g. --data.fold=1")
+    b = sub.add_parser("bench", help="run models on every fold of a protocol; one CSV row per model x fold")
+    b.add_argument("--protocol", required=True)
+    b.add_argument("--models", nargs="+", required=True,
+                   help="recipe paths (configs/x.yaml), registered model names or baseline names")
+    b.add_argument("--folds", nargs="*", type=int, default=None, help="default: every fold")
+    b.add_argument("--classes", default=None, help="class set (emotions6/7/8); default: the protocol's")
+    b.add_argument("--out", default="benchmarks/results")
+    b.add_argument("--max_epochs", type=int, default=None, help="override the recipes' schedule")
+    b.add_argument("--root", default=None, help="data root (default: $SER_ZOO_DATA or ../shared/data)")
     return p
 
 
@@ -98,6 +107,11 @@ def run_tool(argv: Sequence[str]) -> int:
         for name in list_models():
             e = model_entry(name)
             print(f"{name:<12} {e.source:<9} front-end {e.frontend}  {e.description}")
+    elif args.tool == "bench":
+        from .bench import run_bench
+
+        run_bench(args.protocol, args.models, args.folds, args.out, args.classes, args.max_epochs, args.root,
+                  unknown)
     elif args.tool == "demo":
         from .demo import run_demo
 

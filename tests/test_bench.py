@@ -1,0 +1,44 @@
+"""``ser-zoo bench``: one CSV row per model x fold, written as each fold lands, and resumable."""
+
+import csv
+
+import pytest
+
+from ser_zoo.bench.runner import results_path, run_bench
+from ser_zoo.cli import main
+from ser_zoo.errors import ConfigError
+
+SMALL = ["--data.limit_clips", "16", "--data.num_workers", "0", "--data.batch_size", "8",
+         "--model.model_kwargs", "{channels: [4, 8], hidden: 16}"]
+
+
+@pytest.mark.slow
+def test_bench_writes_rows_and_resumes(data_root, tmp_path, capsys):
+    args = ["bench", "--protocol", "ravdess-6fold", "--models", "mel_cnn", "--folds", "0", "1", "--out",
+            str(tmp_path), "--max_epochs", "1", "--root", str(data_root), *SMALL]
+    assert main(args) == 0
+    path = tmp_path / "ravdess-6fold.csv"
+    rows = list(csv.DictReader(path.open()))
+    assert [(r["model"], r["fold"]) for r in rows] == [("mel_cnn", "0"), ("mel_cnn", "1")]
+    r0, r1 = rows
+    assert r0["test_speakers"] == "ravdess_01 ravdess_02 ravdess_03 ravdess_04"
+    assert r1["test_speakers"] == "ravdess_05 ravdess_06 ravdess_07 ravdess_08"
+    assert 0 <= float(r0["ua"]) <= 1 and int(r0["n_test"]) == 16 and int(r0["params"]) > 0
+    assert {f"recall_{c}" for c in ("neutral", "calm", "surprised")} <= set(r0)
+    assert r0["classes"] == "emotions8" and r0["device"] == "cpu" and "mel_cnn" in r0["config"]
+    assert "fold 1: WA" in capsys.readouterr().out
+    before = path.read_text()
+    assert main(args) == 0  # everything already there: nothing retrained, file unchanged
+    assert path.read_text() == before
+
+
+def test_bench_rejects_unknown_model_before_training(tmp_path):
+    with pytest.raises(ConfigError, match="unknown model 'resnet19'"):
+        run_bench("ravdess-6fold", ["mel_cnn", "resnet19"], folds=[0], out=tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
+def test_results_file_names_carry_a_non_default_class_set(tmp_path):
+    assert results_path(tmp_path, "union-11fold", None).name == "union-11fold.csv"
+    assert results_path(tmp_path, "union-11fold", "emotions6").name == "union-11fold.csv"
+    assert results_path(tmp_path, "union-11fold", "emotions7").name == "union-11fold-emotions7.csv"
