@@ -119,3 +119,26 @@ def test_timm_backbone_weights_must_fit(tmp_path):
     torch.testing.assert_close(net.conv1.weight, sd["conv1.weight"].sum(1, keepdim=True))
     with pytest.raises(SerZooError, match="do not fit resnet18"):
         create_model("resnet18", num_classes=4, pretrained=True, weights=str(path))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["resnet18", "vgg16", "timm/mobilenetv3_small_100"])
+def test_transfer_models_train_one_epoch_on_real_clips(name, data_root, tmp_path):
+    from conftest import smoke_fit
+
+    module, metrics = smoke_fit(data_root, tmp_path, name, clip_seconds=1.0, limit_clips=8, batch_size=4)
+    assert 0.0 <= metrics["test/ua"] <= 1.0 and torch.isfinite(torch.tensor(metrics["test/loss"]))
+    assert module.trainer.global_step == 2  # 8 training clips in batches of 4: both steps ran
+
+
+def test_recipes_parse_with_their_model(capsys):
+    from pathlib import Path
+
+    import yaml
+
+    from ser_zoo.cli import main
+
+    for recipe, model in (("resnet18_ravdess", "resnet18"), ("vgg16_ravdess", "vgg16")):
+        with pytest.raises(SystemExit):
+            main(["fit", "--config", str(Path(__file__).parents[1] / "configs" / f"{recipe}.yaml"), "--print_config"])
+        assert yaml.safe_load(capsys.readouterr().out)["model"]["model"] == model
