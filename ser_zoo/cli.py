@@ -19,7 +19,7 @@ from .errors import SerZooError
 from .lit.module import SERModule
 from .lit.writer import PredictionWriter
 
-TOOLS = ("bench", "data", "demo", "models")
+TOOLS = ("bench", "data", "demo", "leaderboard", "models")
 
 
 class SERCLI(LightningCLI):
@@ -76,6 +76,8 @@ def _tools_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="benchmarks/results")
     b.add_argument("--max_epochs", type=int, default=None, help="override the recipes' schedule")
     b.add_argument("--root", default=None, help="data root (default: $SER_ZOO_DATA or ../shared/data)")
+    lb = sub.add_parser("leaderboard", help="rebuild LEADERBOARD.md and plots from the bench CSVs")
+    lb.add_argument("--out", default="benchmarks/results")
     return p
 
 
@@ -112,6 +114,10 @@ def run_tool(argv: Sequence[str]) -> int:
 
         run_bench(args.protocol, args.models, args.folds, args.out, args.classes, args.max_epochs, args.root,
                   unknown)
+    elif args.tool == "leaderboard":
+        from .bench.report import write_report
+
+        print(f"wrote {write_report(args.out)}")
     elif args.tool == "demo":
         from .demo import run_demo
 

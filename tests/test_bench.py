@@ -1,6 +1,7 @@
 """``ser-zoo bench``: one CSV row per model x fold, written as each fold lands, and resumable."""
 
 import csv
+import json
 
 import pytest
 
@@ -27,6 +28,13 @@ def test_bench_writes_rows_and_resumes(data_root, tmp_path, capsys):
     assert {f"recall_{c}" for c in ("neutral", "calm", "surprised")} <= set(r0)
     assert r0["classes"] == "emotions8" and r0["device"] == "cpu" and "mel_cnn" in r0["config"]
     assert "fold 1: WA" in capsys.readouterr().out
+    board = (tmp_path / "LEADERBOARD.md").read_text()
+    assert "## ravdess-6fold (speaker-independent, emotions8" in board and "| 1 | mel_cnn |" in board
+    assert "| 001 | SER-FusionNet | accuracy | 46 ± 1 | 6 actor folds |" in board  # the seed beside ours
+    for png in ("leaderboard", "best_confusion", "per_class_f1"):
+        assert (tmp_path / f"ravdess-6fold_{png}.png").stat().st_size > 1000
+    cm = json.loads(rows[0]["confusion"])
+    assert sum(map(sum, cm)) == 16 and abs(sum(cm[i][i] for i in range(8)) / 16 - float(r0["wa"])) < 1e-3
     before = path.read_text()
     assert main(args) == 0  # everything already there: nothing retrained, file unchanged
     assert path.read_text() == before
@@ -42,3 +50,18 @@ def test_results_file_names_carry_a_non_default_class_set(tmp_path):
     assert results_path(tmp_path, "union-11fold", None).name == "union-11fold.csv"
     assert results_path(tmp_path, "union-11fold", "emotions6").name == "union-11fold.csv"
     assert results_path(tmp_path, "union-11fold", "emotions7").name == "union-11fold-emotions7.csv"
+
+
+def test_leaderboard_ranks_by_ua_with_mean_and_std(tmp_path):
+    from ser_zoo.bench.report import write_report
+    from ser_zoo.bench.runner import append_row
+
+    names = ["neutral", "happy"]
+    for model, uas in (("a", [0.5, 0.7]), ("b", [0.8, 0.8])):
+        for fold, ua in enumerate(uas):
+            append_row(tmp_path / "savee-loso.csv", {"protocol": "savee-loso", "classes": "emotions7", "model": model,
+                                                      "fold": fold, "wa": ua, "ua": ua, "f1": ua, "params": 10,
+                                                      "train_seconds": 1, "device": "cpu", "config": model,
+                                                      "confusion": "[[1, 0], [0, 1]]"}, names)
+    text = write_report(tmp_path).read_text()
+    assert text.index("| 1 | b | 80.00 ± 0.00") < text.index("| 2 | a | 60.00 ± 14.14")

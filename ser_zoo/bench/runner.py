@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import json
 import logging
 import os
 import subprocess
@@ -24,7 +25,7 @@ from ..errors import ConfigError
 log = logging.getLogger("ser_zoo")
 REPO = Path(__file__).resolve().parents[2]
 BASE_COLUMNS = ["protocol", "classes", "model", "fold", "wa", "ua", "f1", "epochs", "train_seconds", "params",
-                "n_test", "test_speakers", "device", "git_commit", "config", "date"]
+                "n_test", "test_speakers", "device", "git_commit", "config", "date", "confusion"]
 
 
 def results_path(out: Path, protocol: str, classes: Optional[str]) -> Path:
@@ -91,7 +92,8 @@ def _lightning_fold(spec: str, protocol: str, fold: int, classes: Optional[str],
 
     return {
         "wa": metrics["test/wa"], "ua": metrics["test/ua"], "f1": metrics["test/f1"],
-        "recall": model.test_results["per_class_recall"], "epochs": trainer.current_epoch,
+        "recall": model.test_results["per_class_recall"], "confusion": model.test_results["confusion_matrix"],
+        "epochs": trainer.current_epoch,
         "train_seconds": round(seconds, 1), "params": sum(p.numel() for p in model.net.parameters()),
         "n_test": len(dm.stage_clips("test")), "test_speakers": " ".join(sorted({c.speaker for c in
                                                                                 dm.stage_clips("test")})),
@@ -155,8 +157,12 @@ def run_bench(protocol: str, models: Sequence[str], folds: Optional[Sequence[int
                    "epochs": r["epochs"], "train_seconds": r["train_seconds"], "params": r["params"],
                    "n_test": r["n_test"], "test_speakers": r["test_speakers"], "device": r["device"],
                    "git_commit": git_commit(), "config": r["config"],
-                   "date": datetime.datetime.now().isoformat(timespec="seconds")}
+                   "date": datetime.datetime.now().isoformat(timespec="seconds"),
+                   "confusion": json.dumps(r["confusion"])}
             append_row(path, row, class_names)
             print(f"[{protocol}] {label} fold {fold}: WA {r['wa']:.4f} UA {r['ua']:.4f} F1 {r['f1']:.4f} "
                   f"({r['train_seconds']} s) -> {path}", flush=True)
+            from .report import write_report
+
+            write_report(out)
     return path

@@ -1,0 +1,135 @@
+"""LEADERBOARD.md and plots from the bench CSVs: models ranked by UA, mean ± std over folds, seeds beside them."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from ..data.splits import PROTOCOLS
+from .references import seed_numbers
+from .runner import read_rows
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    a = np.asarray(values, dtype=float) * 100
+    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
+
+
+def _fmt(values: list[float]) -> str:
+    m, s = _mean_std(values)
+    return f"{m:.2f} ± {s:.2f}" if len(values) > 1 else f"{m:.2f}"
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    """One entry per model: fold metrics pooled, confusion matrices summed, ranked by mean UA."""
+    by_model: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_model[r["model"]].append(r)
+    out = []
+    for model, rs in by_model.items():
+        cms = [np.asarray(json.loads(r["confusion"])) for r in rs if r.get("confusion")]
+        cm = sum(cms) if cms else None
+        out.append({
+            "model": model, "folds": sorted(int(r["fold"]) for r in rs),
+            "ua": [float(r["ua"]) for r in rs], "wa": [float(r["wa"]) for r in rs], "f1": [float(r["f1"]) for r in rs],
+            "params": rs[0]["params"], "train_seconds": np.mean([float(r["train_seconds"]) for r in rs]),
+            "device": ", ".join(sorted({r["device"] for r in rs})), "epochs": rs[0]["epochs"],
+            "config": rs[0]["config"], "confusion": cm,
+        })
+    return sorted(out, key=lambda e: -np.mean(e["ua"]))
+
+
+def _per_class_f1(cm: np.ndarray) -> np.ndarray:
+    tp = np.diag(cm).astype(float)
+    prec = tp / np.maximum(cm.sum(0), 1)
+    rec = tp / np.maximum(cm.sum(1), 1)
+    return np.where(prec + rec > 0, 2 * prec * rec / np.maximum(prec + rec, 1e-12), 0.0)
+
+
+def _plots(stem: str, entries: list[dict], class_names: list[str], out: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..plots import plot_confusion_matrix
+
+    files = []
+    fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(entries) + 2), 3.6))
+    x = np.arange(len(entries))
+    for k, (metric, off) in enumerate((("ua", -0.27), ("wa", 0), ("f1", 0.27))):
+        stats = [_mean_std(e[metric]) for e in entries]
+        ax.bar(x + off, [m for m, _ in stats], 0.27, yerr=[s for _, s in stats], capsize=3, label=metric.upper())
+    ax.set_xticks(x, [e["model"] for e in entries], rotation=30, ha="right")
+    ax.set_ylabel("% (mean ± std over folds)")
+    ax.set_title(f"{stem}: speaker-independent" if PROTOCOLS.get(stem.split("-emotions")[0], None) is None
+                 or PROTOCOLS[stem.split("-emotions")[0]].speaker_independent else f"{stem}: random-split")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / f"{stem}_leaderboard.png", dpi=110)
+    plt.close(fig)
+    files.append(f"{stem}_leaderboard.png")
+
+    with_cm = [e for e in entries if e["confusion"] is not None]
+    if with_cm:
+        best = with_cm[0]
+        plot_confusion_matrix(best["confusion"], class_names, out / f"{stem}_best_confusion.png",
+                              title=f"{stem}: {best['model']}, test folds {best['folds']} summed")
+        files.append(f"{stem}_best_confusion.png")
+        fig, ax = plt.subplots(figsize=(max(5, 0.8 * len(class_names) + 2), 3.6))
+        width = 0.8 / len(with_cm)
+        for i, e in enumerate(with_cm):
+            ax.bar(np.arange(len(class_names)) + i * width, 100 * _per_class_f1(e["confusion"]), width,
+                   label=e["model"])
+        ax.set_xticks(np.arange(len(class_names)) + 0.4 - width / 2, class_names, rotation=30, ha="right")
+        ax.set_ylabel("F1 % (folds pooled)")
+        ax.set_title(f"{stem}: per-class F1")
+        ax.legend(fontsize=7, ncol=2)
+        fig.tight_layout()
+        fig.savefig(out / f"{stem}_per_class_f1.png", dpi=110)
+        plt.close(fig)
+        files.append(f"{stem}_per_class_f1.png")
+    return files
+
+
+def write_report(out: str | Path = "benchmarks/results", plots: bool = True) -> Path:
+    """Rebuild LEADERBOARD.md (and the PNGs) from every ``<protocol>[-<classes>].csv`` under ``out``."""
+    out = Path(out)
+    lines = ["# ser-zoo leaderboard", "",
+             "Every number is measured by `ser-zoo bench` under the named protocol: test speakers never appear in "
+             "training or validation, the checkpoint is chosen on validation speakers only. UA = mean per-class "
+             "recall, WA = accuracy, F1 = macro-F1; mean ± std (sample) over the folds run, in %. "
+             "Regenerate with `ser-zoo leaderboard`.", ""]
+    for path in sorted(out.glob("*.csv")):
+        rows = read_rows(path)
+        if not rows or "ua" not in rows[0]:
+            continue
+        stem, protocol, classes = path.stem, rows[0]["protocol"], rows[0]["classes"]
+        proto = PROTOCOLS.get(protocol)
+        tag = "speaker-independent" if proto is None or proto.speaker_independent else "random-split"
+        class_names = [c.removeprefix("recall_") for c in rows[0] if c.startswith("recall_")]
+        entries = summarize(rows)
+        lines += [f"## {stem} ({tag}, {classes}: {', '.join(class_names)})", "",
+                  f"{proto.description if proto else ''}", "",
+                  "| rank | model | UA | WA | macro-F1 | folds | params | train s / fold | device | recipe |",
+                  "|---:|---|---:|---:|---:|---|---:|---:|---|---|"]
+        for i, e in enumerate(entries, 1):
+            lines.append(f"| {i} | {e['model']} | {_fmt(e['ua'])} | {_fmt(e['wa'])} | {_fmt(e['f1'])} | "
+                         f"{len(e['folds'])}: {','.join(map(str, e['folds']))} | {int(float(e['params'])):,} | "
+                         f"{e['train_seconds']:.0f} | {e['device']} | `{e['config']}` |")
+        refs = seed_numbers(protocol, classes)
+        if refs:
+            lines += ["", "Seeds' reported numbers on this corpus and class set (their protocol beside each; "
+                      "random-split figures leak speakers and are not comparable):", "",
+                      "| seed | system | metric | reported % | seed's protocol |", "|---|---|---|---:|---|"]
+            lines += [f"| {r[2]} | {r[3]} | {r[4]} | {r[5]} | {r[6]} |" for r in refs]
+        if plots:
+            files = _plots(stem, entries, class_names, out)
+            lines += [""] + [f"![{f}]({f})" for f in files]
+        lines.append("")
+    path = out / "LEADERBOARD.md"
+    path.write_text("\n".join(lines))
+    return path
