@@ -19,7 +19,7 @@ from .errors import SerZooError
 from .lit.module import SERModule
 from .lit.writer import PredictionWriter
 
-TOOLS = ("bench", "data", "demo", "leaderboard", "models")
+TOOLS = ("bench", "data", "demo", "leaderboard", "models", "zoo")
 
 
 class SERCLI(LightningCLI):
@@ -78,6 +78,14 @@ def _tools_parser() -> argparse.ArgumentParser:
     b.add_argument("--root", default=None, help="data root (default: $SER_ZOO_DATA or ../shared/data)")
     lb = sub.add_parser("leaderboard", help="rebuild LEADERBOARD.md and plots from the bench CSVs")
     lb.add_argument("--out", default="benchmarks/results")
+    zoo = sub.add_parser("zoo", help="published checkpoints").add_subparsers(dest="action", required=True)
+    zoo.add_parser("list", help="the zoo checkpoints and their headline numbers")
+    ex = zoo.add_parser("export", help="turn a fit .ckpt into a zoo checkpoint (safetensors + card)")
+    ex.add_argument("ckpt")
+    ex.add_argument("--name", required=True)
+    ex.add_argument("--out", default=None, help="default: the repo's checkpoints/")
+    ex.add_argument("--fp32", action="store_true", help="keep fp32 weights (default fp16)")
+    ex.add_argument("--card", default=None, help="JSON file with card fields: data, protocol, metrics, config, command")
     return p
 
 
@@ -118,6 +126,27 @@ def run_tool(argv: Sequence[str]) -> int:
         from .bench.report import write_report
 
         print(f"wrote {write_report(args.out)}")
+    elif args.tool == "zoo" and args.action == "list":
+        from .zoo import list_zoo
+
+        cards = list_zoo()
+        if not cards:
+            print("no zoo checkpoints yet")
+        for c in cards:
+            m = c.get("metrics", {})
+            print(f"{c['name']:<24} {c['model']:<12} {len(c['class_names'])} classes  {c.get('protocol', '?'):<15} "
+                  f"UA {m.get('ua', '?')}  WA {m.get('wa', '?')}  F1 {m.get('f1', '?')}  "
+                  f"{c['size_bytes'] / 2**20:.1f} MiB")
+    elif args.tool == "zoo" and args.action == "export":
+        import json
+        from pathlib import Path
+
+        from .zoo import export_checkpoint
+        from .zoo.checkpoints import ZOO_DIR
+
+        extra = json.loads(Path(args.card).read_text()) if args.card else None
+        path = export_checkpoint(args.ckpt, args.name, args.out or ZOO_DIR, fp16=not args.fp32, card_extra=extra)
+        print(f"wrote {path} and its card")
     elif args.tool == "demo":
         from .demo import run_demo
 

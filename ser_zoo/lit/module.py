@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 import lightning as L
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -17,6 +19,8 @@ from torchmetrics.classification import (MulticlassAccuracy, MulticlassConfusion
 from ..errors import ConfigError
 from ..features import create_frontend
 from ..models import create_model, model_entry, takes_input_shape
+
+log = logging.getLogger("ser_zoo")
 
 
 def stage_metrics(num_classes: int) -> MetricCollection:
@@ -41,6 +45,8 @@ class SERModule(L.LightningModule):
         optimizer: ``adamw`` (default) or ``adam`` (the seeds' choice).
         class_weights: weight the loss by inverse training-class frequency.
         example_seconds: clip length used to check at construction that front-end and model fit.
+        init_from: a zoo checkpoint name or .safetensors path to start from (fine-tuning); a different class
+            set keeps the backbone and re-initialises the head.
     """
 
     def __init__(
@@ -61,6 +67,7 @@ class SERModule(L.LightningModule):
         label_smoothing: float = 0.0,
         sample_rate: int = 16000,
         example_seconds: float = 3.0,
+        init_from: Optional[str] = None,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -75,6 +82,12 @@ class SERModule(L.LightningModule):
         if len(self.class_names) != num_classes:
             raise ConfigError(f"class_names has {len(self.class_names)} names but num_classes={num_classes}")
         self._check_fit(entry.input_kind, int(sample_rate * example_seconds))
+        if init_from:
+            from ..zoo import init_from_pretrained
+
+            fresh = init_from_pretrained(self, init_from)
+            if fresh:
+                log.warning("init_from %s: new class set, head re-initialised (%s)", init_from, ", ".join(fresh))
         self.train_metrics, self.val_metrics, self.test_metrics = (stage_metrics(num_classes) for _ in range(3))
         self.confmat = MulticlassConfusionMatrix(num_classes)
         self.register_buffer("loss_weight", torch.ones(num_classes), persistent=False)
@@ -121,6 +134,38 @@ class SERModule(L.LightningModule):
         if train:
             feats = self.augment_features(feats)
         return self.net(feats, **self._extra_inputs(batch))
+
+    @torch.no_grad()
+    def predict(self, audio: Union[str, Path, np.ndarray, torch.Tensor], sample_rate: Optional[int] = None):
+        """Emotion of a file path or a waveform ((T,) or (B, T) at ``sample_rate``, default the model's).
+
+        Returns ``{"label", "prob", "probs": {class: p}}``, or a list of them for a (B, T) batch. Models with a
+        fixed-size input see the centre ``example_seconds`` (zero-padded if shorter); the others the whole clip.
+        """
+        from ..audio import load_audio, prepare_waveform
+
+        sr = self.hparams.sample_rate
+        if isinstance(audio, (str, Path)):
+            waves, single = [load_audio(audio, sr)], True
+        else:
+            arr = audio.detach().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio)
+            single = arr.ndim == 1
+            waves = [prepare_waveform(row, sample_rate or sr, sr) for row in (arr[None] if single else arr)]
+        width = max(len(w) for w in waves)
+        if takes_input_shape(self.hparams.model):
+            width = int(sr * self.hparams.example_seconds)
+            waves = [w[max(0, (len(w) - width) // 2):][:width] for w in waves]
+        lengths = torch.tensor([len(w) for w in waves])
+        batch = torch.zeros(len(waves), width)
+        for i, w in enumerate(waves):
+            batch[i, :len(w)] = torch.from_numpy(w)
+        was_training = self.training
+        self.eval()
+        probs = self(batch.to(self.device), lengths.to(self.device)).softmax(-1).cpu()
+        self.train(was_training)
+        out = [{"label": self.class_names[int(p.argmax())], "prob": float(p.max()),
+                "probs": dict(zip(self.class_names, map(float, p)))} for p in probs]
+        return out[0] if single else out
 
     # -- steps -----------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:

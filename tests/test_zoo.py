@@ -1,0 +1,132 @@
+"""Zoo checkpoints: export to safetensors + card, sha256-checked loading without pickle, fine-tuning starts."""
+
+import json
+import os
+import pickle
+
+import lightning as L
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from ser_zoo.errors import ConfigError, SerZooError
+from ser_zoo.lit.module import SERModule
+from ser_zoo.zoo import export_checkpoint, init_from_pretrained, list_zoo, load_pretrained
+
+CLASSES8 = ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
+SMALL = {"channels": [4, 8], "hidden": 16}
+
+
+def fit_ckpt(tmp_path, num_classes=8) -> tuple[SERModule, str]:
+    torch.manual_seed(0)
+    module = SERModule(model="mel_cnn", model_kwargs=SMALL, frontend={"name": "logmel", "n_mels": 40},
+                       num_classes=num_classes, class_names=CLASSES8[:num_classes], example_seconds=1.0)
+    with torch.no_grad():  # move the weights away from their init so a failed load would show
+        for p in module.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    trainer.strategy.connect(module)
+    path = str(tmp_path / "fit.ckpt")
+    trainer.save_checkpoint(path)
+    return module, path
+
+
+@pytest.fixture
+def exported(tmp_path):
+    module, ckpt = fit_ckpt(tmp_path)
+    card = {"protocol": "ravdess-6fold", "metrics": {"ua": "50.00 ± 1.00"}, "command": "ser-zoo fit ..."}
+    weights = export_checkpoint(ckpt, "tiny_ravdess", tmp_path / "zoo", card_extra=card)
+    return module, weights
+
+
+def test_export_writes_weights_card_and_markdown(exported):
+    module, weights = exported
+    card = json.loads(weights.with_suffix(".json").read_text())
+    assert card["model"] == "mel_cnn" and card["class_names"] == CLASSES8 and card["dtype"] == "float16"
+    assert card["frontend"] == {"name": "logmel", "n_mels": 40} and card["protocol"] == "ravdess-6fold"
+    assert "non-commercial" in card["licence"] and len(card["sha256"]) == 64
+    md = weights.with_suffix(".md").read_text()
+    assert "non-commercial research" in md and card["sha256"] in md and "50.00 ± 1.00" in md
+    assert [c["name"] for c in list_zoo(weights.parent)] == ["tiny_ravdess"]
+
+
+def test_load_pretrained_reproduces_the_trained_logits(exported):
+    module, weights = exported
+    loaded = load_pretrained("tiny_ravdess", zoo_dir=weights.parent)
+    module.eval()
+    wave = torch.randn(3, 16000)
+    torch.testing.assert_close(loaded(wave), module(wave), atol=2e-2, rtol=2e-2)  # fp16 storage
+    assert loaded.training is False and loaded.card["name"] == "tiny_ravdess"
+
+
+def test_tampered_or_truncated_weights_fail_naming_file_and_sha(exported):
+    _, weights = exported
+    data = bytearray(weights.read_bytes())
+    data[-5] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(SerZooError, match=r"tiny_ravdess.safetensors: sha256 .* does not match its card"):
+        load_pretrained(str(weights))
+    weights.write_bytes(bytes(data[: len(data) // 2]))
+    with pytest.raises(SerZooError, match="does not match its card"):
+        load_pretrained(str(weights))
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("touch pwned-by-pickle",))
+
+
+def test_a_pickle_posing_as_weights_is_never_executed(exported, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _, weights = exported
+    weights.write_bytes(pickle.dumps({"net.x": _Evil()}))
+    card_path = weights.with_suffix(".json")
+    card = json.loads(card_path.read_text())
+    from ser_zoo.zoo.checkpoints import sha256_file
+
+    card["sha256"] = sha256_file(weights)  # even with a matching checksum
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(SerZooError, match="not a readable safetensors file"):
+        load_pretrained(str(weights))
+    assert not (tmp_path / "pwned-by-pickle").exists()
+
+
+def test_unknown_zoo_name_lists_what_exists(exported):
+    _, weights = exported
+    with pytest.raises(ConfigError, match=r"no zoo checkpoint 'resnet99'.*\['tiny_ravdess'\]"):
+        load_pretrained("resnet99", zoo_dir=weights.parent)
+
+
+def test_fine_tune_start_keeps_backbone_and_replaces_head(exported, monkeypatch):
+    module, weights = exported
+    import ser_zoo.zoo.checkpoints as ck
+
+    monkeypatch.setattr(ck, "ZOO_DIR", weights.parent)
+    new = SERModule(model="mel_cnn", model_kwargs=SMALL, frontend={"name": "logmel", "n_mels": 40}, num_classes=6,
+                    class_names=CLASSES8[:6], example_seconds=1.0)
+    fresh = init_from_pretrained(new, "tiny_ravdess", zoo_dir=weights.parent)
+    assert sorted(fresh) == ["net.head.5.bias", "net.head.5.weight"]
+    torch.testing.assert_close(new.net.features[0][0].weight, module.net.features[0][0].weight.half().float())
+    assert new.net.head[5].weight.shape == (6, 16)
+    with pytest.raises(ConfigError, match="is a mel_cnn but the recipe builds resnet18"):
+        init_from_pretrained(SERModule(model="resnet18", num_classes=6, example_seconds=1.0), "tiny_ravdess",
+                             zoo_dir=weights.parent)
+    with pytest.raises(ConfigError, match="front-end or model options differ"):
+        init_from_pretrained(SERModule(model="mel_cnn", model_kwargs={"channels": [4, 16], "hidden": 16},
+                                       frontend={"name": "logmel", "n_mels": 40}, num_classes=8,
+                                       example_seconds=1.0), "tiny_ravdess", zoo_dir=weights.parent)
+
+
+def test_predict_takes_paths_and_any_rate_or_channel_count(exported, tmp_path):
+    _, weights = exported
+    model = load_pretrained(str(weights))
+    t = np.linspace(0, 2, 32000, endpoint=False)
+    tone = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    sf.write(tmp_path / "a.wav", tone, 16000)
+    r = model.predict(tmp_path / "a.wav")
+    assert r["label"] in CLASSES8 and abs(sum(r["probs"].values()) - 1) < 1e-4 and r["prob"] == max(r["probs"].values())
+    stereo_44k = np.stack([np.interp(np.linspace(0, 2, 88200), t, tone)] * 2, 1).astype(np.float32)
+    batch = model.predict(np.stack([stereo_44k.mean(1), stereo_44k[:, 0]]), sample_rate=44100)
+    assert len(batch) == 2 and batch[0]["label"] == batch[1]["label"]
+    assert abs(batch[0]["probs"][r["label"]] - r["prob"]) < 0.05  # same tone at 44.1 kHz: same answer
