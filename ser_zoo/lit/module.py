@@ -16,6 +16,7 @@ from torchmetrics import MetricCollection
 from torchmetrics.classification import (MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score,
                                          MulticlassRecall)
 
+from ..augment import Augmentation
 from ..errors import ConfigError
 from ..features import create_frontend
 from ..models import create_model, model_entry, takes_input_shape
@@ -47,6 +48,7 @@ class SERModule(L.LightningModule):
         example_seconds: clip length used to check at construction that front-end and model fit.
         init_from: a zoo checkpoint name or .safetensors path to start from (fine-tuning); a different class
             set keeps the backbone and re-initialises the head.
+        augment: training-only augmentation (see ser_zoo.augment.pipeline for the YAML block).
     """
 
     def __init__(
@@ -68,12 +70,14 @@ class SERModule(L.LightningModule):
         sample_rate: int = 16000,
         example_seconds: float = 3.0,
         init_from: Optional[str] = None,
+        augment: Optional[dict[str, Any]] = None,
     ):
         super().__init__()
         self.save_hyperparameters()
         entry = model_entry(model)
         self.frontend_spec = dict(frontend or entry.frontend)
         self.frontend = create_frontend(self.frontend_spec)
+        self.augment = Augmentation(augment, sample_rate)
         model_kwargs = dict(model_kwargs or {})
         if takes_input_shape(model) and "input_shape" not in model_kwargs:
             model_kwargs["input_shape"] = tuple(self.frontend.output_shape(int(sample_rate * example_seconds)))
@@ -110,13 +114,13 @@ class SERModule(L.LightningModule):
                               f"{str(e).splitlines()[0]}") from None
 
     # -- forward ---------------------------------------------------------------------------------
-    def augment_waveform(self, wave: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Training-only hook on the device-side waveform batch (identity until augmentation is configured)."""
-        return wave
+    def augment_waveform(self, wave: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training-only hook on the device-side waveform batch (the recipe's ``augment`` block)."""
+        return self.augment.waveforms(wave, lengths)
 
     def augment_features(self, feats: torch.Tensor) -> torch.Tensor:
-        """Training-only hook on the device-side feature batch."""
-        return feats
+        """Training-only hook on the device-side feature batch (SpecAugment masks)."""
+        return self.augment.features(feats)
 
     def forward(self, wave: torch.Tensor, lengths: Optional[torch.Tensor] = None, **extra: torch.Tensor) -> torch.Tensor:
         """Logits for a waveform batch; ``extra`` holds per-clip inputs a net declares (e.g. ``gender``)."""
@@ -126,14 +130,16 @@ class SERModule(L.LightningModule):
         """Per-clip side inputs the net lists in ``extra_inputs`` (absent ones are left to the net's default)."""
         return {k: batch[k] for k in getattr(self.net, "extra_inputs", ()) if k in batch}
 
-    def _logits(self, batch: dict[str, torch.Tensor], train: bool) -> torch.Tensor:
-        wave, lengths = batch["audio"], batch["lengths"]
+    def _logits(self, batch: dict[str, torch.Tensor], train: bool):
+        """Logits, plus mixup's (partner, own-label weight) in training when mixup is on (else None)."""
+        wave, lengths, mix = batch["audio"], batch["lengths"], None
         if train:
-            wave = self.augment_waveform(wave, lengths)
+            wave, lengths = self.augment_waveform(wave, lengths)
+            wave, lengths, mix = self.augment.mixup(wave, lengths)
         feats = self.frontend(wave, lengths)
         if train:
             feats = self.augment_features(feats)
-        return self.net(feats, **self._extra_inputs(batch))
+        return self.net(feats, **self._extra_inputs(batch)), mix
 
     @torch.no_grad()
     def predict(self, audio: Union[str, Path, np.ndarray, torch.Tensor], sample_rate: Optional[int] = None):
@@ -182,9 +188,13 @@ class SERModule(L.LightningModule):
             self.loss_weight = (counts.sum() / (counts.clamp(min=1) * len(counts))).float().to(self.device)
 
     def _shared_step(self, batch, stage: str) -> torch.Tensor:
-        logits = self._logits(batch, train=stage == "train")
-        loss = F.cross_entropy(logits, batch["label"], weight=self.loss_weight,
-                               label_smoothing=self.hparams.label_smoothing)
+        logits, mix = self._logits(batch, train=stage == "train")
+        loss = self._loss(logits, batch["label"])
+        if mix is not None:
+            partner, lam = mix
+            loss = (lam * loss + (1 - lam) * self._loss(logits, batch["label"][partner])).mean()
+        else:
+            loss = loss.mean()
         metrics = getattr(self, f"{stage}_metrics")
         metrics.update(logits, batch["label"])
         if stage == "test":
@@ -196,6 +206,12 @@ class SERModule(L.LightningModule):
                       on_step=False, on_epoch=True)
         return loss
 
+    def _loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Per-clip cross-entropy (class weights and label smoothing from the recipe), normalised like the mean."""
+        per_clip = F.cross_entropy(logits, target, weight=self.loss_weight, reduction="none",
+                                   label_smoothing=self.hparams.label_smoothing)
+        return per_clip * (len(target) / self.loss_weight[target].sum())
+
     def training_step(self, batch, batch_idx):
         return self._shared_step(batch, "train")
 
@@ -206,7 +222,7 @@ class SERModule(L.LightningModule):
         self._shared_step(batch, "test")
 
     def predict_step(self, batch, batch_idx):
-        probs = self._logits(batch, train=False).softmax(-1)
+        probs = self._logits(batch, train=False)[0].softmax(-1)
         return {"index": batch["index"], "probs": probs, "pred": probs.argmax(-1)}
 
     def on_test_epoch_start(self) -> None:

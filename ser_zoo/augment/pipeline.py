@@ -1,0 +1,111 @@
+"""The recipe's ``model.augment`` block as one module: waveform transforms, SpecAugment, mixup; training only.
+
+```yaml
+model:
+  augment:
+    shift:    {p: 0.5, max_seconds: 0.3, mode: roll}
+    stretch:  {p: 0.3, rate: [0.9, 1.1]}
+    pitch:    {p: 0.3, semitones: [-2, 2]}
+    gain:     {p: 0.5, db: [-6, 6]}
+    lowpass:  {p: 0.2, cutoff_hz: [2500, 7000]}
+    noise:    {p: 0.5, snr_db: [10, 30]}
+    freq_mask: {p: 0.5, max_bins: 8, count: 2}
+    time_mask: {p: 0.5, max_frames: 30, count: 2}
+    mixup:    {p: 0.5, alpha: 0.4}
+```
+
+Waveform transforms run in the order above (noise last, so its SNR is relative to the final signal), each on a
+random subset of the batch (probability ``p`` per clip); masks run on the features. Mixup pairs each clip with
+another of the same batch and mixes both signals and their labels (the loss mixes the two cross-entropies).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Optional
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import ConfigError
+from .spectrogram import FrequencyMask, TimeMask
+from .waveform import AddNoise, Gain, LowPass, PitchShift, TimeShift, TimeStretch
+
+WAVEFORM = {"shift": TimeShift, "stretch": TimeStretch, "pitch": PitchShift, "gain": Gain, "lowpass": LowPass,
+            "noise": AddNoise}
+FEATURE = {"freq_mask": FrequencyMask, "time_mask": TimeMask}
+NEEDS_RATE = ("shift", "lowpass")
+
+
+def _probability(name: str, p: Any) -> float:
+    if not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        raise ConfigError(f"augment {name}.p={p!r}; use a probability in [0, 1]")
+    return float(p)
+
+
+def _build(name: str, cls: type, opts: dict[str, Any], sample_rate: int) -> nn.Module:
+    valid = [k for k in inspect.signature(cls).parameters if k != "sample_rate"]
+    bad = sorted(set(opts) - set(valid))
+    if bad:
+        raise ConfigError(f"augment {name} has no option {bad}; valid options: ['p'] + {valid}")
+    return cls(**opts, sample_rate=sample_rate) if name in NEEDS_RATE else cls(**opts)
+
+
+class Augmentation(nn.Module):
+    """Training-time augmentation; identity in eval mode."""
+
+    def __init__(self, spec: Optional[dict[str, Any]] = None, sample_rate: int = 16000):
+        super().__init__()
+        spec = dict(spec or {})
+        unknown = sorted(set(spec) - set(WAVEFORM) - set(FEATURE) - {"mixup"})
+        if unknown:
+            raise ConfigError(f"unknown augmentation {unknown}; use any of {[*WAVEFORM, *FEATURE, 'mixup']}")
+        self.p: dict[str, float] = {}
+        self.waveform, self.feature = nn.ModuleDict(), nn.ModuleDict()
+        for table, target in ((WAVEFORM, self.waveform), (FEATURE, self.feature)):
+            for name in table:  # fixed order, whatever the YAML order
+                if name in spec:
+                    opts = dict(spec[name] or {})
+                    self.p[name] = _probability(name, opts.pop("p", 1.0))
+                    target[name] = _build(name, table[name], opts, sample_rate)
+        mix = dict(spec.get("mixup") or {})
+        bad = sorted(set(mix) - {"p", "alpha"})
+        if bad:
+            raise ConfigError(f"augment mixup has no option {bad}; valid options: ['p', 'alpha']")
+        self.mixup_p = _probability("mixup", mix.get("p", 1.0)) if "mixup" in spec else 0.0
+        self.mixup_alpha = float(mix.get("alpha", 0.4))
+        if self.mixup_alpha <= 0:
+            raise ConfigError(f"augment mixup.alpha={self.mixup_alpha}; use a value > 0")
+
+    def _draw(self, name: str, n: int, device: torch.device) -> Tensor:
+        return torch.rand(n, device=device) < self.p[name]
+
+    def waveforms(self, wave: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        if not self.training:
+            return wave, lengths
+        for name, t in self.waveform.items():
+            wave, lengths = t(wave, lengths, self._draw(name, len(wave), wave.device))
+        return wave, lengths
+
+    def features(self, feats: Tensor) -> Tensor:
+        if not self.training or not len(self.feature):
+            return feats
+        if feats.dim() != 4:
+            raise ConfigError(f"freq_mask/time_mask need a spectrogram-image front-end (B, C, F, T), got {feats.dim()}-D "
+                              "features; remove them from model.augment")
+        for name, t in self.feature.items():
+            feats = t(feats, self._draw(name, len(feats), feats.device))
+        return feats
+
+    def mixup(self, wave: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor, Optional[tuple[Tensor, Tensor]]]:
+        """Mixed batch plus (partner index, weight of the own label) per clip, or None when mixup is off."""
+        if not self.training or self.mixup_p == 0.0:
+            return wave, lengths, None
+        B = len(wave)
+        alpha = torch.full((B,), self.mixup_alpha, device=wave.device)
+        lam = torch.distributions.Beta(alpha, alpha).sample()
+        lam = torch.maximum(lam, 1 - lam)  # each clip keeps the larger share of itself
+        lam = torch.where(torch.rand(B, device=wave.device) < self.mixup_p, lam, torch.ones_like(lam))
+        partner = torch.randperm(B, device=wave.device)
+        mixed = lam[:, None] * wave + (1 - lam[:, None]) * wave[partner]
+        return mixed, torch.maximum(lengths, lengths[partner]), (partner, lam)

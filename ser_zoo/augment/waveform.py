@@ -1,0 +1,195 @@
+"""Batched waveform augmentations: every clip in the batch draws its own parameters, on the batch's device.
+
+Each transform takes ``(wave (B, T), lengths (B,), apply (B,) bool)`` and returns ``(wave, lengths)``; rows with
+``apply`` False come back unchanged. Parameters are drawn with ``torch.rand(..., device=wave.device)`` so they
+follow ``seed_everything`` and never cross between host and device. torchaudio's pitch shift, time stretch and
+low-pass take one scalar per call; the per-clip versions here generalise the same algorithms (phase vocoder,
+interpolating resampler, frequency-domain filter) to one parameter per row.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+import torchaudio.functional as AF
+from torch import Tensor, nn
+
+from ..errors import ConfigError
+
+
+def uniform(lo: float, hi: float, n: int, device: torch.device) -> Tensor:
+    return lo + (hi - lo) * torch.rand(n, device=device)
+
+
+def check_range(name: str, rng, lo_limit: float = -math.inf, hi_limit: float = math.inf,
+                exclusive_lo: bool = False) -> tuple[float, float]:
+    """A [lo, hi] option, validated with one clear line naming the option."""
+    try:
+        lo, hi = (float(rng), float(rng)) if isinstance(rng, (int, float)) else (float(rng[0]), float(rng[1]))
+    except (TypeError, ValueError, IndexError):
+        raise ConfigError(f"augment {name}: expected [low, high], got {rng!r}") from None
+    bad_lo = lo <= lo_limit if exclusive_lo else lo < lo_limit
+    if lo > hi or bad_lo or hi > hi_limit:
+        bound = f"{'>' if exclusive_lo else '>='} {lo_limit:g}" + (f" and <= {hi_limit:g}" if hi_limit < math.inf else "")
+        raise ConfigError(f"augment {name}: range [{lo:g}, {hi:g}] is impossible; use low <= high, both {bound}")
+    return lo, hi
+
+
+def valid_mask(lengths: Tensor, width: int) -> Tensor:
+    return torch.arange(width, device=lengths.device)[None, :] < lengths[:, None]
+
+
+class Gain(nn.Module):
+    """Volume scaling by a uniform gain in dB per clip."""
+
+    def __init__(self, db=(-6.0, 6.0)):
+        super().__init__()
+        self.db = check_range("gain.db", db)
+
+    def forward(self, wave: Tensor, lengths: Tensor, apply: Tensor):
+        g = 10 ** (uniform(*self.db, len(wave), wave.device) / 20)
+        return torch.where(apply[:, None], wave * g[:, None], wave), lengths
+
+
+class AddNoise(nn.Module):
+    """White Gaussian noise at a uniform SNR (dB) per clip, measured over the clip's valid samples
+    (torchaudio.functional.add_noise); padding stays silent."""
+
+    def __init__(self, snr_db=(10.0, 30.0)):
+        super().__init__()
+        self.snr_db = check_range("noise.snr_db", snr_db)
+
+    def forward(self, wave: Tensor, lengths: Tensor, apply: Tensor):
+        noise = torch.randn_like(wave) * valid_mask(lengths, wave.shape[1])
+        snr = uniform(*self.snr_db, len(wave), wave.device)
+        noisy = AF.add_noise(wave, noise, snr, lengths)
+        return torch.where(apply[:, None], noisy, wave), lengths
+
+
+class TimeShift(nn.Module):
+    """Shift each clip by up to ``max_seconds`` either way.
+
+    Padding policy: ``roll`` wraps the valid part around itself (librosa/np.roll, as the seeds did);
+    ``zero`` moves it and fills the vacated samples with silence. The valid length never changes.
+    """
+
+    def __init__(self, max_seconds: float = 0.3, mode: str = "roll", sample_rate: int = 16000):
+        super().__init__()
+        if max_seconds < 0:
+            raise ConfigError(f"augment shift.max_seconds={max_seconds}; use a value >= 0")
+        if mode not in ("roll", "zero"):
+            raise ConfigError(f"augment shift.mode={mode!r}; use 'roll' or 'zero'")
+        self.max_samples, self.mode = int(max_seconds * sample_rate), mode
+
+    def forward(self, wave: Tensor, lengths: Tensor, apply: Tensor):
+        B, T = wave.shape
+        shift = torch.randint(-self.max_samples, self.max_samples + 1, (B,), device=wave.device)
+        pos = torch.arange(T, device=wave.device)[None, :]
+        src = pos - shift[:, None]
+        inside = valid_mask(lengths, T)
+        if self.mode == "roll":
+            src = torch.remainder(src, lengths.clamp(min=1)[:, None])
+        else:
+            inside = inside & (src >= 0) & (src < lengths[:, None])
+        out = torch.gather(wave, 1, src.clamp(0, T - 1)) * inside
+        return torch.where(apply[:, None], out, wave), lengths
+
+
+def _batched_phase_vocoder(spec: Tensor, rate: Tensor, phase_advance: Tensor) -> Tensor:
+    """torchaudio.functional.phase_vocoder with one rate per row: (B, F, N) complex -> (B, F, K)."""
+    B, Fq, N = spec.shape
+    K = int(math.ceil(N / float(rate.min()))) if B else 0
+    steps = torch.arange(K, device=spec.device, dtype=rate.dtype)[None, :] * rate[:, None]  # (B, K)
+    spec = F.pad(spec, (0, 2))
+    i0 = steps.floor().long().clamp(max=N + 1)
+    alpha = (steps - steps.floor())[:, None, :]
+    s0 = torch.gather(spec, 2, i0[:, None, :].expand(B, Fq, K))
+    s1 = torch.gather(spec, 2, (i0 + 1).clamp(max=N + 1)[:, None, :].expand(B, Fq, K))
+    phase = s1.angle() - s0.angle() - phase_advance
+    phase = phase - 2 * math.pi * torch.round(phase / (2 * math.pi)) + phase_advance
+    phase = torch.cat([s0.angle()[..., :1], phase[..., :-1]], -1).cumsum(-1)
+    mag = alpha * s1.abs() + (1 - alpha) * s0.abs()
+    return torch.polar(mag * (steps < N)[:, None, :], phase)
+
+
+def _interp_read(x: Tensor, speed: Tensor, width: int) -> Tensor:
+    """out[b, j] = x[b, j * speed[b]] by linear interpolation (a per-row resampler; no anti-alias filter)."""
+    pos = torch.arange(width, device=x.device, dtype=x.dtype)[None, :] * speed[:, None]
+    i0 = pos.floor().long().clamp(0, x.shape[1] - 1)
+    i1 = (i0 + 1).clamp(max=x.shape[1] - 1)
+    w = pos - pos.floor()
+    out = (1 - w) * torch.gather(x, 1, i0) + w * torch.gather(x, 1, i1)
+    return out * (pos <= x.shape[1] - 1)
+
+
+class _Vocoder(nn.Module):
+    n_fft, hop = 512, 128
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
+        self.register_buffer("phase_advance", torch.linspace(0, math.pi * self.hop, self.n_fft // 2 + 1)[..., None],
+                             persistent=False)
+
+    def stretch(self, wave: Tensor, rate: Tensor) -> Tensor:
+        """Each row played ``rate`` times faster, pitch kept: length about T / rate."""
+        spec = torch.stft(wave, self.n_fft, self.hop, window=self.window, return_complex=True)
+        out = _batched_phase_vocoder(spec, rate.to(spec.real.dtype), self.phase_advance)
+        return torch.istft(out, self.n_fft, self.hop, window=self.window)
+
+
+class TimeStretch(_Vocoder):
+    """Phase-vocoder time stretch by a uniform rate per clip (> 1 faster), pitch kept (librosa.effects.time_stretch).
+
+    Output length: the stretched clip is cut or zero-padded to the batch width T from its start, and ``lengths``
+    becomes min(round(length / rate), T)."""
+
+    def __init__(self, rate=(0.9, 1.1)):
+        super().__init__()
+        self.rate = check_range("stretch.rate", rate, 0.0, exclusive_lo=True)
+
+    def forward(self, wave: Tensor, lengths: Tensor, apply: Tensor):
+        B, T = wave.shape
+        rate = torch.where(apply, uniform(*self.rate, B, wave.device), torch.ones(B, device=wave.device))
+        out = self.stretch(wave * valid_mask(lengths, T), rate)
+        out = F.pad(out, (0, max(0, T - out.shape[1])))[:, :T]
+        new_len = torch.round(lengths / rate).long().clamp(max=T)
+        out = out * valid_mask(new_len, T)
+        return torch.where(apply[:, None], out, wave), torch.where(apply, new_len, lengths)
+
+
+class PitchShift(_Vocoder):
+    """Shift pitch by uniform semitones per clip, duration kept (torchaudio's method: stretch, then resample)."""
+
+    def __init__(self, semitones=(-2.0, 2.0)):
+        super().__init__()
+        self.semitones = check_range("pitch.semitones", semitones, -24.0, 24.0)
+
+    def forward(self, wave: Tensor, lengths: Tensor, apply: Tensor):
+        B, T = wave.shape
+        steps = torch.where(apply, uniform(*self.semitones, B, wave.device), torch.zeros(B, device=wave.device))
+        rate = 2.0 ** (-steps / 12)
+        stretched = self.stretch(wave * valid_mask(lengths, T), rate)
+        out = _interp_read(stretched, 1.0 / rate, T) * valid_mask(lengths, T)
+        return torch.where(apply[:, None], out, wave), lengths
+
+
+class LowPass(nn.Module):
+    """Low-pass at a uniform cut-off (Hz) per clip: FFT-domain filter, flat below the cut-off, raised-cosine
+    roll-off to zero at 1.1 x cut-off (a per-clip version of the seeds' scipy low-pass)."""
+
+    def __init__(self, cutoff_hz=(2000.0, 6000.0), sample_rate: int = 16000):
+        super().__init__()
+        self.cutoff = check_range("lowpass.cutoff_hz", cutoff_hz, 0.0, sample_rate / 2 / 1.1, exclusive_lo=True)
+        self.sample_rate = sample_rate
+
+    def forward(self, wave: Tensor, lengths: Tensor, apply: Tensor):
+        B, T = wave.shape
+        fc = uniform(*self.cutoff, B, wave.device)[:, None]
+        freqs = torch.fft.rfftfreq(T, 1 / self.sample_rate, device=wave.device)[None, :]
+        t = ((freqs - fc) / (0.1 * fc)).clamp(0, 1)
+        gain = 0.5 * (1 + torch.cos(math.pi * t))
+        out = torch.fft.irfft(torch.fft.rfft(wave) * gain, n=T) * valid_mask(lengths, T)
+        return torch.where(apply[:, None], out, wave), lengths
