@@ -155,12 +155,13 @@ def run_tool(argv: Sequence[str]) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    from_sys = argv is None  # LightningCLI reads sys.argv itself then (and warns when given both)
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="ser-zoo: %(message)s")
     try:
         if argv and argv[0] in TOOLS:
             return run_tool(argv)
-        build_cli(argv)
+        build_cli(None if from_sys else argv)
         return 0
     except SerZooError as e:
         print(f"ser-zoo: error: {e}", file=sys.stderr)
