@@ -116,7 +116,7 @@ def run_tool(argv: Sequence[str]) -> int:
 
         for name in list_models():
             e = model_entry(name)
-            print(f"{name:<12} {e.source:<9} front-end {e.frontend}  {e.description}")
+            print(f"{name:<20} {e.source:<9} {e.description}\n{'':<20} front-end {e.frontend}")
     elif args.tool == "bench":
         from .bench import run_bench
 

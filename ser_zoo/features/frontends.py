@@ -317,6 +317,15 @@ FRONTENDS: dict[str, type] = {
 }
 
 
+def _register_pooled() -> None:
+    from .pooled import ClipMeans  # built from the classes above, so registered after them
+
+    FRONTENDS["clip_means"] = ClipMeans
+
+
+_register_pooled()
+
+
 def list_frontends() -> list[str]:
     return sorted(FRONTENDS)
 

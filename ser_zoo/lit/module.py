@@ -81,7 +81,11 @@ class SERModule(L.LightningModule):
         model_kwargs = dict(model_kwargs or {})
         if takes_input_shape(model) and "input_shape" not in model_kwargs:
             model_kwargs["input_shape"] = tuple(self.frontend.output_shape(int(sample_rate * example_seconds)))
-        self.net = create_model(model, num_classes, **model_kwargs)
+        try:
+            self.net = create_model(model, num_classes, **model_kwargs)
+        except (RuntimeError, ValueError) as e:  # a fixed-input net sized from a front-end output it cannot take
+            raise ConfigError(f"model '{model}' cannot take front-end '{self.frontend_spec.get('name')}' output of "
+                              f"shape {model_kwargs.get('input_shape')}: {str(e).splitlines()[0]}") from None
         self.class_names = list(class_names or [str(i) for i in range(num_classes)])
         if len(self.class_names) != num_classes:
             raise ConfigError(f"class_names has {len(self.class_names)} names but num_classes={num_classes}")
@@ -124,11 +128,11 @@ class SERModule(L.LightningModule):
 
     def forward(self, wave: torch.Tensor, lengths: Optional[torch.Tensor] = None, **extra: torch.Tensor) -> torch.Tensor:
         """Logits for a waveform batch; ``extra`` holds per-clip inputs a net declares (e.g. ``gender``)."""
-        return self.net(self.frontend(wave, lengths), **self._extra_inputs(extra))
+        return self.net(self.frontend(wave, lengths), **self._extra_inputs({"lengths": lengths, **extra}))
 
     def _extra_inputs(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Per-clip side inputs the net lists in ``extra_inputs`` (absent ones are left to the net's default)."""
-        return {k: batch[k] for k in getattr(self.net, "extra_inputs", ()) if k in batch}
+        return {k: batch[k] for k in getattr(self.net, "extra_inputs", ()) if batch.get(k) is not None}
 
     def _logits(self, batch: dict[str, torch.Tensor], train: bool):
         """Logits, plus mixup's (partner, own-label weight) in training when mixup is on (else None)."""
@@ -139,7 +143,7 @@ class SERModule(L.LightningModule):
         feats = self.frontend(wave, lengths)
         if train:
             feats = self.augment_features(feats)
-        return self.net(feats, **self._extra_inputs(batch)), mix
+        return self.net(feats, **self._extra_inputs({**batch, "lengths": lengths})), mix
 
     @torch.no_grad()
     def predict(self, audio: Union[str, Path, np.ndarray, torch.Tensor], sample_rate: Optional[int] = None):

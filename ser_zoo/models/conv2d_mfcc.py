@@ -1,0 +1,52 @@
+"""Conv2D-MFCC (seed 003): the 8-filter Keras CNN on 39 MFCCs, layer for layer.
+
+Conv2d(1→8, 13×13) BN ReLU, Conv2d(8→8, 13×13) BN ReLU, MaxPool(2, 1), Conv2d(8→8, 3×3) BN ReLU,
+Conv2d(8→8, 1×1) BN ReLU, MaxPool(2, 1), Flatten, Dense 64, BN, ReLU, Dropout 0.2, Dense classes; valid
+padding throughout. On the seed's (39, 216) input and 7 classes this has the seed's 208,303 parameters: PyTorch
+counts 208,111 trainable ones and keeps the 192 BatchNorm running statistics as buffers (Keras lists both).
+The flatten order is channels-first here (Keras: channels-last); counts and capacity are the same. The dense
+layer is sized from the front-end's ``input_shape``: 39 MFCCs at hop 160 give 251 frames for the seed's 2.5 s.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from .registry import register_model
+
+
+def _block(c_in: int, c_out: int, k: int) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, k), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+
+
+class Conv2dMFCC(nn.Module):
+    def __init__(self, num_classes: int, input_shape: tuple[int, ...], filters: int = 8, hidden: int = 64,
+                 dropout: float = 0.2):
+        super().__init__()
+        f = filters
+        self.features = nn.Sequential(*_block(input_shape[0], f, 13), *_block(f, f, 13), nn.MaxPool2d((2, 1)),
+                                      *_block(f, f, 3), *_block(f, f, 1), nn.MaxPool2d((2, 1)), nn.Flatten())
+        with torch.no_grad():
+            flat = self.features.eval()(torch.zeros(1, *input_shape)).shape[1]
+        self.features.train()
+        self.classifier = nn.Sequential(nn.Linear(flat, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
+                                        nn.Dropout(dropout), nn.Linear(hidden, num_classes))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.classifier(self.features(x))
+
+
+def keras_param_count(model: nn.Module) -> int:
+    """Parameters as Keras' model.summary() counts them: trainable ones plus BatchNorm moving statistics."""
+    stats = sum(math.prod(b.shape) for n, b in model.named_buffers() if n.endswith(("running_mean", "running_var")))
+    return sum(p.numel() for p in model.parameters()) + stats
+
+
+@register_model("conv2d_mfcc", frontend={"name": "mfcc", "n_mfcc": 39}, source="seed 003",
+                description="seed 003's 8-filter 13x13 CNN on 39 MFCCs (208,303 params on its input)")
+def conv2d_mfcc(num_classes: int, input_shape: tuple[int, ...], filters: int = 8, hidden: int = 64,
+                dropout: float = 0.2) -> nn.Module:
+    return Conv2dMFCC(num_classes, tuple(input_shape), filters, hidden, dropout)

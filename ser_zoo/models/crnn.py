@@ -1,0 +1,57 @@
+"""MFCC-CRNN (seed 004): convolution blocks that pool frequency, a bidirectional GRU over time, a dense head.
+
+Seed 004 describes it only as "a Convolutional Recurrent Neural Network trained on MFCCs", so this is the usual
+reconstruction: three Conv-BN-ReLU blocks (pooling frequency by 2 and time by 2 in the first two), the remaining
+frequency axis folded into channels, a 2-layer bidirectional GRU, and mean + max pooling over the frames that
+are real audio (the batch's ``lengths``), so clips of any length give the same output shape.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+
+from .cnn import conv_block
+from .registry import register_model
+
+
+class CRNN(nn.Module):
+    def __init__(self, num_classes: int, n_features: int = 40, channels: tuple[int, ...] = (32, 64, 128),
+                 hidden: int = 128, layers: int = 2, dropout: float = 0.3, hop_length: int = 160):
+        super().__init__()
+        pools = [(2, 2), (2, 2)] + [(2, 1)] * (len(channels) - 2)
+        widths = (1, *channels)
+        self.conv = nn.Sequential(*[conv_block(a, b, p) for a, b, p in zip(widths[:-1], widths[1:], pools)])
+        freq = n_features
+        for p in pools:
+            freq //= p[0]
+        self.time_stride, self.hop_length = 4, hop_length
+        self.rnn = nn.GRU(channels[-1] * freq, hidden, layers, batch_first=True, bidirectional=True,
+                          dropout=dropout if layers > 1 else 0.0)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(4 * hidden, num_classes))
+
+    extra_inputs = ("lengths",)  # sample counts from the batch, so padding frames are left out of the pooling
+
+    def forward(self, x: Tensor, lengths: Optional[Tensor] = None) -> Tensor:
+        h = self.conv(x)  # (B, C, F', T')
+        h = h.flatten(1, 2).transpose(1, 2)  # (B, T', C·F')
+        out, _ = self.rnn(h)
+        if lengths is None:
+            valid = torch.ones(out.shape[:2], dtype=torch.bool, device=out.device)
+        else:
+            frames = 1 + lengths // self.hop_length  # the front-end's centred frames
+            steps = (frames // self.time_stride).clamp(min=1, max=out.shape[1])
+            valid = torch.arange(out.shape[1], device=out.device)[None] < steps[:, None]
+        w = valid[..., None].to(out.dtype)
+        mean = (out * w).sum(1) / w.sum(1)
+        peak = out.masked_fill(~valid[..., None], float("-inf")).amax(1)
+        return self.head(torch.cat([mean, peak], 1))
+
+
+@register_model("mfcc_crnn", frontend={"name": "mfcc", "n_mfcc": 40}, source="seed 004",
+                description="conv blocks + bidirectional GRU on 40 MFCCs (seed 004's CRNN)")
+def mfcc_crnn(num_classes: int, n_features: int = 40, channels: tuple[int, ...] = (32, 64, 128), hidden: int = 128,
+              layers: int = 2, dropout: float = 0.3, hop_length: int = 160) -> nn.Module:
+    return CRNN(num_classes, n_features, tuple(channels), hidden, layers, dropout, hop_length)

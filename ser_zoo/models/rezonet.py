@@ -1,0 +1,42 @@
+"""RezoNet (seed 000): a lightweight 2-D CNN with rectangular kernels on the 40-band log-mel (window 512, hop 160).
+
+The seed names its inspiration — Deep-Net, "a lightweight CNN-based SER system using deep frequency features" —
+but gives no layer table, so this is a reconstruction of that idea, stated plainly: each block pairs a tall
+kernel (k×1, along frequency) with a wide one (1×k, along time), shrinking k = 9, 7, 5, with rectangular pooling
+that first reduces frequency only; a final 3×3 block, global average pooling (any clip length) and a small
+dense head. About 0.1 M parameters.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from .registry import register_model
+
+
+def _conv(c_in: int, c_out: int, kernel: tuple[int, int]) -> list[nn.Module]:
+    pad = (kernel[0] // 2, kernel[1] // 2)
+    return [nn.Conv2d(c_in, c_out, kernel, padding=pad, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+
+
+class RezoNet(nn.Module):
+    def __init__(self, num_classes: int, widths: tuple[int, ...] = (16, 32, 64, 128), dropout: float = 0.3):
+        super().__init__()
+        w1, w2, w3, w4 = widths
+        layers, c_in = [], 1
+        for c_out, k, pool in ((w1, 9, (2, 1)), (w2, 7, (2, 2)), (w3, 5, (2, 2))):
+            layers += _conv(c_in, c_out, (k, 1)) + _conv(c_out, c_out, (1, k)) + [nn.MaxPool2d(pool)]
+            c_in = c_out
+        layers += _conv(c_in, w4, (3, 3)) + [nn.MaxPool2d((1, 2))]
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(w4, 64),
+                                  nn.ReLU(inplace=True), nn.Linear(64, num_classes))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))
+
+
+@register_model("rezonet", frontend={"name": "logmel", "n_mels": 40}, source="seed 000",
+                description="RezoNet: rectangular-kernel lightweight CNN on 40-band log-mel (Deep-Net style)")
+def rezonet(num_classes: int, widths: tuple[int, ...] = (16, 32, 64, 128), dropout: float = 0.3) -> nn.Module:
+    return RezoNet(num_classes, tuple(widths), dropout)

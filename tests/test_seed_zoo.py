@@ -1,0 +1,142 @@
+"""Every seed system in ser-zoo: parameter counts against the seeds' tables, shapes, and a real one-epoch fit."""
+
+import math
+from pathlib import Path
+
+import librosa
+import numpy as np
+import pytest
+import torch
+
+from ser_zoo import create_model, list_models, model_entry
+from ser_zoo.errors import ConfigError
+from ser_zoo.features import create_frontend
+from ser_zoo.lit.module import SERModule
+from ser_zoo.models.conv2d_mfcc import keras_param_count
+from ser_zoo.models.fusionnet import fusion_mlp, seed001_conv1d_extractor
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+SEED_MODELS = ["dummynet_zcr", "dummynet_energy", "dummynet_zcr_energy", "dummynet_mel", "rezonet", "exponet",
+               "conv2d_mfcc", "mel_cnn", "mfcc_cnn", "mfcc_crnn", "fusionnet"]
+
+
+def n_params(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def test_conv2d_mfcc_matches_seed_003_table():
+    model = create_model("conv2d_mfcc", num_classes=7, input_shape=(1, 39, 216))
+    assert keras_param_count(model) == 208_303 and n_params(model) == 208_111  # Keras total / trainable
+    layers = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear, torch.nn.BatchNorm2d,
+                                                              torch.nn.BatchNorm1d))]
+    keras_counts = [n_params(m) + (2 * m.num_features if hasattr(m, "running_var") else 0) for m in layers]
+    assert keras_counts == [1360, 32, 10824, 32, 584, 32, 72, 32, 194624, 256, 455]
+    shapes = []
+    x = torch.zeros(1, 1, 39, 216)
+    for m in model.features:
+        x = m(x)
+        if isinstance(m, torch.nn.Conv2d):
+            shapes.append(tuple(x.shape[2:]))
+    assert shapes == [(27, 204), (15, 192), (5, 190), (5, 190)]  # the seed's output shapes (H, W)
+
+
+def test_fusionnet_extractor_matches_seed_001_summary():
+    extractor = seed001_conv1d_extractor(num_classes=6)
+    assert n_params(extractor) == 665_850
+    per_layer = [n_params(m) for m in extractor.modules() if isinstance(m, (torch.nn.Conv1d, torch.nn.Linear))]
+    assert per_layer == [1536, 327936, 335904, 396, 78]
+    # the seed's fusion table lists 12/10/6 dense layers; its text's 39 inputs give 676 parameters (the table's
+    # 504 for the first layer would mean 41 inputs, which the text does not account for).
+    assert [n_params(m) for m in fusion_mlp(39, 6) if isinstance(m, torch.nn.Linear)] == [480, 130, 66]
+
+
+def test_dummynet_dense_layer_follows_the_seed_layer_list():
+    frames = create_frontend("zcr").output_shape(48000)[-1]  # 3 s at hop 160
+    length = frames
+    for _ in range(3):
+        length = ((length - 4) - 5) // 2 + 1  # conv k5, then max-pool k5 s2
+    conv = (1 * 5 * 512 + 512) + (512 * 5 * 512 + 512) + (512 * 5 * 128 + 128)
+    dense = (128 * length * 256 + 256) + (256 * 6 + 6)
+    assert n_params(create_model("dummynet_zcr", num_classes=6, input_shape=(1, frames))) == conv + dense
+
+
+def test_every_seed_model_is_registered_with_its_front_end():
+    assert set(SEED_MODELS) <= set(list_models())
+    for name in SEED_MODELS:
+        entry = model_entry(name)
+        assert entry.source.startswith("seed") and create_frontend(entry.frontend).kind == entry.input_kind
+
+
+@pytest.mark.parametrize("name", SEED_MODELS)
+def test_forward_and_backward_from_the_declared_front_end(name):
+    torch.manual_seed(0)
+    module = SERModule(model=name, num_classes=6, example_seconds=1.0)
+    wave = 0.1 * torch.randn(3, 16000)
+    logits = module(wave, torch.tensor([16000, 12000, 9000]), gender=torch.tensor([1.0, 0.0, 1.0]))
+    assert logits.shape == (3, 6) and torch.isfinite(logits).all()
+    logits.sum().backward()
+    assert all(p.grad is not None for p in module.net.parameters() if p.requires_grad)
+
+
+@pytest.mark.parametrize("name, frontend, words", [
+    ("dummynet_zcr", {"name": "logmel"}, "model 'dummynet_zcr' takes sequence input but front-end 'logmel' gives image"),
+    ("conv2d_mfcc", {"name": "mfcc", "n_mfcc": 13}, "model 'conv2d_mfcc' cannot take front-end 'mfcc' output"),
+    ("fusionnet", {"name": "clip_stats"}, "model 'fusionnet' cannot take front-end 'clip_stats' output"),
+])
+def test_model_front_end_mismatch_fails_at_construction(name, frontend, words):
+    with pytest.raises(ConfigError, match=words):
+        SERModule(model=name, frontend=frontend, num_classes=6, example_seconds=1.0)
+
+
+def test_crnn_takes_any_length_and_pools_only_real_frames():
+    net = create_model("mfcc_crnn", num_classes=5).eval()
+    assert net(torch.randn(2, 1, 40, 120)).shape == net(torch.randn(2, 1, 40, 301)).shape == (2, 5)
+    x = torch.randn(1, 1, 40, 301)
+    full, short = net(x, lengths=torch.tensor([48000])), net(x, lengths=torch.tensor([16000]))
+    assert not torch.allclose(full, short)  # the padding frames of a short clip are left out
+
+
+def test_fusionnet_uses_gender_only_when_asked():
+    x = torch.randn(4, 168)
+    for use, differs in ((True, True), (False, False)):
+        torch.manual_seed(0)
+        net = create_model("fusionnet", num_classes=6, use_gender=use).eval()
+        a, b = net(x, gender=torch.zeros(4)), net(x, gender=torch.ones(4))
+        assert (not torch.allclose(a, b)) == differs
+
+
+def test_clip_means_match_the_librosa_notebook_features(data_root):
+    from ser_zoo.audio import load_audio
+
+    y = load_audio(data_root / "ravdess" / "Actor_01" / "03-01-05-01-01-01-01.flac")
+    ours = create_frontend({"name": "clip_means"})(torch.from_numpy(y)[None])[0].numpy()
+    sr = 16000
+    ref = np.concatenate([
+        librosa.feature.zero_crossing_rate(y, frame_length=2048, hop_length=512).mean(1),
+        librosa.feature.chroma_stft(y=y, sr=sr, n_fft=2048, hop_length=512, tuning=0.0, pad_mode="constant").mean(1),
+        librosa.feature.mfcc(y=y, sr=sr, n_mfcc=20).mean(1),
+        librosa.feature.rms(y=y, frame_length=2048, hop_length=512).mean(1),
+        librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr), top_db=80.0).mean(1),
+    ])
+    assert ours.shape == ref.shape == (162,)
+    np.testing.assert_allclose(ours, ref, rtol=2e-3, atol=2e-2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SEED_MODELS)
+def test_one_epoch_on_real_clips(name, data_root, tmp_path):
+    from conftest import smoke_fit
+
+    module, metrics = smoke_fit(data_root, tmp_path, name, clip_seconds=1.0, limit_clips=8, batch_size=4)
+    assert 0.0 <= metrics["test/ua"] <= 1.0 and math.isfinite(metrics["test/loss"])
+    assert module.trainer.global_step == 2
+
+
+@pytest.mark.parametrize("recipe", sorted(p.stem for p in CONFIGS.glob("*.yaml")))
+def test_every_recipe_builds_its_model_and_a_speaker_independent_protocol(recipe, data_root):
+    from ser_zoo.cli import build_cli
+
+    cli = build_cli(["--config", str(CONFIGS / f"{recipe}.yaml"), "--data.root", str(data_root),
+                     "--trainer.logger", "false"], run=False)
+    assert cli.datamodule.protocol.speaker_independent
+    assert cli.model.hparams.model in recipe or recipe.startswith(cli.model.hparams.model)
