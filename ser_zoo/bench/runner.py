@@ -72,7 +72,7 @@ def _lightning_fold(spec: str, protocol: str, fold: int, classes: Optional[str],
 
     args = ["--config", spec] if spec.endswith((".yaml", ".yml")) else ["--model.model", spec]
     args += ["--data.protocol", protocol, "--data.fold", str(fold),
-             "--trainer.logger.init_args.save_dir", str(out / "runs" / protocol),
+             "--trainer.logger.init_args.save_dir", str(Path("runs") / "bench" / protocol),
              "--trainer.logger.init_args.name", f"{model_label(spec)}-fold{fold}",
              "--trainer.enable_progress_bar", str(sys.stderr.isatty()).lower()]
     if classes:
