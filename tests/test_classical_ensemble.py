@@ -1,0 +1,97 @@
+"""Classical baselines and ensembles through the same protocols, features and metrics as the zoo models."""
+
+import lightning as L
+import numpy as np
+import pytest
+import torch
+
+from ser_zoo.errors import ConfigError
+from ser_zoo.lit.module import SERModule
+from ser_zoo.models.classical import (VectorFeatures, _fold_features, list_baselines, make_baseline,
+                                      run_baseline)
+from ser_zoo.models.ensemble import AveragingEnsemble, StackedEnsemble, evaluate, load_members
+
+SMALL = {"channels": [4, 8], "hidden": 16}
+
+
+def test_baselines_are_the_seeds_classifiers():
+    assert list_baselines() == ["knn", "logreg", "mlp", "random_forest", "svm"]
+    assert make_baseline("knn")[-1].n_neighbors == 9  # seed 003
+    with pytest.raises(ConfigError, match="unknown baseline 'xgboost'"):
+        make_baseline("xgboost")
+    with pytest.raises(ConfigError, match=r"unknown baseline feature\(s\) \['pitch'\]"):
+        VectorFeatures("stats+pitch")
+
+
+def test_a_baseline_really_learns_a_separable_problem():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 1, (100, 5)), rng.normal(3, 1, (100, 5))])
+    y = np.repeat([0, 1], 100)
+    for name in ("logreg", "svm", "knn"):
+        assert make_baseline(name).fit(x[::2], y[::2]).score(x[1::2], y[1::2]) > 0.95
+
+
+def test_mfcc_pooling_ignores_padding():
+    fx = VectorFeatures("stats+mfcc_mean").eval()
+    torch.manual_seed(0)
+    wave = 0.1 * torch.randn(1, 24000)
+    padded = torch.cat([wave, torch.zeros(1, 16000)], 1)
+    a = fx(wave, torch.tensor([24000]))
+    b = fx(padded, torch.tensor([24000]))
+    torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["knn", "logreg", "random_forest", "svm", "mlp"])
+def test_baseline_runs_a_protocol_fold(name, data_root):
+    r = run_baseline(name, "ravdess-6fold", 0, root=str(data_root), limit_clips=64)
+    assert all(0.0 <= r[k] <= 1.0 for k in ("wa", "ua", "f1")) and r["n_test"] == 64
+    cm = np.asarray(r["confusion"])
+    assert cm.sum() == 64 and abs(np.trace(cm) / 64 - r["wa"]) < 1e-6
+    assert r["test_speakers"] == "ravdess_01 ravdess_02 ravdess_03 ravdess_04"
+    _, (_, _, train_clips), (_, _, test_clips) = _fold_features("ravdess-6fold", 0, str(data_root), None,
+                                                                "stats+mfcc_mean", 64)
+    assert not {c.speaker for c in train_clips} & {c.speaker for c in test_clips}
+
+
+def tiny(num_classes=8, seed=0, names=None):
+    torch.manual_seed(seed)
+    return SERModule(model="mel_cnn", model_kwargs=SMALL, frontend={"name": "logmel", "n_mels": 40},
+                     num_classes=num_classes, class_names=names, example_seconds=1.0).eval()
+
+
+def test_averaging_is_the_mean_of_member_probabilities():
+    a, b = tiny(seed=0), tiny(seed=1)
+    ens = AveragingEnsemble([a, b])
+    wave = 0.1 * torch.randn(3, 16000)
+    with torch.no_grad():
+        expected = (a(wave).softmax(-1) + b(wave).softmax(-1)) / 2
+        torch.testing.assert_close(ens(wave), expected)
+        weighted = AveragingEnsemble([a, b], weights=[3, 1])(wave)
+        torch.testing.assert_close(weighted, 0.75 * a(wave).softmax(-1) + 0.25 * b(wave).softmax(-1))
+    with pytest.raises(ConfigError, match="different classes"):
+        AveragingEnsemble([a, tiny(num_classes=8, names=list("abcdefgh"))])
+
+
+@pytest.mark.slow
+def test_stacker_sees_validation_speakers_only_and_members_load_from_ckpt(data_root, tmp_path):
+    from ser_zoo.data.datamodule import SERDataModule
+
+    dm = SERDataModule(root=str(data_root), protocol="ravdess-6fold", limit_clips=24, batch_size=8, num_workers=0,
+                       clip_seconds=1.0)
+    dm.setup("fit")
+    paths = []
+    for seed in (0, 1):
+        m = tiny(dm.num_classes, seed, dm.class_names)
+        trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False)
+        trainer.strategy.connect(m)
+        paths.append(str(tmp_path / f"m{seed}.ckpt"))
+        trainer.save_checkpoint(paths[-1])
+    members = load_members(paths)
+    stack = StackedEnsemble(members).fit(dm)
+    val_speakers = {c.speaker for c in dm.stage_clips("val")}
+    assert {c.speaker for c in stack.fitted_on} == val_speakers
+    assert not val_speakers & {c.speaker for c in dm.stage_clips("test")}
+    r_stack, r_avg = evaluate(stack, dm), evaluate(AveragingEnsemble(members), dm)
+    for r in (r_stack, r_avg):
+        assert r["n_test"] == 24 and np.asarray(r["confusion"]).sum() == 24 and 0 <= r["ua"] <= 1
