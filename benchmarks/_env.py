@@ -80,3 +80,16 @@ def write_result(name: str, result: dict, markdown: str) -> Path:
     path = RESULTS / f"{name}.md"
     path.write_text(markdown.rstrip() + footer)
     return path
+
+
+def speed_rows(seconds: dict[str, float], n: int, baseline: str, key: str) -> dict[str, dict]:
+    """Per-pipeline seconds, clips/s and speed-up over ``baseline`` (stored under ``key``)."""
+    base = seconds[baseline]
+    return {k: {"seconds": round(v, 3), "clips_per_s": round(n / v, 1), key: round(base / v, 2)}
+            for k, v in seconds.items()}
+
+
+def speed_table(rows: dict[str, dict], key: str, against: str) -> list[str]:
+    """The markdown table of ``speed_rows``."""
+    lines = [f"| pipeline | seconds | clips/s | speed-up vs {against} |", "|---|---:|---:|---:|"]
+    return lines + [f"| {k} | {v['seconds']:.2f} | {v['clips_per_s']:.0f} | {v[key]:.2f}x |" for k, v in rows.items()]

@@ -18,7 +18,7 @@ import scipy.signal
 import torch
 from threadpoolctl import threadpool_limits
 
-from _env import write_result
+from _env import speed_rows, speed_table, write_result
 from ser_zoo.augment import Augmentation
 from ser_zoo.data.cache import WaveformCache
 from ser_zoo.data.corpora import read_corpus
@@ -82,16 +82,12 @@ def main() -> None:
     rows[f"ser-zoo batched, CPU {threads} threads"] = batched(waves, args.batch, torch.device("cpu"))
     if torch.cuda.is_available():
         rows[f"ser-zoo batched, {torch.cuda.get_device_name(0)}"] = batched(waves, args.batch, torch.device("cuda"))
-    base = rows["seeds' per-clip librosa/scipy (1 thread)"]
     result = {"clips": len(waves), "clip_seconds": SECONDS, "batch": args.batch, "spec": SPEC,
-              "rows": {k: {"seconds": round(v, 3), "clips_per_s": round(len(waves) / v, 1),
-                           "speedup_vs_seeds": round(base / v, 2)} for k, v in rows.items()}}
+              "rows": speed_rows(rows, len(waves), "seeds' per-clip librosa/scipy (1 thread)", "speedup_vs_seeds")}
     lines = ["# Augmentation throughput: batched on-device pipeline vs the seeds' per-clip pipeline", "",
              f"{len(waves)} RAVDESS clips, {SECONDS:g} s each; noise, shift, pitch shift, time stretch, gain and "
              "low-pass applied to every clip.", "",
-             "| pipeline | seconds | clips/s | speed-up vs seeds |", "|---|---:|---:|---:|"]
-    for k, v in result["rows"].items():
-        lines.append(f"| {k} | {v['seconds']:.2f} | {v['clips_per_s']:.0f} | {v['speedup_vs_seeds']:.2f}x |")
+             *speed_table(result["rows"], "speedup_vs_seeds", "seeds")]
     print("\n".join(lines))
     print("wrote", write_result("augment", result, "\n".join(lines)))
 

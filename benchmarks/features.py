@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from _env import write_result
+from _env import speed_rows, speed_table, write_result
 from ser_zoo.data.cache import WaveformCache
 from ser_zoo.data.corpora import read_corpus
 from ser_zoo.data.datamodule import default_data_root
@@ -90,17 +90,13 @@ def main() -> None:
     if torch.cuda.is_available():
         rows[f"ser-zoo batched, {torch.cuda.get_device_name(0)}"] = batched(waves, args.batch, torch.device("cuda"))
 
-    base = rows["librosa per file (1 thread)"]
     result = {"clips": len(waves), "audio_seconds": round(audio_s, 1), "batch": args.batch,
               "decode_librosa_load_s": round(decode_s, 2),
-              "rows": {k: {"seconds": round(v, 3), "clips_per_s": round(len(waves) / v, 1),
-                           "speedup_vs_librosa": round(base / v, 2)} for k, v in rows.items()}}
+              "rows": speed_rows(rows, len(waves), "librosa per file (1 thread)", "speedup_vs_librosa")}
     lines = ["# Feature extraction: log-mel (64) + MFCC (40), batched front-ends vs librosa per file", "",
              f"{len(waves)} RAVDESS clips ({audio_s:.0f} s of audio), batch {args.batch}, same waveforms on both sides.",
              f"Decoding them with `librosa.load` alone took {decode_s:.1f} s (the waveform cache pays this once).", "",
-             "| pipeline | seconds | clips/s | speed-up vs librosa |", "|---|---:|---:|---:|"]
-    for k, v in result["rows"].items():
-        lines.append(f"| {k} | {v['seconds']:.2f} | {v['clips_per_s']:.0f} | {v['speedup_vs_librosa']:.2f}x |")
+             *speed_table(result["rows"], "speedup_vs_librosa", "librosa")]
     print("\n".join(lines))
     print("wrote", write_result("features", result, "\n".join(lines)))
 
