@@ -4,7 +4,8 @@ The seed names its inspiration — Deep-Net, "a lightweight CNN-based SER system
 but gives no layer table, so this is a reconstruction of that idea, stated plainly: each block pairs a tall
 kernel (k×1, along frequency) with a wide one (1×k, along time), shrinking k = 9, 7, 5, with rectangular pooling
 that first reduces frequency only; a final 3×3 block, global average pooling (any clip length) and a small
-dense head. About 0.1 M parameters.
+dense head. About 0.13 M parameters. The log-mel keeps the front-end's per-utterance normalisation (the seed
+does not say how it scaled its input).
 """
 
 from __future__ import annotations
