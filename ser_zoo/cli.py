@@ -142,10 +142,9 @@ def run_tool(argv: Sequence[str]) -> int:
         from pathlib import Path
 
         from .zoo import export_checkpoint
-        from .zoo.checkpoints import ZOO_DIR
 
         extra = json.loads(Path(args.card).read_text()) if args.card else None
-        path = export_checkpoint(args.ckpt, args.name, args.out or ZOO_DIR, fp16=not args.fp32, card_extra=extra)
+        path = export_checkpoint(args.ckpt, args.name, args.out, fp16=not args.fp32, card_extra=extra)
         print(f"wrote {path} and its card")
     elif args.tool == "demo":
         from .demo import run_demo

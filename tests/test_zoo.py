@@ -130,3 +130,18 @@ def test_predict_takes_paths_and_any_rate_or_channel_count(exported, tmp_path):
     batch = model.predict(np.stack([stereo_44k.mean(1), stereo_44k[:, 0]]), sample_rate=44100)
     assert len(batch) == 2 and batch[0]["label"] == batch[1]["label"]
     assert abs(batch[0]["probs"][r["label"]] - r["prob"]) < 0.05  # same tone at 44.1 kHz: same answer
+
+
+def test_zoo_cli_exports_and_lists(tmp_path, monkeypatch, capsys):
+    import ser_zoo.zoo.checkpoints as ck
+    from ser_zoo.cli import main
+
+    monkeypatch.setattr(ck, "ZOO_DIR", tmp_path / "zoo")
+    _, ckpt = fit_ckpt(tmp_path)
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps({"protocol": "ravdess-6fold", "metrics": {"ua": "51.56", "wa": "53.33", "f1": "52.52"}}))
+    assert main(["zoo", "export", ckpt, "--name", "tiny", "--card", str(card)]) == 0
+    assert main(["zoo", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "tiny" in out and "ravdess-6fold" in out and "UA 51.56" in out
+    assert load_pretrained("tiny").card["metrics"]["f1"] == "52.52"

@@ -32,15 +32,18 @@ def sha256_file(path: Union[str, Path]) -> str:
     return h.hexdigest()
 
 
-def list_zoo(zoo_dir: Union[str, Path] = ZOO_DIR) -> list[dict[str, Any]]:
+def list_zoo(zoo_dir: Optional[Union[str, Path]] = None) -> list[dict[str, Any]]:
     """The cards of every checkpoint in the zoo folder."""
-    return [json.loads(p.read_text()) for p in sorted(Path(zoo_dir).glob("*.json"))]
+    return [json.loads(p.read_text()) for p in sorted(Path(zoo_dir or ZOO_DIR).glob("*.json"))]
 
 
-def resolve(name_or_path: str, zoo_dir: Union[str, Path] = ZOO_DIR) -> tuple[Path, dict[str, Any]]:
+def resolve(name_or_path: str, zoo_dir: Optional[Union[str, Path]] = None) -> tuple[Path, dict[str, Any]]:
     """(weights path, card) for a zoo name or a path to a ``.safetensors`` / ``.json`` file."""
     p = Path(name_or_path)
-    card_path = p.with_suffix(".json") if p.suffix in (".safetensors", ".json") else Path(zoo_dir) / f"{p.name}.json"
+    if p.suffix in (".safetensors", ".json"):
+        card_path = p.with_suffix(".json")
+    else:
+        card_path = Path(zoo_dir or ZOO_DIR) / f"{p.name}.json"
     if not card_path.is_file():
         names = [c["name"] for c in list_zoo(zoo_dir)]
         raise ConfigError(f"no zoo checkpoint '{name_or_path}' (looked for {card_path}); available: {names} "
@@ -76,7 +79,7 @@ def module_from_card(card: dict[str, Any]):
                      sample_rate=card["sample_rate"], example_seconds=card["clip_seconds"])
 
 
-def load_pretrained(name_or_path: str, zoo_dir: Union[str, Path] = ZOO_DIR, device: Optional[str] = None):
+def load_pretrained(name_or_path: str, zoo_dir: Optional[Union[str, Path]] = None, device: Optional[str] = None):
     """A ready SERModule (eval mode) from a zoo checkpoint: ``load_pretrained("resnet18_ravdess").predict(path)``."""
     weights, card = resolve(name_or_path, zoo_dir)
     module = module_from_card(card)
@@ -86,7 +89,7 @@ def load_pretrained(name_or_path: str, zoo_dir: Union[str, Path] = ZOO_DIR, devi
     return module.to(device) if device else module
 
 
-def export_checkpoint(ckpt_path: Union[str, Path], name: str, out_dir: Union[str, Path] = ZOO_DIR,
+def export_checkpoint(ckpt_path: Union[str, Path], name: str, out_dir: Optional[Union[str, Path]] = None,
                       fp16: bool = True, card_extra: Optional[dict[str, Any]] = None) -> Path:
     """Turn a Lightning ``.ckpt`` from ``ser-zoo fit`` into ``<name>.safetensors`` + ``.json`` + ``.md``."""
     from ..lit.module import SERModule
@@ -97,7 +100,7 @@ def export_checkpoint(ckpt_path: Union[str, Path], name: str, out_dir: Union[str
              if not k.startswith(("train_metrics", "val_metrics", "test_metrics", "confmat"))}
     if fp16:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
-    out = Path(out_dir)
+    out = Path(out_dir or ZOO_DIR)
     out.mkdir(parents=True, exist_ok=True)
     weights = out / f"{name}.safetensors"
     save_file(state, str(weights), metadata={"format": "pt", "name": name})
@@ -141,7 +144,7 @@ model.predict("clip.wav")
 """
 
 
-def init_from_pretrained(module, name_or_path: str, zoo_dir: Union[str, Path] = ZOO_DIR) -> list[str]:
+def init_from_pretrained(module, name_or_path: str, zoo_dir: Optional[Union[str, Path]] = None) -> list[str]:
     """Fine-tuning start: copy every zoo tensor whose shape fits; a new class set only replaces the head.
 
     Tensors whose shapes differ must be classifier ones (leading dimension = the old class count); anything
