@@ -19,7 +19,7 @@ from .errors import SerZooError
 from .lit.module import SERModule
 from .lit.writer import PredictionWriter
 
-TOOLS = ("bench", "data", "demo", "leaderboard", "models", "zoo")
+TOOLS = ("bench", "data", "demo", "infer", "leaderboard", "models", "zoo")
 
 
 class SERCLI(LightningCLI):
@@ -76,6 +76,15 @@ def _tools_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="benchmarks/results")
     b.add_argument("--max_epochs", type=int, default=None, help="override the recipes' schedule")
     b.add_argument("--root", default=None, help="data root (default: $SER_ZOO_DATA or ../shared/data)")
+    inf = sub.add_parser("infer", help="emotions of audio files, folders or globs, or a timeline of one recording")
+    inf.add_argument("inputs", nargs="+")
+    inf.add_argument("--model", required=True, help="zoo name, .safetensors path or a .ckpt from ser-zoo fit")
+    inf.add_argument("--format", default="table", choices=["table", "csv", "json"])
+    inf.add_argument("--out", default=None, help="write the results here instead of stdout")
+    inf.add_argument("--batch_size", type=int, default=16)
+    inf.add_argument("--window", type=float, default=None, help="seconds per window: timeline of one long file")
+    inf.add_argument("--hop", type=float, default=1.0, help="seconds between windows")
+    inf.add_argument("--plot", default=None, help="PNG of emotion probabilities over time (with --window)")
     lb = sub.add_parser("leaderboard", help="rebuild LEADERBOARD.md and plots from the bench CSVs")
     lb.add_argument("--out", default="benchmarks/results")
     zoo = sub.add_parser("zoo", help="published checkpoints").add_subparsers(dest="action", required=True)
@@ -122,6 +131,11 @@ def run_tool(argv: Sequence[str]) -> int:
 
         run_bench(args.protocol, args.models, args.folds, args.out, args.classes, args.max_epochs, args.root,
                   unknown)
+    elif args.tool == "infer":
+        from .infer import run_infer
+
+        return run_infer(args.inputs, args.model, args.format, args.out, args.batch_size, args.window, args.hop,
+                         args.plot)
     elif args.tool == "leaderboard":
         from .bench.report import write_report
 

@@ -146,6 +146,25 @@ class SERModule(L.LightningModule):
         return self.net(feats, **self._extra_inputs({**batch, "lengths": lengths})), mix
 
     @torch.no_grad()
+    def predict_batch(self, waves: list[np.ndarray]) -> list[dict[str, Any]]:
+        """Predictions for mono waveforms already at the model's sample rate (see ``predict``)."""
+        sr = self.hparams.sample_rate
+        width = max(len(w) for w in waves)
+        if takes_input_shape(self.hparams.model):
+            width = int(sr * self.hparams.example_seconds)
+            waves = [w[max(0, (len(w) - width) // 2):][:width] for w in waves]
+        lengths = torch.tensor([len(w) for w in waves])
+        batch = torch.zeros(len(waves), width)
+        for i, w in enumerate(waves):
+            batch[i, :len(w)] = torch.from_numpy(np.asarray(w, dtype=np.float32))
+        was_training = self.training
+        self.eval()
+        probs = self(batch.to(self.device), lengths.to(self.device)).softmax(-1).cpu()
+        self.train(was_training)
+        return [{"label": self.class_names[int(p.argmax())], "prob": float(p.max()),
+                 "probs": dict(zip(self.class_names, map(float, p)))} for p in probs]
+
+    @torch.no_grad()
     def predict(self, audio: Union[str, Path, np.ndarray, torch.Tensor], sample_rate: Optional[int] = None):
         """Emotion of a file path or a waveform ((T,) or (B, T) at ``sample_rate``, default the model's).
 
@@ -161,20 +180,7 @@ class SERModule(L.LightningModule):
             arr = audio.detach().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio)
             single = arr.ndim == 1
             waves = [prepare_waveform(row, sample_rate or sr, sr) for row in (arr[None] if single else arr)]
-        width = max(len(w) for w in waves)
-        if takes_input_shape(self.hparams.model):
-            width = int(sr * self.hparams.example_seconds)
-            waves = [w[max(0, (len(w) - width) // 2):][:width] for w in waves]
-        lengths = torch.tensor([len(w) for w in waves])
-        batch = torch.zeros(len(waves), width)
-        for i, w in enumerate(waves):
-            batch[i, :len(w)] = torch.from_numpy(w)
-        was_training = self.training
-        self.eval()
-        probs = self(batch.to(self.device), lengths.to(self.device)).softmax(-1).cpu()
-        self.train(was_training)
-        out = [{"label": self.class_names[int(p.argmax())], "prob": float(p.max()),
-                "probs": dict(zip(self.class_names, map(float, p)))} for p in probs]
+        out = self.predict_batch(waves)
         return out[0] if single else out
 
     # -- steps -----------------------------------------------------------------------------------

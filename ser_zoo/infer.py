@@ -1,0 +1,189 @@
+"""``ser-zoo infer``: emotions of files, folders and globs, or a timeline over a long recording.
+
+Good files are classified in batches; a bad file (missing, corrupt, empty, silent, not audio) is reported with
+its reason at the end and never stops the run or loses the other results. Long recordings are read window by
+window from disk (``soundfile`` blocks), so memory stays flat whatever the file's length.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Iterator, Optional, Sequence
+
+import numpy as np
+import soundfile as sf
+import torch
+from tqdm.auto import tqdm
+
+from .audio import load_audio, prepare_waveform
+from .data.corpora import AUDIO_EXTENSIONS
+from .errors import AudioError, ConfigError, SerZooError
+
+
+def load_model(spec: str):
+    """A zoo name / .safetensors path, or a ``.ckpt`` written by ``ser-zoo fit``; eval mode."""
+    if spec.endswith(".ckpt"):
+        from .lit.module import SERModule
+
+        if not Path(spec).is_file():
+            raise ConfigError(f"checkpoint not found: {spec}")
+        return SERModule.load_from_checkpoint(spec, map_location="cpu", weights_only=False).eval()
+    from .zoo import load_pretrained
+
+    return load_pretrained(spec)
+
+
+def expand_inputs(items: Sequence[str]) -> list[Path]:
+    """Files as given (even missing ones, to be reported), folders searched recursively, globs expanded."""
+    out: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS)
+        elif any(c in item for c in "*?["):
+            out += sorted(Path(f) for f in glob.glob(item, recursive=True) if Path(f).is_file())
+        else:
+            out.append(p)
+    return out
+
+
+def classify_files(model, paths: Sequence[Path], batch_size: int = 16, max_seconds: float = 60.0,
+                   progress: bool = True) -> tuple[list[dict], list[tuple[str, str]]]:
+    """(one result per good file, [(file, reason)] for the bad ones)."""
+    results, bad = [], []
+    sr = model.hparams.sample_rate
+    pending: list[tuple[Path, np.ndarray]] = []
+
+    def flush():
+        if pending:
+            preds = model.predict_batch([w for _, w in pending])
+            results.extend({"file": str(p), **r} for (p, _), r in zip(pending, preds))
+            pending.clear()
+
+    for path in tqdm(paths, desc="classifying", unit="file", disable=not progress or len(paths) < 2):
+        try:
+            pending.append((path, load_audio(path, sr, max_seconds=max_seconds)))
+        except AudioError as e:
+            bad.append((str(path), str(e).removeprefix(f"{path}: ")))
+            continue
+        if len(pending) == batch_size:
+            flush()
+    flush()
+    return results, bad
+
+
+def stream_windows(path: Path, sample_rate: int, window_s: float, hop_s: float) -> Iterator[tuple[float, np.ndarray]]:
+    """(start second, mono window at ``sample_rate``) read block by block; the last partial window is kept."""
+    try:
+        info = sf.info(str(path))
+    except Exception as e:
+        raise AudioError(f"{path}: not readable audio ({str(e).splitlines()[0]})") from None
+    win, hop = int(window_s * info.samplerate), int(hop_s * info.samplerate)
+    if hop <= 0 or win <= 0 or hop > win:
+        raise ConfigError(f"window {window_s} s and hop {hop_s} s: use 0 < hop <= window")
+    for i, block in enumerate(sf.blocks(str(path), blocksize=win, overlap=win - hop, dtype="float32",
+                                        always_2d=True)):
+        if i and len(block) <= win - hop:
+            break  # only the overlap left: already covered by the previous window
+        yield i * hop / info.samplerate, prepare_waveform(block, info.samplerate, sample_rate, name=str(path),
+                                                          allow_silent=True)
+
+
+def timeline(model, path: Path, window_s: float = 3.0, hop_s: float = 1.0, batch_size: int = 16,
+             progress: bool = True) -> list[dict]:
+    """Per-window predictions over a recording of any length."""
+    rows, chunk = [], []
+    frames = sf.info(str(path)).frames if Path(path).is_file() else 0
+    total = max(1, int(frames / sf.info(str(path)).samplerate / hop_s)) if frames else None
+
+    def flush():
+        preds = model.predict_batch([w for _, w in chunk])
+        rows.extend({"start": round(t, 3), "end": round(t + len(w) / model.hparams.sample_rate, 3), **r}
+                    for (t, w), r in zip(chunk, preds))
+        chunk.clear()
+
+    for t, w in tqdm(stream_windows(Path(path), model.hparams.sample_rate, window_s, hop_s), total=total,
+                     desc="windows", unit="win", disable=not progress):
+        chunk.append((t, w))
+        if len(chunk) == batch_size:
+            flush()
+    if chunk:
+        flush()
+    return rows
+
+
+def format_rows(rows: list[dict], class_names: list[str], fmt: str, key: str = "file") -> str:
+    if fmt == "json":
+        return json.dumps(rows, indent=1)
+    keys = [key] if key == "file" else ["start", "end"]
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow([*keys, "label", "prob", *[f"p_{c}" for c in class_names]])
+        for r in rows:
+            w.writerow([*[r[k] for k in keys], r["label"], f"{r['prob']:.4f}",
+                        *[f"{r['probs'][c]:.4f}" for c in class_names]])
+        return buf.getvalue()
+    if fmt != "table":
+        raise ConfigError(f"--format {fmt!r}; use table, csv or json")
+    width = max([len(str(r[keys[0]])) for r in rows] + [4])
+    lines = [f"{'  '.join(f'{k:<{width}}' for k in keys)}  {'emotion':<10} prob"]
+    lines += [f"{'  '.join(f'{str(r[k]):<{width}}' for k in keys)}  {r['label']:<10} {r['prob']:.3f}" for r in rows]
+    return "\n".join(lines)
+
+
+def plot_timeline(rows: list[dict], class_names: list[str], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = [r["start"] for r in rows]
+    fig, ax = plt.subplots(figsize=(10, 3.2))
+    ax.stackplot(t, *[[r["probs"][c] for r in rows] for c in class_names], labels=class_names, step="post")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("probability")
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper left", bbox_to_anchor=(1, 1), fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def run_infer(inputs: Sequence[str], model_spec: str, fmt: str = "table", out: Optional[str] = None,
+              batch_size: int = 16, window: Optional[float] = None, hop: float = 1.0,
+              plot: Optional[str] = None) -> int:
+    """The CLI job; returns the exit code (0 when every file was classified, 1 when some were skipped)."""
+    if fmt not in ("table", "csv", "json"):
+        raise ConfigError(f"--format {fmt!r}; use table, csv or json")
+    model = load_model(model_spec)
+    names = list(model.class_names)
+    paths = expand_inputs(inputs)
+    if not paths:
+        raise SerZooError(f"no audio files found in {list(inputs)}; give files, folders or globs")
+    if window:
+        if len(paths) != 1:
+            raise ConfigError("--window makes a timeline of one recording; give exactly one file")
+        rows, bad = timeline(model, paths[0], window, hop, batch_size), []
+        text = format_rows(rows, names, fmt, key="start")
+        if plot:
+            print(f"timeline plot: {plot_timeline(rows, names, Path(plot))}", file=sys.stderr)
+    else:
+        rows, bad = classify_files(model, paths, batch_size)
+        text = format_rows(rows, names, fmt) if rows else ""
+    if out:
+        Path(out).write_text(text + ("\n" if not text.endswith("\n") else ""))
+        print(f"wrote {len(rows)} rows to {out}", file=sys.stderr)
+    elif text:
+        print(text)
+    if bad:
+        print(f"skipped {len(bad)} file(s):", file=sys.stderr)
+        for f, why in bad:
+            print(f"  {f}: {why}", file=sys.stderr)
+    return 1 if bad else 0

@@ -1,0 +1,86 @@
+"""``ser-zoo infer``: files, folders, globs, a bad-file report that keeps the good results, long-file timelines."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from ser_zoo.cli import main
+from ser_zoo.infer import expand_inputs, stream_windows
+from ser_zoo.zoo import export_checkpoint
+
+from test_zoo import fit_ckpt
+
+SR = 16000
+
+
+def tone(seconds: float, freq: float = 220.0, sr: int = SR) -> np.ndarray:
+    t = np.arange(int(seconds * sr)) / sr
+    return (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+@pytest.fixture
+def model_path(tmp_path):
+    _, ckpt = fit_ckpt(tmp_path)
+    return str(export_checkpoint(ckpt, "tiny", tmp_path / "zoo"))
+
+
+@pytest.fixture
+def audio_dir(tmp_path):
+    d = tmp_path / "clips"
+    (d / "sub").mkdir(parents=True)
+    sf.write(d / "a.wav", tone(1.5), SR)
+    sf.write(d / "sub" / "b.flac", tone(2.0, 330.0), SR)
+    sf.write(d / "c_44k_stereo.wav", np.stack([tone(1.0, 200, 44100)] * 2, 1), 44100)
+    (d / "empty.wav").write_bytes(b"")
+    (d / "notes.ogg").write_text("not audio at all")
+    sf.write(d / "silent.wav", np.zeros(SR, np.float32), SR)
+    return d
+
+
+def test_folder_csv_lists_good_files_and_reports_bad_ones(model_path, audio_dir, tmp_path, capsys):
+    out = tmp_path / "r.csv"
+    code = main(["infer", str(audio_dir), str(tmp_path / "missing.wav"), "--model", model_path, "--format", "csv",
+                 "--out", str(out), "--batch_size", "2"])
+    assert code == 1  # some files skipped
+    rows = list(csv.DictReader(out.open()))
+    assert sorted(r["file"].split("/")[-1] for r in rows) == ["a.wav", "b.flac", "c_44k_stereo.wav"]
+    assert all(abs(sum(float(v) for k, v in r.items() if k.startswith("p_")) - 1) < 1e-3 for r in rows)
+    err = capsys.readouterr().err
+    assert "skipped 4 file(s)" in err
+    for name, why in (("empty.wav", ""), ("notes.ogg", ""), ("silent.wav", "silent"), ("missing.wav", "")):
+        line = next(l for l in err.splitlines() if name in l)
+        assert why in line
+
+
+def test_json_and_table_and_globs(model_path, audio_dir, capsys):
+    assert main(["infer", str(audio_dir / "*.wav"), "--model", model_path, "--format", "json"]) == 1
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["file"].split("/")[-1] for r in rows} == {"a.wav", "c_44k_stereo.wav"}
+    assert main(["infer", str(audio_dir / "a.wav"), "--model", model_path]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[:3] == ["file", "emotion", "prob"] and "a.wav" in out
+    assert expand_inputs([str(audio_dir)])[0].name == "a.wav"
+
+
+def test_long_recording_timeline_streams_windows(model_path, tmp_path):
+    long = tmp_path / "long.wav"
+    sf.write(long, np.concatenate([tone(5.0), np.zeros(SR * 2, np.float32), tone(3.5, 440.0)]), SR)  # 10.5 s
+    starts = [t for t, w in stream_windows(long, SR, 3.0, 1.0)]
+    assert starts == [float(i) for i in range(9)]  # windows start every second; the tail window is kept
+    out = tmp_path / "timeline.json"
+    png = tmp_path / "timeline.png"
+    assert main(["infer", str(long), "--model", model_path, "--window", "3", "--hop", "1", "--format", "json",
+                 "--out", str(out), "--plot", str(png)]) == 0
+    rows = json.loads(out.read_text())
+    assert [r["start"] for r in rows] == starts and rows[-1]["end"] == 10.5
+    assert png.stat().st_size > 1000
+
+
+def test_clear_errors(model_path, tmp_path, capsys):
+    assert main(["infer", str(tmp_path / "nothing-here"), "--model", model_path]) == 1
+    assert "nothing-here" in capsys.readouterr().err
+    assert main(["infer", str(tmp_path), "--model", "no_such_model"]) == 2
+    assert "no zoo checkpoint 'no_such_model'" in capsys.readouterr().err
