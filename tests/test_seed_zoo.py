@@ -3,7 +3,6 @@
 import math
 from pathlib import Path
 
-import librosa
 import numpy as np
 import pytest
 import torch
@@ -86,40 +85,6 @@ def test_forward_and_backward_from_the_declared_front_end(name):
 def test_model_front_end_mismatch_fails_at_construction(name, frontend, words):
     with pytest.raises(ConfigError, match=words):
         SERModule(model=name, frontend=frontend, num_classes=6, example_seconds=1.0)
-
-
-def test_crnn_takes_any_length_and_pools_only_real_frames():
-    net = create_model("mfcc_crnn", num_classes=5).eval()
-    assert net(torch.randn(2, 1, 40, 120)).shape == net(torch.randn(2, 1, 40, 301)).shape == (2, 5)
-    x = torch.randn(1, 1, 40, 301)
-    full, short = net(x, lengths=torch.tensor([48000])), net(x, lengths=torch.tensor([16000]))
-    assert not torch.allclose(full, short)  # the padding frames of a short clip are left out
-
-
-def test_fusionnet_uses_gender_only_when_asked():
-    x = torch.randn(4, 168)
-    for use, differs in ((True, True), (False, False)):
-        torch.manual_seed(0)
-        net = create_model("fusionnet", num_classes=6, use_gender=use).eval()
-        a, b = net(x, gender=torch.zeros(4)), net(x, gender=torch.ones(4))
-        assert (not torch.allclose(a, b)) == differs
-
-
-def test_clip_means_match_the_librosa_notebook_features(data_root):
-    from ser_zoo.audio import load_audio
-
-    y = load_audio(data_root / "ravdess" / "Actor_01" / "03-01-05-01-01-01-01.flac")
-    ours = create_frontend({"name": "clip_means"})(torch.from_numpy(y)[None])[0].numpy()
-    sr = 16000
-    ref = np.concatenate([
-        librosa.feature.zero_crossing_rate(y, frame_length=2048, hop_length=512).mean(1),
-        librosa.feature.chroma_stft(y=y, sr=sr, n_fft=2048, hop_length=512, tuning=0.0, pad_mode="constant").mean(1),
-        librosa.feature.mfcc(y=y, sr=sr, n_mfcc=20).mean(1),
-        librosa.feature.rms(y=y, frame_length=2048, hop_length=512).mean(1),
-        librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr), top_db=80.0).mean(1),
-    ])
-    assert ours.shape == ref.shape == (162,)
-    np.testing.assert_allclose(ours, ref, rtol=2e-3, atol=2e-2)
 
 
 @pytest.mark.slow

@@ -5,7 +5,10 @@ Conv2d(8→8, 1×1) BN ReLU, MaxPool(2, 1), Flatten, Dense 64, BN, ReLU, Dropout
 padding throughout. On the seed's (39, 216) input and 7 classes this has the seed's 208,303 parameters: PyTorch
 counts 208,111 trainable ones and keeps the 192 BatchNorm running statistics as buffers (Keras lists both).
 The flatten order is channels-first here (Keras: channels-last); counts and capacity are the same. The dense
-layer is sized from the front-end's ``input_shape``: 39 MFCCs at hop 160 give 251 frames for the seed's 2.5 s.
+layer is sized from the front-end's ``input_shape``: the seed's 216 frames are 2.5 s at 44.1 kHz with librosa's
+hop 512; ser-zoo's 16 kHz, hop-160 MFCCs give 251 frames for the same 2.5 s (a wider dense layer, same net).
+The seed compiles with ``binary_crossentropy`` over a softmax, a Keras slip for one-of-7 labels; SERModule
+trains it with categorical cross-entropy, the loss for single-label classes.
 """
 
 from __future__ import annotations

@@ -3,14 +3,21 @@
 Seed 001's model summaries fix the numbers: the Conv1D extractor reads the 162 clip means (``clip_means``) as a
 length-162 sequence — Conv1D(256, k5, same) → MaxPool(2, same) → Conv1D(256, k5) → MaxPool → Dropout → Flatten
 (10,496) → Dense 32 — and, trained on its own, ends in Dense 12 → Dense 6 (665,850 parameters for 6 classes,
-``seed001_conv1d_extractor``). The fusion classifier reads 39 inputs = the 32 deep features, the 6 ``clip_stats``
-and the gender feature (male 1, female 0): Dense 12 → Dense 10 → Dense classes (700 parameters for 6).
-Here the two are trained end to end with one loss. Choices the seed leaves open, stated:
+``seed001_conv1d_extractor``). The fusion classifier ("sequential_4") is Dense 12 → Dense 10 → Dense classes
+over the fused features the seed lists: 32 deep + 6 statistics (``clip_stats``) + gender (male 1, female 0) = 39.
+The seed is inconsistent here: its summary's 504 parameters for Dense 12 imply 41 inputs (12 × 42), not 39.
+We follow the listed features, so the fusion MLP has 676 parameters (480 + 130 + 66); ``fusion_mlp(41, 6)``
+gives the summary's 700 exactly. The two missing inputs are not named anywhere in the seed.
+Choices the seed leaves open, stated:
 - ``extractor: conv2d`` reads the same 162 means as an 18 × 9 image through two 3 × 3 conv blocks into the same
   32-d bottleneck (the seed names a Conv2D extractor without its table);
 - ``head: lstm | bilstm`` reads the fused vector as a sequence of 39 one-feature steps (32 hidden units) and
   classifies the final state(s);
-- input BatchNorms standardise the 162 means and the 6 statistics, as the seed's StandardScaler did.
+- input BatchNorms standardise the 162 means and the 6 statistics, as the seed's StandardScaler did;
+- dropout rate 0.2 and ReLU after every hidden Dense/Conv (the summaries give neither);
+- the seed trains the extractor first (with its own Dense 12 -> 6 head) and the fusion classifier on its frozen
+  32-d output; here one loss on the fused head trains both (``seed001_conv1d_extractor`` builds the seed's
+  first-stage model for anyone who wants the two-stage schedule).
 """
 
 from __future__ import annotations
@@ -55,19 +62,25 @@ class Conv2dExtractor(nn.Module):
         return self.body(x.view(-1, 1, 18, 9))
 
 
+def extractor_head(num_classes: int, dropout: float = 0.2) -> nn.Sequential:
+    """The seed's Dense 12 -> Dense classes head on the 32 deep features (its first-stage training target)."""
+    return nn.Sequential(nn.Linear(32, 12), nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(12, num_classes))
+
+
 def seed001_conv1d_extractor(num_classes: int = 6) -> nn.Sequential:
     """The seed's standalone extractor model ("sequential", 665,850 parameters for 6 classes)."""
-    return nn.Sequential(Conv1dExtractor(), nn.Linear(32, 12), nn.ReLU(inplace=True), nn.Dropout(0.2),
-                         nn.Linear(12, num_classes))
+    return nn.Sequential(Conv1dExtractor(), extractor_head(num_classes))
 
 
 def fusion_mlp(n_inputs: int, num_classes: int) -> nn.Sequential:
-    """The seed's fusion classifier ("sequential_4": 39 -> 12 -> 10 -> classes, 700 parameters for 6)."""
+    """The seed's fusion classifier ("sequential_4": n -> 12 -> 10 -> classes; 700 parameters at n=41, 6 classes)."""
     return nn.Sequential(nn.Linear(n_inputs, 12), nn.ReLU(inplace=True), nn.Linear(12, 10), nn.ReLU(inplace=True),
                          nn.Linear(10, num_classes))
 
 
 class RecurrentHead(nn.Module):
+    """LSTM/BiLSTM over the fused vector read as 39 one-feature steps; the final state(s) -> classes."""
+
     def __init__(self, num_classes: int, bidirectional: bool, hidden: int = 32):
         super().__init__()
         self.rnn = nn.LSTM(1, hidden, batch_first=True, bidirectional=bidirectional)
@@ -79,6 +92,8 @@ class RecurrentHead(nn.Module):
 
 
 class SERFusionNet(nn.Module):
+    """162 clip means + 6 statistics (``clip_means`` with ``stats: true``) and gender -> class logits."""
+
     extra_inputs = ("gender",)
 
     def __init__(self, num_classes: int, extractor: str = "conv1d", head: str = "mlp", use_gender: bool = True,
@@ -95,10 +110,18 @@ class SERFusionNet(nn.Module):
         n_fused = 32 + N_STATS + int(use_gender)
         self.head = fusion_mlp(n_fused, num_classes) if head == "mlp" else RecurrentHead(num_classes, head == "bilstm")
 
+    def _check(self, x: Tensor) -> None:
+        if x.dim() != 2 or x.shape[1] != N_MEANS + N_STATS:
+            raise ValueError(f"expects (B, {N_MEANS + N_STATS}) features (clip_means with stats: true), "
+                             f"got {tuple(x.shape)}")
+
+    def deep_features(self, x: Tensor) -> Tensor:
+        """The extractor's 32-d bottleneck for a (B, 168) input."""
+        self._check(x)
+        return self.extractor(self.norm_means(x[:, :N_MEANS]))
+
     def forward(self, x: Tensor, gender: Optional[Tensor] = None) -> Tensor:
-        if x.shape[1] != N_MEANS + N_STATS:
-            raise ValueError(f"expects {N_MEANS + N_STATS} features (clip_means with stats: true), got {x.shape[1]}")
-        deep = self.extractor(self.norm_means(x[:, :N_MEANS]))
+        deep = self.deep_features(x)
         parts = [deep, self.norm_stats(x[:, N_MEANS:])]
         if self.use_gender:
             g = torch.full((len(x),), 0.5, device=x.device) if gender is None else gender.to(x.dtype)
@@ -110,4 +133,5 @@ class SERFusionNet(nn.Module):
                 description="SER-FusionNet: Conv1D/Conv2D deep features + 6 statistics + gender -> MLP/LSTM/BiLSTM")
 def fusionnet(num_classes: int, extractor: str = "conv1d", head: str = "mlp", use_gender: bool = True,
               dropout: float = 0.2) -> nn.Module:
+    """SER-FusionNet; ``extractor`` conv1d|conv2d, ``head`` mlp|lstm|bilstm, ``use_gender`` adds the gender input."""
     return SERFusionNet(num_classes, extractor, head, use_gender, dropout)
