@@ -126,6 +126,11 @@ def run_tool(argv: Sequence[str]) -> int:
         for name in list_models():
             e = model_entry(name)
             print(f"{name:<20} {e.source:<9} {e.description}\n{'':<20} front-end {e.frontend}")
+        from .models.classical import BASELINES, DEFAULT_FEATURES
+
+        print(f"\nscikit-learn baselines on clip vectors ({DEFAULT_FEATURES}); run with `ser-zoo bench --models NAME`:")
+        for name, make in sorted(BASELINES.items()):
+            print(f"{name:<20} {'seeds':<9} {' '.join(repr(make()).split())}")
     elif args.tool == "bench":
         from .bench import run_bench
 

@@ -34,7 +34,8 @@ def test_protocols_and_models_listing(capsys):
     out = capsys.readouterr().out
     assert "ravdess-6fold" in out and "random-split    NOT speaker-independent" in out
     main(["models"])
-    assert "resnet18" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "resnet18" in out and "KNeighborsClassifier(n_neighbors=9)" in out
 
 
 def test_print_config_is_the_schema(capsys):
