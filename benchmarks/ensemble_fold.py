@@ -1,0 +1,70 @@
+"""Ensembles on one speaker-independent fold: each member alone, probability averaging, and the stacker.
+
+The members are ``ser-zoo fit`` / ``ser-zoo bench`` checkpoints trained on the same protocol and fold; the stacker
+is fitted on that fold's validation speakers only. Appends a table to ``--out`` (markdown) with the command.
+
+    python benchmarks/ensemble_fold.py --protocol ravdess-6fold --fold 1 \
+        --members runs/bench/ravdess-6fold/resnet18_ravdess-fold1/version_0/checkpoints/best-*.ckpt \
+                  runs/bench/ravdess-6fold/resnet18_ravdess_aug-fold1/version_0/checkpoints/best-*.ckpt
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _env import environment  # noqa: E402
+
+from ser_zoo.data.datamodule import SERDataModule  # noqa: E402
+from ser_zoo.models.ensemble import AveragingEnsemble, StackedEnsemble, evaluate, load_members  # noqa: E402
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--protocol", required=True)
+    p.add_argument("--fold", type=int, required=True)
+    p.add_argument("--classes", default=None)
+    p.add_argument("--members", nargs="+", required=True, help=".ckpt paths (globs allowed)")
+    p.add_argument("--root", default=None)
+    p.add_argument("--out", default="benchmarks/results/seed_zoo/ensemble.md")
+    args = p.parse_args(argv)
+    paths = [sorted(glob.glob(m))[-1] if glob.glob(m) else m for m in args.members]
+    members = load_members(paths)
+    h = members[0].hparams
+    dm = SERDataModule(root=args.root, protocol=args.protocol, fold=args.fold, classes=args.classes, batch_size=32,
+                       num_workers=1, clip_seconds=h.example_seconds)
+    dm.setup("fit")
+    dm.setup("test")
+    t0 = time.time()
+    rows = [("/".join(Path(pth).parts[-4:-3] + (Path(pth).name,)), evaluate(m, dm)) for pth, m in zip(paths, members)]
+    rows.append(("average of members", evaluate(AveragingEnsemble(members), dm)))
+    rows.append(("stacked (logreg fitted on val speakers)", evaluate(StackedEnsemble(members).fit(dm), dm)))
+    seconds = time.time() - t0
+    lines = [f"## {args.protocol} fold {args.fold} (speaker-independent), {len(members)} members, "
+             f"{rows[0][1]['n_test']} test clips", "",
+             "| model | UA | WA | macro-F1 |", "|---|---:|---:|---:|"]
+    lines += [f"| {name} | {r['ua'] * 100:.2f} | {r['wa'] * 100:.2f} | {r['f1'] * 100:.2f} |" for name, r in rows]
+    env = environment()
+    m, v = env["machine"], env["versions"]
+    lines += ["", f"Members: {', '.join(f'`{x}`' for x in paths)}.  ",
+              f"Evaluation took {seconds:.0f} s on {m['cpu']}, {m['cores']} cores, GPU {m['gpu'] or 'none'}; "
+              + ", ".join(f"{k} {val}" for k, val in v.items()) + f"; commit {env['git_commit']}, {env['date']}.  ",
+              f"Command: `python benchmarks/ensemble_fold.py {' '.join(sys.argv[1:] if argv is None else argv)}`", ""]
+    text = "\n".join(lines)
+    print(text)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    header = "" if out.exists() else "# Ensembles of zoo members (seed 000's next step), one fold each\n\n"
+    with out.open("a") as f:
+        f.write(header + text + "\n")
+
+
+if __name__ == "__main__":
+    torch.set_grad_enabled(False)
+    main()
