@@ -142,8 +142,8 @@ def test_batch_shapes_dtype_and_padded_rows(name):
     assert out.dtype == torch.float32 and torch.isfinite(out).all()
     assert tuple(out.shape) == (2, *fe.output_shape(n))
     assert tuple(alone.shape) == fe.output_shape(short)
-    if fe.kind == "vector":
-        torch.testing.assert_close(out[1], alone, rtol=1e-5, atol=1e-9)
+    if fe.kind == "vector":  # GE2E's LSTM matmuls round differently for another batch size
+        torch.testing.assert_close(out[1], alone, rtol=1e-5, atol=1e-6 if name == "voice_embedding" else 1e-9)
     elif name != "concat":  # frames whose window lies inside the valid part must not see the padding
         k = (short - 256) // HOP + 1
         torch.testing.assert_close(out[1, ..., :k], alone[..., :k], rtol=1e-4, atol=1e-4)
@@ -208,7 +208,7 @@ def test_concat_flattens_parts_in_order():
 # -- registry / buffers -----------------------------------------------------------------------------
 def test_registry_names():
     assert list_frontends() == sorted(["logmel", "mfcc", "spectrogram", "zcr", "rms", "chroma", "clip_stats", "clip_means",
-                                      "concat"])
+                                      "concat", "stack", "crepe_pitch", "voice_embedding"])
     assert isinstance(create_frontend({"name": "mfcc", "n_mfcc": 13}), FRONTENDS["mfcc"])
     assert create_frontend({"name": "mfcc", "n_mfcc": 13}).output_shape(1600) == (1, 13, 11)
 
@@ -237,5 +237,9 @@ def test_buffers_follow_device_but_stay_out_of_state_dict(name):
         assert len(list(fe.buffers())) >= 1
     fe = fe.to("meta")
     assert all(b.device.type == "meta" for b in fe.buffers())
+    nets = [m.network for m in fe.modules() if hasattr(m, "network")]  # frozen pretrained networks follow too
+    assert all(p.device.type == "meta" for n in nets for p in n.parameters())
+    if nets:
+        return  # they skip padded frames / count windows per clip: data-dependent shapes a meta tensor lacks
     out = fe(torch.zeros(2, 3200, device="meta"), torch.tensor([3200, 1000], device="meta"))
     assert out.device.type == "meta" and tuple(out.shape) == (2, *fe.output_shape(3200))

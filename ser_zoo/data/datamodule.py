@@ -32,8 +32,17 @@ def default_data_root() -> str:
     return str(Path.home() / "ser-zoo-data")
 
 
+def cache_tag(cache) -> str:
+    """Names a waveform cache (corpus, clip list, rate) or its VAD-trimmed view across processes and runs."""
+    return getattr(cache, "tag", None) or cache.dir.name
+
+
 class ClipDataset(Dataset):
-    """Clips of one stage; ``crop`` is 'random' (training), 'center' (fixed-length eval) or 'full'."""
+    """Clips of one stage; ``crop`` is 'random' (training), 'center' (fixed-length eval) or 'full'.
+
+    Each item also carries the clip's key and crop start, so frozen pretrained front-ends can crop their cached
+    whole-clip outputs.
+    """
 
     def __init__(self, clips: list[Clip], labels: list[int], cache: dict[str, WaveformCache],
                  crop: str, num_samples: int):
@@ -45,13 +54,14 @@ class ClipDataset(Dataset):
     def __getitem__(self, i: int):
         clip = self.clips[i]
         wave = self.cache[clip.corpus].get(clip.id)
-        n = len(wave)
+        n, start = len(wave), 0
         if self.crop != "full" and n > self.num_samples:
             extra = n - self.num_samples
             start = int(torch.randint(0, extra + 1, ()).item()) if self.crop == "random" else extra // 2
             wave = wave[start: start + self.num_samples]
         wave = torch.from_numpy(wave.astype(np.float32) / 32767.0)
-        return wave, self.labels[i], i, GENDER_CODE.get(clip.gender, 0.5)
+        ref = f"{cache_tag(self.cache[clip.corpus])}/{clip.id}"
+        return wave, self.labels[i], i, GENDER_CODE.get(clip.gender, 0.5), ref, start
 
 
 GENDER_CODE = {"male": 1.0, "female": 0.0}  # seed 001's gender feature; 0.5 when unknown
@@ -60,14 +70,18 @@ GENDER_CODE = {"male": 1.0, "female": 0.0}  # seed 001's gender feature; 0.5 whe
 def pad_collate(items, min_length: int = 0):
     """Zero-pad to the longest clip (or ``min_length``); ``lengths`` keeps the valid sample counts.
 
-    The batch also carries ``gender`` (1 male, 0 female, 0.5 unknown) for models that fuse it (seed 001)."""
-    waves, labels, index, gender = zip(*items)
+    The batch also carries ``gender`` (1 male, 0 female, 0.5 unknown) for models that fuse it (seed 001), and
+    ``clip`` (keys) and ``start`` (crop starts, samples) for cached pretrained front-ends."""
+    waves, labels, index, gender, *refs = zip(*items)
     lengths = torch.tensor([len(w) for w in waves])
     batch = torch.zeros(len(waves), max(int(lengths.max()), min_length))
     for row, w in enumerate(waves):
         batch[row, : len(w)] = w
-    return {"audio": batch, "lengths": lengths, "label": torch.tensor(labels), "index": torch.tensor(index),
-            "gender": torch.tensor(gender, dtype=torch.float32)}
+    out = {"audio": batch, "lengths": lengths, "label": torch.tensor(labels), "index": torch.tensor(index),
+           "gender": torch.tensor(gender, dtype=torch.float32)}
+    if refs:
+        out["clip"], out["start"] = list(refs[0]), torch.tensor(refs[1])
+    return out
 
 
 class SERDataModule(L.LightningDataModule):
@@ -83,6 +97,8 @@ class SERDataModule(L.LightningDataModule):
         eval_crop: 'center' crops/pads evaluation clips to clip_seconds; 'full' keeps whole clips
             padded to the batch's longest, with ``lengths`` for masking.
         limit_clips: keep at most this many clips per stage (a deterministic subset, for smoke tests).
+        vad_trim: read every clip from its first to its last speech found by Silero VAD, before the crop
+            (offsets computed once per clip, stored beside the waveform cache; needs ``ser-zoo[pretrained]``).
     """
 
     def __init__(
@@ -100,6 +116,7 @@ class SERDataModule(L.LightningDataModule):
         max_clip_seconds: float = 60.0,
         cache_dir: Optional[str] = None,
         limit_clips: Optional[int] = None,
+        vad_trim: bool = False,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -109,6 +126,7 @@ class SERDataModule(L.LightningDataModule):
         self.class_names = list(resolve_classes(classes or self.protocol.classes))
         self.num_samples = int(round(clip_seconds * sample_rate))
         self.datasets: dict[str, ClipDataset] = {}
+        self._sources: dict = {}  # cache tag -> waveform cache (or its VAD view), for full_clip
 
     @property
     def num_classes(self) -> int:
@@ -138,13 +156,24 @@ class SERDataModule(L.LightningDataModule):
         clips = [c for c in clips if c.id in cache[c.corpus]]  # bad clips were reported and skipped
         split = self.protocol.split(clips, self.hparams.fold)
         label_of = {name: i for i, name in enumerate(self.class_names)}
-        for stage_name, idx in (("train", split.train), ("val", split.val), ("test", split.test)):
-            idx = self._limit(idx)
+        stages = {name: [clips[i] for i in self._limit(idx)]
+                  for name, idx in (("train", split.train), ("val", split.val), ("test", split.test))}
+        if self.hparams.vad_trim:
+            from .vad import TrimmedCache
+
+            used = [c for chosen in stages.values() for c in chosen]
+            cache = {name: TrimmedCache(c, [u.id for u in used if u.corpus == name]) for name, c in cache.items()}
+        self._sources = {cache_tag(c): c for c in cache.values()}
+        for stage_name, chosen in stages.items():
             crop = "random" if stage_name == "train" else self.hparams.eval_crop
-            chosen = [clips[i] for i in idx]
             self.datasets[stage_name] = ClipDataset(chosen, [label_of[c.emotion] for c in chosen], cache, crop,
                                                     self.num_samples)
         self.datasets["predict"] = self.datasets["test"]
+
+    def full_clip(self, key: str) -> np.ndarray:
+        """The whole (VAD-trimmed, if set) clip behind a batch's ``clip`` key, float32 in [-1, 1]."""
+        tag, clip_id = key.split("/", 1)
+        return self._sources[tag].get(clip_id).astype(np.float32) / 32767.0
 
     def _limit(self, idx: list[int]) -> list[int]:
         n = self.hparams.limit_clips

@@ -326,6 +326,18 @@ def _register_pooled() -> None:
 _register_pooled()
 
 
+def _register_pretrained() -> None:
+    """Pretrained networks (CREPE, GE2E) and ``stack``; their packages are imported only when one is built."""
+    from .crepe import CrepePitch
+    from .ge2e import VoiceEmbedding
+    from .stack import Stack
+
+    FRONTENDS.update({"crepe_pitch": CrepePitch, "voice_embedding": VoiceEmbedding, "stack": Stack})
+
+
+_register_pretrained()
+
+
 def list_frontends() -> list[str]:
     return sorted(FRONTENDS)
 

@@ -19,6 +19,7 @@ from torchmetrics.classification import (MulticlassAccuracy, MulticlassConfusion
 from ..augment import Augmentation
 from ..errors import ConfigError
 from ..features import create_frontend
+from ..features.pretrained_cache import attach_clip_source, clip_refs
 from ..models import create_model, model_entry, takes_input_shape
 
 log = logging.getLogger("ser_zoo")
@@ -140,10 +141,18 @@ class SERModule(L.LightningModule):
         if train:
             wave, lengths = self.augment_waveform(wave, lengths)
             wave, lengths, mix = self.augment.mixup(wave, lengths)
-        feats = self.frontend(wave, lengths)
+        feats = self._features(wave, lengths, batch)
         if train:
             feats = self.augment_features(feats)
         return self.net(feats, **self._extra_inputs({**batch, "lengths": lengths})), mix
+
+    def _features(self, wave: torch.Tensor, lengths: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
+        """Front-end output; frozen pretrained parts read their per-clip cache when ``wave`` is the batch's own
+        (no waveform augmentation or mixup changed it), so an epoch does not rerun CREPE or GE2E."""
+        if wave is batch.get("audio") and "clip" in batch:
+            with clip_refs(self.frontend, batch["clip"], batch["start"]):
+                return self.frontend(wave, lengths)
+        return self.frontend(wave, lengths)
 
     @torch.no_grad()
     def predict_batch(self, waves: list[np.ndarray]) -> list[dict[str, Any]]:
@@ -186,6 +195,7 @@ class SERModule(L.LightningModule):
     # -- steps -----------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
         dm = self.trainer.datamodule if self._trainer is not None else None
+        attach_clip_source(self.frontend, getattr(dm, "full_clip", None))  # whole clips for cached front-ends
         crop = getattr(getattr(dm, "hparams", None), "eval_crop", None)
         if takes_input_shape(self.hparams.model) and crop == "full":
             raise ConfigError(f"model '{self.hparams.model}' has dense layers over a fixed-size input, so it cannot "

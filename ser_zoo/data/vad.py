@@ -1,0 +1,157 @@
+"""Silero VAD: trim the silence around each clip before the crop, and find the speech in long recordings.
+
+Acted corpora pad every utterance with up to a second of room tone (RAVDESS clips are ~3.7 s around ~2 s of
+speech), so a random 3 s crop can hold more silence than voice. ``SERDataModule(vad_trim=True)`` reads every
+clip through ``TrimmedCache``: from the first detected speech onset to the last offset (Silero's 30 ms speech
+padding included); a clip with no speech found is kept whole. The offsets are computed once per clip, batched
+(``audio_forward`` over a zero-padded batch gives each clip the probabilities it gets alone, the network being
+causal), and stored in a small sidecar ``<waveform cache>.vad-<settings>.npz`` beside the waveform cache.
+``speech_segments`` gives the (start, end) seconds of every speech region of one recording.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import tempfile
+from typing import Iterable, Sequence, Union
+
+import numpy as np
+import torch
+import torchaudio.functional as AF
+from filelock import FileLock
+from tqdm.auto import tqdm
+
+from ..errors import ConfigError
+from ..optional import import_optional
+
+VAD_RATE, CHUNK = 16000, 512  # Silero's 16 kHz model reads 512-sample (32 ms) chunks
+#: Silero's own defaults for turning chunk probabilities into speech regions.
+SETTINGS = {"threshold": 0.5, "min_speech_duration_ms": 250, "min_silence_duration_ms": 100, "speech_pad_ms": 30}
+
+
+@functools.lru_cache(maxsize=1)
+def load_vad():
+    """Silero VAD (TorchScript) from the installed silero-vad wheel; nothing is downloaded."""
+    silero = import_optional("silero_vad", feature="VAD (vad_trim / speech_segments)")
+    return silero.load_silero_vad()
+
+
+def _to_16k(wave: Union[np.ndarray, torch.Tensor], sample_rate: int) -> torch.Tensor:
+    x = torch.as_tensor(np.asarray(wave, dtype=np.float32) if not isinstance(wave, torch.Tensor) else wave)
+    x = x.float().cpu()
+    return AF.resample(x, sample_rate, VAD_RATE) if sample_rate != VAD_RATE else x
+
+
+@torch.no_grad()
+def speech_probs(waves: torch.Tensor) -> torch.Tensor:
+    """(B, T) 16 kHz -> (B, ceil(T / 512)) speech probability per 32 ms chunk (state reset per call)."""
+    if waves.dim() != 2:
+        raise ConfigError(f"speech_probs takes a (batch, samples) tensor, got shape {tuple(waves.shape)}")
+    return load_vad().audio_forward(waves.float().cpu(), VAD_RATE)
+
+
+def _regions(probs: Sequence[float], n_samples: int) -> list[tuple[int, int]]:
+    silero = import_optional("silero_vad", feature="VAD (vad_trim / speech_segments)")
+    found = silero.get_speech_timestamps_from_probs(list(probs), sampling_rate=VAD_RATE,
+                                                   audio_length_samples=n_samples, **SETTINGS)
+    return [(int(r["start"]), int(r["end"])) for r in found]
+
+
+def speech_segments(wave: Union[np.ndarray, torch.Tensor], sample_rate: int) -> list[tuple[float, float]]:
+    """(start_s, end_s) of each speech region of a mono recording at ``sample_rate`` (any length)."""
+    x = _to_16k(wave, sample_rate).reshape(-1)
+    if len(x) == 0:
+        return []
+    probs = speech_probs(x[None])[0].tolist()
+    return [(s / VAD_RATE, e / VAD_RATE) for s, e in _regions(probs, len(x))]
+
+
+def trim_bounds(waves: Sequence[np.ndarray], sample_rate: int = VAD_RATE, batch_size: int = 64) -> np.ndarray:
+    """(N, 2) sample offsets [first speech start, last speech end) per clip at ``sample_rate``; (0, n) if none."""
+    out = np.zeros((len(waves), 2), dtype=np.int64)
+    order = sorted(range(len(waves)), key=lambda i: len(waves[i]))  # length buckets: little padding
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    for chunk in batches:
+        rows = [_to_16k(np.asarray(waves[i], dtype=np.float32), sample_rate) for i in chunk]
+        batch = torch.zeros(len(rows), max(1, max(len(r) for r in rows)))
+        for j, r in enumerate(rows):
+            batch[j, :len(r)] = r
+        probs = speech_probs(batch)
+        for j, i in enumerate(chunk):
+            n16, n = len(rows[j]), len(waves[i])
+            regions = _regions(probs[j, :-(-n16 // CHUNK)].tolist(), n16) if n16 else []
+            if regions:
+                scale = sample_rate / VAD_RATE
+                out[i] = (int(regions[0][0] * scale), min(n, int(round(regions[-1][1] * scale))))
+            else:
+                out[i] = (0, n)
+    return out
+
+
+def _settings_tag() -> str:
+    return hashlib.sha256(json.dumps(SETTINGS, sort_keys=True).encode()).hexdigest()[:8]
+
+
+class TrimmedCache:
+    """A waveform cache seen through per-clip VAD trim offsets (``get``, ``length``, ``in`` as the cache's)."""
+
+    def __init__(self, base, ids: Iterable[str], progress: bool = True):
+        self.base = base
+        self.sample_rate = base.sample_rate
+        self.tag = f"{base.dir.name}-vad{_settings_tag()}"  # names this view's clips in feature caches
+        self.path = base.dir.parent / f"{base.dir.name}.vad-{_settings_tag()}.npz"
+        self._bounds = self._load_or_compute([i for i in ids if i in base], progress)
+
+    def _read(self) -> dict[str, tuple[int, int]]:
+        try:
+            with np.load(self.path, allow_pickle=False) as f:
+                return {str(i): (int(s), int(e)) for i, (s, e) in zip(f["ids"], f["bounds"])}
+        except (OSError, ValueError, KeyError):
+            return {}
+
+    def _load_or_compute(self, ids: list[str], progress: bool) -> dict[str, tuple[int, int]]:
+        known = self._read()
+        if all(i in known for i in ids):
+            return known
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.path) + ".lock"):  # two processes never compute (or write) the same sidecar
+            known = self._read()
+            missing = [i for i in ids if i not in known]
+            if missing:
+                self._compute(sorted(missing, key=self.base.length), known, progress)
+                fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.", suffix=".npz")
+                with os.fdopen(fd, "wb") as f:
+                    np.savez(f, ids=np.array(list(known), dtype=str),
+                             bounds=np.array(list(known.values()), dtype=np.int64).reshape(-1, 2))
+                os.replace(tmp, self.path)
+        return known
+
+    def _compute(self, ids: list[str], known: dict[str, tuple[int, int]], progress: bool, part: int = 1024) -> None:
+        """Offsets of ``ids`` into ``known``, decoding ``part`` clips at a time (a corpus never sits in memory)."""
+        with tqdm(total=len(ids), desc=f"VAD trim {self.base.dir.name}", unit="clip", disable=not progress) as bar:
+            for k in range(0, len(ids), part):
+                chunk = ids[k:k + part]
+                waves = [self.base.get(i).astype(np.float32) / 32767.0 for i in chunk]  # int16 cache, as ClipDataset
+                for i, (s, e) in zip(chunk, trim_bounds(waves, self.sample_rate)):
+                    known[i] = (int(s), int(e))
+                bar.update(len(chunk))
+
+    def bounds(self, clip_id: str) -> tuple[int, int]:
+        return self._bounds.get(clip_id, (0, self.base.length(clip_id)))
+
+    def get(self, clip_id: str) -> np.ndarray:
+        start, end = self.bounds(clip_id)
+        return self.base.get(clip_id)[start:end]
+
+    def length(self, clip_id: str) -> int:
+        start, end = self.bounds(clip_id)
+        return end - start
+
+    def __contains__(self, clip_id: str) -> bool:
+        return clip_id in self.base
+
+    def __len__(self) -> int:
+        return len(self.base)

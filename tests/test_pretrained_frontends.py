@@ -1,0 +1,298 @@
+"""Pretrained front-ends (CREPE pitch, GE2E voice embedding), Silero VAD trimming and their per-clip caches.
+
+Every network loads from its installed wheel with the network disabled; CREPE finds synthetic tones, the GE2E
+mel and embedding match Resemblyzer's own, VAD finds the same speech in a clip padded with silence, and cached
+features are reused without running the network again.
+"""
+
+import math
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ser_zoo.errors import ConfigError
+from ser_zoo.features import create_frontend
+from ser_zoo.features.pretrained_cache import attach_clip_source, clip_refs
+
+pytest.importorskip("torchcrepe")
+pytest.importorskip("silero_vad")
+if __import__("importlib").util.find_spec("resemblyzer") is None:
+    pytest.skip("resemblyzer not installed (pip install 'ser-zoo[pretrained]')", allow_module_level=True)
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+SR = 16000
+RAVDESS_CLIP = "ravdess/Actor_01/03-01-05-01-01-01-01.flac"  # an angry statement, ~3.9 s
+
+
+def _refuse(*args, **kwargs):
+    raise OSError("network disabled in this test")
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    monkeypatch.setattr(socket.socket, "connect", _refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", _refuse)
+
+
+@pytest.fixture(scope="module")
+def crepe_full():
+    """CREPE full (89 MB), built once with the network disabled."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socket.socket, "connect", _refuse)
+        mp.setattr(socket.socket, "connect_ex", _refuse)
+        return create_frontend({"name": "crepe_pitch", "model": "full", "normalize": None, "cache": False})
+
+
+def tone(freq: float, seconds: float, amp: float = 0.5) -> torch.Tensor:
+    t = torch.arange(int(SR * seconds)) / SR
+    return amp * torch.sin(2 * math.pi * freq * t)
+
+
+def count_calls(monkeypatch, frontend) -> list[int]:
+    """Patch the front-end's network to record the batch size of every call."""
+    net, calls = frontend.network, []
+    forward = net.forward
+    monkeypatch.setattr(net, "forward", lambda x, *a, **k: (calls.append(len(x)), forward(x, *a, **k))[1])
+    return calls
+
+
+def test_each_network_loads_from_its_installed_wheel_offline(offline, crepe_full):
+    import silero_vad
+    import torchcrepe
+
+    from ser_zoo.data.vad import load_vad
+
+    for fe in (create_frontend({"name": "crepe_pitch", "cache": False}), crepe_full):
+        assert fe.state_dict() == {} and not any(p.requires_grad for p in fe.network.parameters())
+        assert not fe.network.training  # batch norm in inference mode, also inside a module in training
+    assert crepe_full.network.crepe.conv1.out_channels == 1024  # the full model, not tiny
+    assert Path(torchcrepe.__file__).parent.joinpath("assets", "tiny.pth").is_file()
+    frozen = create_frontend({"name": "voice_embedding", "cache": False})
+    assert frozen.state_dict() == {}  # frozen weights stay in the wheel, not in every checkpoint
+    tuned = create_frontend({"name": "voice_embedding", "trainable": True})
+    assert "net.lstm.weight_ih_l0" in tuned.state_dict() and tuned.cache is None
+    threads = torch.get_num_threads()
+    load_vad.cache_clear()
+    assert isinstance(load_vad(), torch.jit.ScriptModule)
+    assert torch.get_num_threads() == threads  # silero_vad's import-time set_num_threads(1) is undone
+    assert Path(silero_vad.__file__).parent.joinpath("data", "silero_vad.jit").is_file()
+
+
+def test_missing_extra_names_the_install_command(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torchcrepe", None)
+    with pytest.raises(ConfigError, match=r"pip install 'ser-zoo\[pretrained\]'"):
+        create_frontend("crepe_pitch")
+
+
+def test_shapes_frame_grid_and_stacking():
+    lengths = torch.tensor([8000, 5000])
+    wave = torch.randn(2, 8000) * 0.1
+    pitch = create_frontend({"name": "crepe_pitch", "cache": False})
+    logmel = create_frontend({"name": "logmel", "n_mels": 64})
+    y = pitch(wave, lengths)
+    assert y.shape == (2, 1, 2, 51) == (2, *pitch.output_shape(8000)) and pitch.kind == "image"
+    assert y.shape[-1] == logmel(wave).shape[-1]  # the log-mel's own frames (hop 160, centred)
+    assert (y[1, ..., 1 + 5000 // 160:] == 0).all() and torch.isfinite(y).all()
+    stack = create_frontend({"name": "stack", "parts": [{"name": "logmel", "n_mels": 64},
+                                                        {"name": "crepe_pitch", "cache": False}]})
+    x = stack(wave, lengths)
+    assert x.shape == (2, 1, 66, 51) == (2, *stack.output_shape(8000))
+    with pytest.raises(ConfigError, match="rows; they must be equal"):
+        create_frontend({"name": "stack", "dim": "channels", "parts": ["logmel", {"name": "crepe_pitch"}]})
+    with pytest.raises(ConfigError, match="same hop_length"):
+        create_frontend({"name": "stack", "parts": ["logmel", {"name": "crepe_pitch", "hop_length": 320}]})
+    emb = create_frontend({"name": "voice_embedding", "cache": False})
+    v = emb(wave, lengths)
+    assert v.shape == (2, 256) == (2, *emb.output_shape(8000)) and emb.kind == "vector"
+    assert torch.allclose(v.norm(dim=1), torch.ones(2), atol=1e-5)
+
+
+@pytest.mark.parametrize("model", ["tiny", "full"])
+def test_crepe_recovers_220_and_440_hz_tones_within_10_cents(model, crepe_full):
+    fe = crepe_full if model == "full" else create_frontend({"name": "crepe_pitch", "normalize": None, "cache": False})
+    seconds = 0.5 if model == "tiny" else 0.12  # full CREPE costs ~1.5 GMAC per frame
+    y = fe(torch.stack([tone(220.0, seconds), tone(440.0, seconds)]))[:, 0]
+    for row, freq in zip(y, (220.0, 440.0)):
+        inner = row[:, 4:-4]  # frames whose 64 ms window lies inside the tone
+        error = inner[0] - 1200 * math.log2(freq / 10)
+        print(f"CREPE {model} {freq:g} Hz: median error {error.median():+.2f} cents, "
+              f"max |error| {error.abs().max():.2f}")
+        assert error.median().abs() < 10 and (inner[1] > 0.5).all()
+    if model == "tiny":
+        hz = create_frontend({"name": "crepe_pitch", "unit": "hz", "normalize": None, "cache": False})
+        assert abs(float(hz(tone(440.0, 0.3)[None])[0, 0, 0, 4:-4].median()) / 440 - 1) < 2 ** (10 / 1200) - 1
+
+
+def test_crepe_periodicity_matches_torchcrepe():
+    import torchcrepe
+
+    torch.manual_seed(0)
+    wave = tone(300.0, 0.3) + 0.2 * torch.randn(int(0.3 * SR))
+    ours = create_frontend({"name": "crepe_pitch", "normalize": None, "cache": False})(wave[None])[0, 0]
+    pitch, periodicity = torchcrepe.predict(wave[None], SR, 160, 50.0, 1000.0, "tiny",
+                                            torchcrepe.decode.weighted_argmax, return_periodicity=True)
+    assert torch.allclose(ours[1], periodicity[0], atol=1e-5)
+    assert (ours[0] - 1200 * torch.log2(pitch[0] / 10)).abs().max() < 25  # torchcrepe dithers by up to 20 cents
+
+
+def test_ge2e_mel_and_embedding_match_resemblyzer(data_root):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from resemblyzer import VoiceEncoder, wav_to_mel_spectrogram
+    from ser_zoo.audio import load_audio
+    from ser_zoo.features.ge2e import GE2EMel
+
+    wav = load_audio(data_root / RAVDESS_CLIP)
+    ref = wav_to_mel_spectrogram(wav)
+    ours = GE2EMel()(torch.from_numpy(wav)[None])[0].numpy()
+    rel = np.abs(ours - ref).max() / np.abs(ref).max()
+    print(f"GE2E mel vs resemblyzer: {ref.shape}, max abs difference {rel:.2e} of the peak")
+    assert ours.shape == ref.shape and rel < 1e-5
+    expected = VoiceEncoder("cpu", verbose=False).embed_utterance(wav)
+    fe = create_frontend({"name": "voice_embedding", "cache": False})
+    short = wav[:30000]
+    batch = torch.zeros(2, len(wav))
+    batch[0], batch[1, :len(short)] = torch.from_numpy(wav), torch.from_numpy(short)
+    got = fe(batch, torch.tensor([len(wav), len(short)])).numpy()
+    print(f"GE2E embedding cosine vs resemblyzer: {float(got[0] @ expected):.6f}")
+    assert float(got[0] @ expected) > 0.9999 and np.abs(got[0] - expected).max() < 1e-4
+    assert float(got[1] @ VoiceEncoder("cpu", verbose=False).embed_utterance(short)) > 0.9999  # padding masked
+
+
+def test_vad_trims_silence_padding_to_the_speech_boundaries(data_root):
+    from ser_zoo.audio import load_audio
+    from ser_zoo.data.vad import speech_segments, trim_bounds
+
+    wav = load_audio(data_root / RAVDESS_CLIP)
+    segments = speech_segments(wav, SR)
+    assert segments and all(0 <= s < e <= len(wav) / SR for s, e in segments)
+    start, end = segments[0][0], segments[-1][1]
+    padded = np.concatenate([np.zeros(SR, np.float32), wav, np.zeros(SR, np.float32)])
+    (s, e), whole = trim_bounds([padded, np.zeros(SR, np.float32)], SR)
+    err = max(abs(s / SR - 1 - start), abs(e / SR - 1 - end))
+    print(f"VAD: speech {start:.3f}-{end:.3f} s; padded clip trimmed to {s / SR - 1:.3f}-{e / SR - 1:.3f} s "
+          f"(max boundary error {1000 * err:.0f} ms)")
+    assert err < 0.1 and tuple(whole) == (0, SR)  # no speech: the clip is kept whole
+    at_8k = speech_segments(padded[::2], 8000)  # resampled to 16 kHz inside
+    assert abs(at_8k[0][0] - 1 - start) < 0.1
+
+
+def test_vad_offsets_are_stored_once_and_reused(data_root, tmp_path, monkeypatch):
+    from ser_zoo.data import vad
+    from ser_zoo.data.cache import WaveformCache
+    from ser_zoo.data.corpora import read_corpus
+    from ser_zoo.data.datamodule import ClipDataset, pad_collate
+
+    clips = read_corpus("ravdess", data_root)[:3]
+    base = WaveformCache(clips, tmp_path, SR, name="ravdess", progress=False)
+    first = vad.TrimmedCache(base, [c.id for c in clips], progress=False)
+    assert first.path.is_file() and first.path.parent == base.dir.parent
+    monkeypatch.setattr(vad, "speech_probs", lambda *a: pytest.fail("VAD ran again"))
+    again = vad.TrimmedCache(base, [c.id for c in clips], progress=False)
+    for c in clips:
+        s, e = again.bounds(c.id)
+        assert (s, e) == first.bounds(c.id) and 0 <= s < e <= base.length(c.id)
+        assert again.length(c.id) == len(again.get(c.id)) == e - s < base.length(c.id)
+    ds = ClipDataset(clips, [0, 0, 0], {"ravdess": again}, "center", SR)
+    batch = pad_collate([ds[0], ds[1]], min_length=SR)
+    assert batch["clip"][0] == f"{again.tag}/{clips[0].id}" and "-vad" in again.tag
+    assert batch["start"][0] == (again.length(clips[0].id) - SR) // 2
+
+
+def test_data_module_vad_trim_feeds_trimmed_crops_and_whole_clips(data_root):
+    from ser_zoo.data.datamodule import SERDataModule
+
+    dm = SERDataModule(root=str(data_root), limit_clips=2, vad_trim=True, batch_size=2, num_workers=0)
+    dm.setup("fit")
+    batch = next(iter(dm.val_dataloader()))
+    key, start, n = batch["clip"][0], int(batch["start"][0]), int(batch["lengths"][0])
+    clip = dm.datasets["val"].clips[0]
+    whole = dm.full_clip(key)
+    trimmed = dm.datasets["val"].cache["ravdess"]
+    assert "-vad" in key and len(whole) == trimmed.length(clip.id) < trimmed.base.length(clip.id)
+    np.testing.assert_array_equal(batch["audio"][0, :n].numpy(), whole[start:start + n])
+
+
+def test_cached_crepe_frames_are_reused_and_match_the_crop(tmp_path, monkeypatch):
+    fe = create_frontend({"name": "crepe_pitch", "normalize": None, "cache_dir": str(tmp_path)})
+    torch.manual_seed(0)
+    clips = {"c/a": (tone(180.0, 1.2) + 0.05 * torch.randn(int(1.2 * SR))).numpy(),
+             "c/b": (tone(260.0, 1.0) + 0.05 * torch.randn(SR)).numpy()}
+    attach_clip_source(fe, clips.__getitem__)
+    calls = count_calls(monkeypatch, fe)
+    width, starts = 8000, torch.tensor([3200, 1600])  # crops on the 160-sample frame grid
+    crops = torch.stack([torch.from_numpy(clips[k][s:s + width]) for k, s in zip(clips, starts.tolist())])
+    with clip_refs(fe, list(clips), starts):
+        cached = fe(crops, torch.tensor([width, width]))
+    assert calls and len(list(tmp_path.rglob("*.npy"))) == 2
+    n = len(calls)
+    with clip_refs(fe, list(clips), starts + 160):  # a new epoch's crops: frames from the cache, no network
+        fe(crops, torch.tensor([width, width]))
+    assert len(calls) == n
+    direct = fe(crops, torch.tensor([width, width]))  # no refs: the network on the crop itself
+    assert torch.allclose(cached[..., 4:-4], direct[..., 4:-4], atol=1e-3)  # equal away from the crop edges
+
+
+def test_module_uses_the_cache_unless_the_waveform_was_augmented(tmp_path, monkeypatch):
+    from ser_zoo.data.datamodule import pad_collate
+    from ser_zoo.lit.module import SERModule
+
+    module = SERModule(model="ge2e_head", frontend={"name": "voice_embedding", "cache_dir": str(tmp_path)},
+                       num_classes=4, augment={"gain": {"p": 1.0, "db": [-3, 3]}})
+    torch.manual_seed(0)
+    clips = {f"corpus/{i}": 0.1 * torch.randn(SR * 2).numpy() for i in range(3)}
+    attach_clip_source(module.frontend, clips.__getitem__)
+    calls = count_calls(monkeypatch, module.frontend)
+    items = [(torch.from_numpy(w[4000:4000 + 24000]), 0, i, 0.5, k, 4000) for i, (k, w) in enumerate(clips.items())]
+    batch = pad_collate(items, min_length=24000)
+    module.eval()
+    first = module._logits(batch, train=False)[0]
+    n = len(calls)
+    assert n > 0 and module._logits(batch, train=False)[0].allclose(first) and len(calls) == n  # second pass: cache
+    assert module(batch["audio"], batch["lengths"]).shape == (3, 4) and len(calls) > n  # inference: no cache
+    module.train()
+    n = len(calls)
+    module._logits(batch, train=True)  # gain augmentation changed the waveform: the encoder runs
+    assert len(calls) > n
+
+
+def test_cached_voice_embedding_matches_the_crop_on_speech(data_root, tmp_path, monkeypatch):
+    from ser_zoo.audio import load_audio
+
+    fe = create_frontend({"name": "voice_embedding", "cache_dir": str(tmp_path)})
+    clips = {f"ravdess/{p.stem}": load_audio(p) for p in sorted((data_root / "ravdess" / "Actor_02").glob("*"))[:3]}
+    attach_clip_source(fe, clips.__getitem__)
+    width, start = 40000, 4000
+    crops = torch.stack([torch.from_numpy(w[start:start + width]) for w in clips.values()])
+    lengths = torch.full((len(clips),), width)
+    with clip_refs(fe, list(clips), torch.full((len(clips),), start)):
+        cached = fe(crops, lengths)
+    calls = count_calls(monkeypatch, fe)
+    with clip_refs(fe, list(clips), torch.full((len(clips),), start + 1600)):
+        fe(crops, lengths)
+    assert not calls  # the second pass reads the cache
+    cosine = (cached * fe(crops, lengths)).sum(1)
+    print(f"GE2E cached crop vs encoder on the crop: cosine {cosine.min():.4f} (min of {len(clips)} clips)")
+    assert cosine.min() > 0.98
+
+
+@pytest.mark.parametrize("recipe", ["resnet18_pitch_ravdess", "ge2e_head_ravdess", "mel_cnn_vad_union7"])
+def test_recipes_parse_and_build(recipe, tmp_path):
+    from ser_zoo.cli import build_cli
+
+    cli = build_cli(["--config", str(CONFIGS / f"{recipe}.yaml"), "--trainer.logger", "false",
+                     "--trainer.default_root_dir", str(tmp_path)], run=False)
+    fe = cli.model.frontend
+    if recipe.startswith("resnet18"):
+        assert fe.output_shape(48000) == (1, 66, 301) and cli.model.hparams.model == "resnet18"
+    elif recipe.startswith("ge2e"):
+        assert fe.kind == "vector" and not fe.trainable and cli.model.hparams.model == "ge2e_head"
+    else:
+        assert cli.datamodule.hparams.vad_trim and cli.model.hparams.model == "mel_cnn"
