@@ -2,7 +2,7 @@
 
 A model is a recipe path (``configs/x.yaml``), a registered model name (library defaults plus the front-end the
 model declares) or a scikit-learn baseline name. Rows are written as soon as a fold finishes, so a killed run loses
-only the fold in flight, and a rerun skips every (model, fold) already in the CSV.
+only the fold in flight, and a rerun skips every (model, fold) whose row in the CSV is complete.
 """
 
 from __future__ import annotations
@@ -49,9 +49,20 @@ def read_rows(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def row_complete(row: dict) -> bool:
+    """A finished fold: WA, UA and macro-F1 all present as numbers (a hand-edited or damaged row is rerun)."""
+    try:
+        return all(0.0 <= float(row.get(k) or "nan") <= 1.0 for k in ("wa", "ua", "f1"))
+    except ValueError:
+        return False
+
+
 def append_row(path: Path, row: dict, class_names: Sequence[str]) -> None:
-    """Rewrite the CSV with the new row through a temp file + rename, so a kill never leaves half a file."""
-    rows = read_rows(path) + [row]
+    """Rewrite the CSV with the new row through a temp file + rename, so a kill never leaves half a file.
+
+    An earlier row for the same (model, fold), which can only be an incomplete one, is replaced."""
+    same = (str(row["model"]), str(row["fold"]))
+    rows = [r for r in read_rows(path) if (r.get("model"), r.get("fold")) != same] + [row]
     columns = BASE_COLUMNS[:7] + [f"recall_{c}" for c in class_names] + BASE_COLUMNS[7:]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".csv.tmp")
@@ -143,7 +154,7 @@ def run_bench(protocol: str, models: Sequence[str], folds: Optional[Sequence[int
     for spec in models:
         label = model_label(spec)
         for fold in folds:
-            done = {(r["model"], r["fold"]) for r in read_rows(path)}
+            done = {(r["model"], r["fold"]) for r in read_rows(path) if row_complete(r)}
             if (label, str(fold)) in done:
                 log.warning(f"bench: {label} fold {fold} already in {path}; skipped")
                 continue

@@ -1,14 +1,15 @@
 """Decode a clip list once into one memory-mapped int16 array, so epochs never reopen audio files.
 
-The cache key hashes every file's path, size and mtime plus the sample rate, so a changed corpus
-or setting builds a new cache. Builds hold a file lock and publish with an atomic rename, so two
-processes never see (or write) a half-built cache. Clips that fail to decode are reported and
-left out; the rest are kept.
+The cache key hashes every clip's id, path, size and mtime plus the sample rate and length limit, so a
+changed corpus, file list or setting builds a new cache. Opening checks the index against the array (key,
+size on disk, npy header, total length), so a truncated or foreign file is rebuilt, not read. Builds hold a
+file lock and publish with an atomic rename, so two processes never see (or write) a half-built cache; a
+builder killed mid-way leaves only a temp folder, removed by the next build. Clips that fail to decode are
+reported and left out; the rest are kept.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from filelock import FileLock
 from tqdm.auto import tqdm
 
 from ..audio import load_audio
@@ -34,8 +36,11 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("SER_ZOO_CACHE", Path.home() / ".cache" / "ser-zoo"))
 
 
-def cache_key(clips: Sequence[Clip], sample_rate: int) -> str:
-    h = hashlib.sha256(f"v{CACHE_VERSION}|{sample_rate}".encode())
+def cache_key(clips: Sequence[Clip], sample_rate: int, max_seconds: float = 60.0) -> str:
+    settings = f"v{CACHE_VERSION}|{sample_rate}"
+    if max_seconds != 60.0:  # the default keeps the keys of caches built before the limit joined the key
+        settings += f"|max{max_seconds:g}"
+    h = hashlib.sha256(settings.encode())
     for c in clips:
         st = os.stat(c.path)
         h.update(f"|{c.id}|{c.path}|{st.st_size}|{st.st_mtime_ns}".encode())
@@ -48,7 +53,9 @@ class WaveformCache:
     def __init__(self, clips: Sequence[Clip], cache_dir: str | Path | None = None, sample_rate: int = 16000,
                  name: str = "clips", max_seconds: float = 60.0, workers: int | None = None, progress: bool = True):
         self.sample_rate = sample_rate
-        self.dir = Path(cache_dir or default_cache_dir()) / f"{name}-{sample_rate}-{cache_key(clips, sample_rate)}"
+        self.key = cache_key(clips, sample_rate, max_seconds)
+        self.dir = Path(cache_dir or default_cache_dir()) / f"{name}-{sample_rate}-{self.key}"
+        self.built = False  # True when this process decoded the clips (False: an existing cache was reused)
         if not self._complete():
             self._build(clips, max_seconds, workers or min(4, os.cpu_count() or 1), progress)
         index = json.loads((self.dir / "index.json").read_text())
@@ -59,21 +66,30 @@ class WaveformCache:
         self._data = np.load(self.dir / "waves.npy", mmap_mode="r")
 
     def _complete(self) -> bool:
+        """Whether the folder holds this key's finished cache: index readable, array whole and consistent."""
         try:
             index = json.loads((self.dir / "index.json").read_text())
-            total = int(np.load(self.dir / "waves.npy", mmap_mode="r").shape[0])
-            return total == int(sum(index["lengths"]))
-        except (OSError, ValueError, KeyError):
+            waves = self.dir / "waves.npy"
+            if index.get("key", self.key) != self.key or index.get("sample_rate", self.sample_rate) != self.sample_rate:
+                return False
+            if "bytes" in index and waves.stat().st_size != index["bytes"]:
+                return False  # truncated, or bytes appended
+            data = np.load(waves, mmap_mode="r")  # parses the header; fails when shorter than it promises
+            total = int(sum(index["lengths"]))
+            return data.dtype == np.int16 and data.ndim == 1 and data.shape[0] == total and \
+                len(index["ids"]) == len(index["offsets"]) == len(index["lengths"])
+        except (OSError, ValueError, KeyError, TypeError):
             return False
 
     def _build(self, clips: Sequence[Clip], max_seconds: float, workers: int, progress: bool) -> None:
         self.dir.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.dir.parent / f"{self.dir.name}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # a second builder waits here, then finds the cache done
+        with FileLock(str(self.dir.parent / f"{self.dir.name}.lock")):  # a second builder waits, then finds it done
             if self._complete():
                 return
+            for stale in self.dir.parent.glob(f".{self.dir.name}.*"):  # temp folders of killed builders
+                shutil.rmtree(stale, ignore_errors=True)
             if self.dir.exists():
-                log.warning("rebuilding incomplete cache %s", self.dir)
+                log.warning("rebuilding incomplete or damaged cache %s", self.dir)
                 shutil.rmtree(self.dir)
 
             def decode(clip: Clip):
@@ -99,8 +115,10 @@ class WaveformCache:
             np.save(tmp / "waves.npy", np.concatenate(waves) if waves else np.zeros(0, np.int16))
             offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int).tolist() if lengths else []
             (tmp / "index.json").write_text(json.dumps(
-                {"ids": ids, "offsets": offsets, "lengths": lengths, "skipped": skipped, "sample_rate": self.sample_rate}))
+                {"ids": ids, "offsets": offsets, "lengths": lengths, "skipped": skipped, "sample_rate": self.sample_rate,
+                 "key": self.key, "bytes": (tmp / "waves.npy").stat().st_size}))
             os.replace(tmp, self.dir)
+            self.built = True
             if skipped:
                 print(f"ser-zoo: {len(skipped)} of {len(clips)} clips skipped (reasons logged above); {len(ids)} kept")
 

@@ -19,7 +19,9 @@ from ..errors import ConfigError, SerZooError
 from .cache import WaveformCache
 from .corpora import Clip, filter_classes, read_corpus
 from .labels import resolve_classes
+from .sampling import EpochShuffle, ResumableLoader
 from .splits import get_protocol
+from ..seeding import derived_seed
 
 
 def default_data_root() -> str:
@@ -40,8 +42,9 @@ def cache_tag(cache) -> str:
 class ClipDataset(Dataset):
     """Clips of one stage; ``crop`` is 'random' (training), 'center' (fixed-length eval) or 'full'.
 
-    Each item also carries the clip's key and crop start, so frozen pretrained front-ends can crop their cached
-    whole-clip outputs.
+    Items are ``i`` or ``(i, epoch)`` (from ``EpochShuffle``); with the epoch, the random crop is drawn from
+    (run seed, epoch, i), so it is the same in a resumed run and in any loader worker. Each item also carries
+    the clip's key and crop start, so frozen pretrained front-ends can crop their cached whole-clip outputs.
     """
 
     def __init__(self, clips: list[Clip], labels: list[int], cache: dict[str, WaveformCache],
@@ -51,13 +54,19 @@ class ClipDataset(Dataset):
     def __len__(self) -> int:
         return len(self.clips)
 
-    def __getitem__(self, i: int):
+    def __getitem__(self, key: Union[int, tuple[int, int]]):
+        i, epoch = key if isinstance(key, tuple) else (key, None)
         clip = self.clips[i]
         wave = self.cache[clip.corpus].get(clip.id)
         n, start = len(wave), 0
         if self.crop != "full" and n > self.num_samples:
             extra = n - self.num_samples
-            start = int(torch.randint(0, extra + 1, ()).item()) if self.crop == "random" else extra // 2
+            if self.crop != "random":
+                start = extra // 2
+            elif epoch is None:
+                start = int(torch.randint(0, extra + 1, ()).item())
+            else:
+                start = int(np.random.default_rng(derived_seed(2, epoch, i)).integers(0, extra + 1))
             wave = wave[start: start + self.num_samples]
         wave = torch.from_numpy(wave.astype(np.float32) / 32767.0)
         ref = f"{cache_tag(self.cache[clip.corpus])}/{clip.id}"
@@ -187,11 +196,11 @@ class SERDataModule(L.LightningDataModule):
             raise SerZooError("the data module is not set up; call setup() first")
         h = self.hparams
         pad_to = self.num_samples if (stage == "train" or h.eval_crop == "center") else 0
-        return DataLoader(
-            self.datasets[stage], batch_size=h.batch_size, shuffle=stage == "train", drop_last=False,
-            num_workers=h.num_workers, persistent_workers=h.num_workers > 0,
-            collate_fn=functools.partial(pad_collate, min_length=pad_to),
-        )
+        common = dict(batch_size=h.batch_size, drop_last=False, num_workers=h.num_workers,
+                      persistent_workers=h.num_workers > 0, collate_fn=functools.partial(pad_collate, min_length=pad_to))
+        if stage == "train":  # seeded per epoch and resumable mid-epoch (see data/sampling.py)
+            return ResumableLoader(self.datasets[stage], sampler=EpochShuffle(len(self.datasets[stage])), **common)
+        return DataLoader(self.datasets[stage], shuffle=False, **common)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train")

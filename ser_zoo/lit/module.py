@@ -21,6 +21,7 @@ from ..errors import ConfigError
 from ..features import create_frontend
 from ..features.pretrained_cache import attach_clip_source, clip_refs
 from ..models import create_model, model_entry, takes_input_shape
+from ..seeding import seed_step
 
 log = logging.getLogger("ser_zoo")
 
@@ -221,7 +222,7 @@ class SERModule(L.LightningModule):
             self.confmat.update(logits, batch["label"])
         bs = batch["label"].shape[0]
         self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=bs, on_step=stage == "train", on_epoch=True,
-                 sync_dist=stage != "train")
+                 sync_dist=True)  # mean over every process under DDP (the metrics sync through torchmetrics)
         self.log_dict({f"{stage}/{k}": v for k, v in metrics.items()}, prog_bar=stage != "train", batch_size=bs,
                       on_step=False, on_epoch=True)
         return loss
@@ -231,6 +232,15 @@ class SERModule(L.LightningModule):
         per_clip = F.cross_entropy(logits, target, weight=self.loss_weight, reduction="none",
                                    label_smoothing=self.hparams.label_smoothing)
         return per_clip * (len(target) / self.loss_weight[target].sum())
+
+    def on_train_start(self) -> None:
+        from ..data.sampling import apply_pending_loader_state
+
+        apply_pending_loader_state(self.trainer)  # mid-epoch resume: skip the batches already trained on
+
+    def on_train_batch_start(self, batch, batch_idx: int) -> None:
+        """Dropout, augmentation and mixup draw from (seed, epoch, step, rank): a resumed run replays them."""
+        seed_step(self.current_epoch, batch_idx, self.global_rank)
 
     def training_step(self, batch, batch_idx):
         return self._shared_step(batch, "train")
@@ -264,6 +274,26 @@ class SERModule(L.LightningModule):
             self.test_results["confusion_matrix_png"] = str(
                 plot_confusion_matrix(cm, self.class_names, out / "confusion_matrix.png"))
             (out / "test_confusion.json").write_text(json.dumps(self.test_results, indent=1))
+
+    # -- checkpoints -----------------------------------------------------------------------------
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path, map_location=None, hparams_file=None, strict=None,
+                             weights_only: Optional[bool] = None, **kwargs):
+        """Lightning's loader behind a check of the file (see ``lit/safe_ckpt.py``), ``weights_only=True`` unless
+        a caller asks otherwise: a truncated, damaged or code-carrying ``.ckpt`` fails with one line naming it."""
+        import pickle
+
+        from ..errors import SerZooError
+        from .safe_ckpt import check_checkpoint
+
+        path = check_checkpoint(checkpoint_path) if isinstance(checkpoint_path, (str, Path)) else checkpoint_path
+        try:
+            return super().load_from_checkpoint(path, map_location=map_location, hparams_file=hparams_file,
+                                                strict=strict, weights_only=True if weights_only is None else
+                                                weights_only, **kwargs)
+        except pickle.UnpicklingError as e:
+            raise SerZooError(f"{path}: refused to unpickle: it holds objects other than tensors and plain values "
+                              f"({str(e).splitlines()[0][:120]}...); load only checkpoints you trust") from None
 
     # -- optimisation ----------------------------------------------------------------------------
     def configure_optimizers(self):

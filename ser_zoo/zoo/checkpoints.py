@@ -94,7 +94,7 @@ def export_checkpoint(ckpt_path: Union[str, Path], name: str, out_dir: Optional[
     """Turn a Lightning ``.ckpt`` from ``ser-zoo fit`` into ``<name>.safetensors`` + ``.json`` + ``.md``."""
     from ..lit.module import SERModule
 
-    module = SERModule.load_from_checkpoint(str(ckpt_path), map_location="cpu", weights_only=False)
+    module = SERModule.load_from_checkpoint(str(ckpt_path), map_location="cpu")  # weights_only, CRC-checked
     h = module.hparams
     state = {k: v.detach().contiguous() for k, v in module.state_dict().items()
              if not k.startswith(("train_metrics", "val_metrics", "test_metrics", "confmat"))}

@@ -1,0 +1,59 @@
+"""Fit checkpoints (``.ckpt``) read safely: every zip record's CRC-32 checked, then ``weights_only=True``.
+
+A ``.ckpt`` is a zip of a pickle plus tensor records. ``torch.load`` does not check the records' CRCs, so a
+damaged or altered tensor loads silently, and a truncated file fails with an OS error that names nothing.
+Checking the zip first turns both into one line naming the file; ``weights_only=True`` (fit checkpoints hold
+only tensors and plain values) means a pickle that would run code is refused, not executed. A file re-zipped
+with matching CRCs can still carry altered weights: only zoo checkpoints (sha256 in their card) are pinned.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+
+from ..errors import SerZooError
+
+
+def check_checkpoint(path: Union[str, Path]) -> Path:
+    """The path, after checking it is a complete, undamaged torch zip; else a one-line ``SerZooError``."""
+    p = Path(path)
+    if not p.is_file():
+        raise SerZooError(f"{p}: checkpoint not found")
+    try:
+        with zipfile.ZipFile(p) as z:
+            bad = z.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise SerZooError(f"{p}: not a complete checkpoint ({str(e).splitlines()[0]}); the file is truncated or "
+                          "not a .ckpt from ser-zoo fit: copy it again or use an earlier checkpoint") from None
+    if bad is not None:
+        raise SerZooError(f"{p}: CRC-32 mismatch in record {bad}; the file is damaged or altered: copy it again "
+                          "or use an earlier checkpoint")
+    return p
+
+
+def load_checkpoint_file(path: Union[str, Path], map_location: Any = None, weights_only: bool = True) -> dict:
+    """``torch.load`` of a checked ``.ckpt`` (``weights_only`` by default), errors as one line naming the file."""
+    p = check_checkpoint(path)
+    try:
+        return torch.load(p, map_location=map_location, weights_only=weights_only)
+    except pickle.UnpicklingError as e:
+        raise SerZooError(f"{p}: refused to unpickle: it holds objects other than tensors and plain values "
+                          f"({str(e).splitlines()[0][:120]}...); load only checkpoints you trust") from None
+    except (RuntimeError, OSError, EOFError) as e:
+        raise SerZooError(f"{p}: unreadable checkpoint ({str(e).splitlines()[0]})") from None
+
+
+class SafeCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint IO with the checks above on load (``--ckpt_path`` for fit/validate/test/predict)."""
+
+    def load_checkpoint(self, path: Union[str, Path], map_location: Optional[Any] = lambda storage, loc: storage,
+                        weights_only: Optional[bool] = None) -> dict[str, Any]:
+        if not Path(path).is_file():  # remote paths and Lightning's own not-found message: unchanged
+            return super().load_checkpoint(path, map_location=map_location, weights_only=weights_only)
+        return load_checkpoint_file(path, map_location, True if weights_only is None else weights_only)
