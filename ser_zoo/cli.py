@@ -21,7 +21,7 @@ from .lit.last_checkpoint import LastCheckpoint
 from .lit.module import SERModule
 from .lit.writer import PredictionWriter
 
-TOOLS = ("bench", "data", "demo", "infer", "leaderboard", "models", "zoo")
+TOOLS = ("bench", "data", "demo", "export", "infer", "leaderboard", "listen", "models", "zoo")
 
 
 class SERCLI(LightningCLI):
@@ -136,6 +136,17 @@ def _tools_parser() -> argparse.ArgumentParser:
     inf.add_argument("--window", type=float, default=None, help="seconds per window: timeline of one long file")
     inf.add_argument("--hop", type=float, default=1.0, help="seconds between windows")
     inf.add_argument("--plot", default=None, help="PNG of emotion probabilities over time (with --window)")
+    li = sub.add_parser("listen", help="emotion of live microphone input, every hop over a rolling window")
+    li.add_argument("--model", required=True, help="zoo name, .safetensors path or a .ckpt from ser-zoo fit")
+    li.add_argument("--window", type=float, default=3.0, help="seconds classified each time")
+    li.add_argument("--hop", type=float, default=1.0, help="seconds between results")
+    li.add_argument("--device", default=None, help="input device index or name (python -m sounddevice lists them)")
+    li.add_argument("--seconds", type=float, default=None, help="stop after this long (default: until Ctrl-C)")
+    exp = sub.add_parser("export", help="a model as an ONNX file (front-end included where it exports)")
+    exp.add_argument("--model", required=True, help="zoo name, .safetensors path or a .ckpt from ser-zoo fit")
+    exp.add_argument("--format", default="onnx", help="onnx")
+    exp.add_argument("--out", required=True, help="the .onnx file to write")
+    exp.add_argument("--seconds", type=float, default=None, help="clip length of the input (default: the model's)")
     lb = sub.add_parser("leaderboard", help="rebuild LEADERBOARD.md and plots from the bench CSVs")
     lb.add_argument("--out", default="benchmarks/results")
     zoo = sub.add_parser("zoo", help="published checkpoints").add_subparsers(dest="action", required=True)
@@ -192,6 +203,14 @@ def run_tool(argv: Sequence[str]) -> int:
 
         return run_infer(args.inputs, args.model, args.format, args.out, args.batch_size, args.window, args.hop,
                          args.plot)
+    elif args.tool == "listen":
+        from .listen import run_listen
+
+        return run_listen(args.model, args.window, args.hop, args.device, args.seconds)
+    elif args.tool == "export":
+        from .export import run_export
+
+        return run_export(args.model, args.format, args.out, args.seconds)
     elif args.tool == "leaderboard":
         from .bench.report import write_report
 

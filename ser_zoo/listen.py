@@ -1,0 +1,126 @@
+"""``ser-zoo listen``: the emotion of live microphone input, re-classified every hop over a rolling window.
+
+The stream is injectable: ``listen`` takes anything shaped like ``sounddevice.InputStream`` (a context manager
+with ``samplerate``, ``channels`` and ``read(frames) -> (float32 array (frames, channels), overflowed)``), so
+tests and other sources (a file played back, a network feed) run the same loop as a microphone. ``sounddevice``
+is optional (``pip install 'ser-zoo[mic]'``) and imported only here, when a microphone is actually opened.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from .audio import prepare_waveform
+from .errors import ConfigError, SerZooError
+
+MIC_HINT = "pip install 'ser-zoo[mic]'"
+
+
+class RingBuffer:
+    """The last ``capacity`` frames of a (frames, channels) stream, in a fixed array (memory never grows)."""
+
+    def __init__(self, capacity: int, channels: int):
+        self.data = np.zeros((capacity, channels), np.float32)
+        self.pos = 0  # next row to write
+        self.filled = 0
+
+    def write(self, block: np.ndarray) -> None:
+        block = np.asarray(block, np.float32).reshape(len(block), -1)[-len(self.data):]
+        n, cap = len(block), len(self.data)
+        first = min(n, cap - self.pos)
+        self.data[self.pos:self.pos + first] = block[:first]
+        self.data[:n - first] = block[first:]
+        self.pos = (self.pos + n) % cap
+        self.filled = min(cap, self.filled + n)
+
+    def latest(self) -> np.ndarray:
+        """The buffered frames, oldest first (a copy)."""
+        if self.filled < len(self.data):
+            return self.data[:self.filled].copy()
+        return np.concatenate([self.data[self.pos:], self.data[:self.pos]])
+
+
+def _sounddevice():
+    """The sounddevice module, or one clear line on what is missing and how to get it."""
+    try:
+        return importlib.import_module("sounddevice")
+    except ImportError:
+        raise SerZooError(f"live input needs the optional sounddevice package: {MIC_HINT}") from None
+    except OSError as e:  # sounddevice imports but cannot load the PortAudio C library
+        raise SerZooError(f"sounddevice cannot load PortAudio ({e}); install it (Debian/Ubuntu: apt install "
+                          "libportaudio2, macOS: brew install portaudio) or use 'ser-zoo infer' on a recording") from None
+
+
+def open_input_stream(device: Optional[Any] = None):
+    """A float32 ``sounddevice.InputStream`` at the input device's native rate (up to 2 channels)."""
+    sd = _sounddevice()
+    try:
+        info = sd.query_devices(device, kind="input")
+        if int(info["max_input_channels"]) < 1:
+            raise ValueError(f"'{info['name']}' has no input channels")
+        return sd.InputStream(device=device, samplerate=float(info["default_samplerate"]),
+                              channels=min(2, int(info["max_input_channels"])), dtype="float32")
+    except Exception as e:  # PortAudioError / ValueError: no default input, bad index, device busy
+        which = "the default input" if device is None else f"input device {device!r}"
+        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise SerZooError(f"no usable audio input ({which}: {why}); connect a microphone or pick one with "
+                          "--device N (list them: python -m sounddevice)") from None
+
+
+def listen(model, stream, window_s: float = 3.0, hop_s: float = 1.0, seconds: Optional[float] = None,
+           out: Callable[[str], None] = print) -> list[dict]:
+    """Classify the last ``window_s`` of ``stream`` every ``hop_s`` until ``seconds`` (or the stream) end.
+
+    One line per hop goes to ``out`` (``  12.0s  angry      0.71``, the time the window ends); the first comes once
+    a full window is heard. Returns the rows (``time``, ``label``, ``prob``, ``probs``).
+    """
+    rate, channels = int(round(float(stream.samplerate))), int(stream.channels)
+    win, hop = int(round(window_s * rate)), int(round(hop_s * rate))
+    if hop <= 0 or win <= 0 or hop > win:
+        raise ConfigError(f"window {window_s} s and hop {hop_s} s: use 0 < hop <= window")
+    sr = int(model.hparams.sample_rate)
+    changes = ([f"{channels} channels averaged to mono"] if channels > 1 else []) + (
+        [f"resampled to the model's {sr} Hz"] if rate != sr else [])
+    if changes:
+        out(f"note: input is {rate} Hz, {channels} channel(s): {', '.join(changes)}")
+    out(f"listening: a {window_s:g} s window every {hop_s:g} s (first result after {window_s:g} s); Ctrl-C stops")
+    ring, heard, rows, warned = RingBuffer(win, channels), 0, [], False
+    limit = None if seconds is None else int(round(seconds * rate))
+    with stream:
+        while limit is None or heard + hop <= limit:
+            block, overflowed = stream.read(hop)
+            if len(block) < hop:  # a finite source ran out
+                break
+            if overflowed and not warned:
+                out("note: input overflowed (classifying is slower than real time here): some audio was dropped")
+                warned = True
+            ring.write(block)
+            heard += hop
+            if ring.filled < win:
+                continue
+            wave = prepare_waveform(ring.latest(), rate, sr, name="input", allow_silent=True)
+            row = {"time": round(heard / rate, 3), **model.predict_batch([wave])[0]}
+            rows.append(row)
+            out(f"{row['time']:7.1f}s  {row['label']:<10} {row['prob']:.2f}")
+    return rows
+
+
+def run_listen(model_spec: str, window: float = 3.0, hop: float = 1.0, device: Optional[Any] = None,
+               seconds: Optional[float] = None) -> int:
+    """The CLI job: the microphone is opened before the model loads, so a missing one fails at once."""
+    from .infer import load_model
+
+    stream = open_input_stream(int(device) if isinstance(device, str) and device.isdigit() else device)
+    try:
+        model = load_model(model_spec)
+    except BaseException:
+        getattr(stream, "close", lambda: None)()
+        raise
+    try:
+        listen(model, stream, window, hop, seconds, out=lambda line: print(line, flush=True))
+    except KeyboardInterrupt:
+        print("stopped")
+    return 0
