@@ -224,7 +224,8 @@ def run_tool(argv: Sequence[str]) -> int:
         for c in cards:
             m = c.get("metrics", {})
             print(f"{c['name']:<24} {c['model']:<12} {len(c['class_names'])} classes  {c.get('protocol', '?'):<15} "
-                  f"UA {m.get('ua', '?')}  WA {m.get('wa', '?')}  F1 {m.get('f1', '?')}  "
+                  + "  ".join(f"{k} {v}" for k, v in list(m.items())[:1] + [kv for kv in m.items() if "recipe UA" in kv[0]])
+                  + f"  fold {c.get('fold', '?')}  "
                   f"{c['size_bytes'] / 2**20:.1f} MiB")
     elif args.tool == "zoo" and args.action == "export":
         import json

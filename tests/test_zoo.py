@@ -143,5 +143,23 @@ def test_zoo_cli_exports_and_lists(tmp_path, monkeypatch, capsys):
     assert main(["zoo", "export", ckpt, "--name", "tiny", "--card", str(card)]) == 0
     assert main(["zoo", "list"]) == 0
     out = capsys.readouterr().out
-    assert "tiny" in out and "ravdess-6fold" in out and "UA 51.56" in out
+    assert "tiny" in out and "ravdess-6fold" in out and "ua 51.56" in out
     assert load_pretrained("tiny").card["metrics"]["f1"] == "52.52"
+
+
+PUBLISHED = [c["name"] for c in list_zoo() if "protocol" in c]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", PUBLISHED or [pytest.param("none", marks=pytest.mark.skip("no zoo checkpoints"))])
+def test_published_checkpoint_reproduces_its_card(name, data_root):
+    """Each shipped checkpoint, re-tested on its card's protocol fold, gives the card's UA within 0.5 points."""
+    from ser_zoo.zoo.reproduce import retest
+
+    model = load_pretrained(name)
+    card = model.card
+    assert card["size_bytes"] <= 25 * 2**20 and "non-commercial" in card["licence"].lower()
+    assert card["command"] and card["config"] and card["metrics"]
+    r = retest(model, root=str(data_root))
+    assert r["n_test"] == card["n_test"]  # the same test clips the bench row was measured on
+    assert abs(r["ua"] - card["test_fold_ua"]) <= 0.005, (r["ua"], card["test_fold_ua"])

@@ -1,0 +1,92 @@
+"""Publish a zoo checkpoint from a finished ``ser-zoo bench`` fold: safetensors + model card, then re-test it.
+
+The card's numbers come from the bench CSV (the fold's test metrics, and mean ± std of the same recipe over every
+fold in the CSV); the exported fp16 weights are then loaded with ``ser_zoo.load_pretrained`` and re-tested on the
+same fold's test speakers, and publishing fails if UA moves by more than 0.5 points.
+
+    python benchmarks/publish_zoo.py --csv benchmarks/results/augment_effect/ravdess-6fold.csv \
+        --recipe resnet18_ravdess_aug --fold 0 --name resnet18_ravdess
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import glob
+import statistics
+import sys
+from pathlib import Path
+
+import torch
+
+from ser_zoo.zoo import export_checkpoint, load_pretrained
+from ser_zoo.zoo.reproduce import retest
+
+CORPUS_TEXT = {
+    "ravdess-6fold": "RAVDESS speech (24 actors, 1440 clips); trained on the fold's 16 training actors, best epoch "
+                     "chosen on 4 validation actors, tested on the 4 held-out actors",
+    "crema_d-kfold": "CREMA-D (91 actors, 7442 clips); actor folds, validation actors drawn from the training actors",
+    "union-11fold": "RAVDESS + CREMA-D + TESS + SAVEE; actor folds, validation actors drawn from the training actors",
+}
+
+
+def best_ckpt(runs: Path, protocol: str, recipe: str, fold: int) -> Path:
+    found = sorted(glob.glob(str(runs / protocol / f"{recipe}-fold{fold}" / "version_*" / "checkpoints" / "best-*.ckpt")))
+    if not found:
+        sys.exit(f"no best-*.ckpt for {recipe} fold {fold} under {runs / protocol}; run `ser-zoo bench` first")
+    return Path(found[-1])
+
+
+def pct(values: list[float]) -> str:
+    mean = statistics.mean(values) * 100
+    return f"{mean:.2f} ± {statistics.stdev(values) * 100:.2f}" if len(values) > 1 else f"{mean:.2f}"
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--csv", required=True, help="the bench CSV holding the recipe's rows")
+    p.add_argument("--recipe", required=True, help="the model label in the CSV (the recipe's file stem)")
+    p.add_argument("--fold", type=int, required=True, help="the fold whose checkpoint is published")
+    p.add_argument("--name", required=True, help="zoo name")
+    p.add_argument("--runs", default="runs/bench")
+    p.add_argument("--out", default=None, help="default: the repo's checkpoints/")
+    args = p.parse_args(argv)
+
+    rows = [r for r in csv.DictReader(open(args.csv)) if r["model"] == args.recipe]
+    [row] = [r for r in rows if int(r["fold"]) == args.fold]
+    protocol, classes = row["protocol"], row["classes"]
+    ckpt = best_ckpt(Path(args.runs), protocol, args.recipe, args.fold)
+    data = torch.load(ckpt, map_location="cpu", weights_only=False).get("datamodule_hyper_parameters", {})
+    folds = sorted(int(r["fold"]) for r in rows)
+    card = {
+        "data": CORPUS_TEXT.get(protocol, protocol) + f"; fold {args.fold}, test speakers {row['test_speakers']}",
+        "protocol": protocol, "fold": args.fold, "classes": classes, "test_speakers": row["test_speakers"],
+        "eval": {k: data[k] for k in ("clip_seconds", "eval_crop", "sample_rate", "max_clip_seconds", "limit_clips") if k in data},
+        "metrics": {
+            f"test UA, fold {args.fold} (this checkpoint)": round(float(row["ua"]) * 100, 2),
+            f"test WA, fold {args.fold}": round(float(row["wa"]) * 100, 2),
+            f"test macro-F1, fold {args.fold}": round(float(row["f1"]) * 100, 2),
+            f"recipe UA, folds {folds} mean ± std": pct([float(r["ua"]) for r in rows]),
+            f"recipe WA, folds {folds} mean ± std": pct([float(r["wa"]) for r in rows]),
+            f"recipe macro-F1, folds {folds} mean ± std": pct([float(r["f1"]) for r in rows]),
+        },
+        "test_fold_ua": float(row["ua"]), "n_test": int(row["n_test"]),
+        "epochs": row["epochs"],
+        "config": row["config"],
+        "command": (f"ser-zoo bench --protocol {protocol} --folds {args.fold} --models {row['config'].split()[0]}"
+                    + (f" --max_epochs {row['config'].split('max_epochs=')[1]}" if "max_epochs=" in row["config"] else "")
+                    + f" --out {Path(args.csv).parent} && python benchmarks/publish_zoo.py "
+                    + f"--csv {args.csv} --recipe {args.recipe} --fold {args.fold} --name {args.name}"),
+    }
+    weights = export_checkpoint(ckpt, args.name, args.out, fp16=True, card_extra=card)
+    model = load_pretrained(str(weights))
+    r = retest(model, root=None)
+    delta = abs(r["ua"] - card["test_fold_ua"]) * 100
+    print(f"{args.name}: {weights} ({weights.stat().st_size / 2**20:.1f} MiB); card UA {card['test_fold_ua'] * 100:.2f}, "
+          f"re-tested fp16 UA {r['ua'] * 100:.2f} (delta {delta:.2f} points) on {protocol} fold {args.fold}")
+    if delta > 0.5:
+        sys.exit(f"{args.name}: the fp16 export moved UA by {delta:.2f} points; publish with --fp32 instead")
+
+
+if __name__ == "__main__":
+    main()
