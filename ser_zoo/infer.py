@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from .audio import load_audio, prepare_waveform
 from .data.corpora import AUDIO_EXTENSIONS
 from .errors import AudioError, ConfigError, SerZooError
+from .memory import bound_allocator_slack
 
 
 def load_model(spec: str):
@@ -55,6 +56,7 @@ def expand_inputs(items: Sequence[str]) -> list[Path]:
 def classify_files(model, paths: Sequence[Path], batch_size: int = 16, max_seconds: float = 60.0,
                    progress: bool = True) -> tuple[list[dict], list[tuple[str, str]]]:
     """(one result per good file, [(file, reason)] for the bad ones)."""
+    bound_allocator_slack()
     results, bad = [], []
     sr = model.hparams.sample_rate
     pending: list[tuple[Path, np.ndarray]] = []
@@ -97,6 +99,7 @@ def stream_windows(path: Path, sample_rate: int, window_s: float, hop_s: float) 
 def timeline(model, path: Path, window_s: float = 3.0, hop_s: float = 1.0, batch_size: int = 16,
              progress: bool = True) -> list[dict]:
     """Per-window predictions over a recording of any length."""
+    bound_allocator_slack()
     rows, chunk = [], []
     frames = sf.info(str(path)).frames if Path(path).is_file() else 0
     total = max(1, int(frames / sf.info(str(path)).samplerate / hop_s)) if frames else None

@@ -84,3 +84,13 @@ def test_clear_errors(model_path, tmp_path, capsys):
     assert "nothing-here" in capsys.readouterr().err
     assert main(["infer", str(tmp_path), "--model", "no_such_model"]) == 2
     assert "no zoo checkpoint 'no_such_model'" in capsys.readouterr().err
+
+
+def test_long_jobs_bound_the_allocator_slack_on_glibc():
+    import platform
+
+    from ser_zoo.memory import bound_allocator_slack
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt is glibc's")
+    assert bound_allocator_slack() is True
