@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 SHARED_DATA = Path(os.environ.get("SER_ZOO_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+SR = 16000
+REAL_CLIP = SHARED_DATA / "ravdess" / "Actor_01" / "03-01-01-01-01-01-01.flac"
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +50,22 @@ def smoke_fit(data_root, tmp_path, model: str, *, model_kwargs=None, frontend=No
     trainer.fit(module, datamodule=dm)
     [metrics] = trainer.test(module, datamodule=dm, verbose=False)
     return module, metrics
+
+
+def synthetic(seconds: float = 1.5, seed: int = 0) -> np.ndarray:
+    """Chirp + its square (skew) + noise + DC: non-trivial for every feature."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    chirp = np.sin(2 * np.pi * (200 * t + 1500 * t ** 2))
+    return (0.5 * chirp + 0.1 * chirp ** 2 + 0.05 * rng.standard_normal(t.size) + 0.01).astype(np.float32)
+
+
+def real_clip() -> np.ndarray:
+    """A RAVDESS clip as mono float32 (skips when the corpora are absent)."""
+    if not REAL_CLIP.is_file():
+        pytest.skip(f"real clip not found at {REAL_CLIP}")
+    import soundfile as sf
+
+    y, sr = sf.read(str(REAL_CLIP), dtype="float32", always_2d=True)
+    assert sr == SR
+    return np.ascontiguousarray(y.mean(axis=1))

@@ -12,7 +12,6 @@ measured errors are 10-100x below them:
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import librosa
 import numpy as np
@@ -23,26 +22,9 @@ import torch
 from ser_zoo.errors import ConfigError
 from ser_zoo.features import FRONTENDS, ClipStats, Concat, create_frontend, list_frontends
 
+from conftest import real_clip, synthetic
+
 SR, N_FFT, HOP = 16000, 512, 160
-REAL_CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "ravdess" / "Actor_01" / "03-01-01-01-01-01-01.flac"
-
-
-def synthetic(seconds: float = 1.5, seed: int = 0) -> np.ndarray:
-    """Chirp + its square (skew) + noise + DC: non-trivial for every feature."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * SR)) / SR
-    chirp = np.sin(2 * np.pi * (200 * t + 1500 * t ** 2))
-    return (0.5 * chirp + 0.1 * chirp ** 2 + 0.05 * rng.standard_normal(t.size) + 0.01).astype(np.float32)
-
-
-def real_clip() -> np.ndarray:
-    if not REAL_CLIP.is_file():
-        pytest.skip(f"real clip not found at {REAL_CLIP}")
-    import soundfile as sf
-
-    y, sr = sf.read(str(REAL_CLIP), dtype="float32", always_2d=True)
-    assert sr == SR
-    return np.ascontiguousarray(y.mean(axis=1))
 
 
 @pytest.fixture(params=["synthetic", "real"])

@@ -7,7 +7,6 @@ clip_means parity, measured on a chirp and a RAVDESS clip (tolerances are 10-100
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import librosa
 import numpy as np
@@ -19,9 +18,10 @@ from ser_zoo.features import create_frontend
 from ser_zoo.models import create_model, list_models, model_entry
 from ser_zoo.models.fusionnet import fusion_mlp, seed001_conv1d_extractor
 
+from conftest import real_clip
+from conftest import synthetic as chirp
+
 SR = 16000
-ROOT = Path(__file__).resolve().parents[1]
-REAL_CLIP = ROOT.parent / "shared" / "data" / "ravdess" / "Actor_01" / "03-01-01-01-01-01-01.flac"
 
 
 def n_params(m: torch.nn.Module) -> int:
@@ -113,23 +113,6 @@ def notebook_features(y: np.ndarray) -> np.ndarray:
         np.mean(librosa.feature.rms(y=y).T, axis=0),
         np.mean(librosa.feature.melspectrogram(y=y, sr=SR).T, axis=0),
     ])
-
-
-def chirp(seconds: float = 1.5) -> np.ndarray:
-    rng = np.random.default_rng(0)
-    t = np.arange(int(seconds * SR)) / SR
-    c = np.sin(2 * np.pi * (200 * t + 1500 * t ** 2))
-    return (0.5 * c + 0.1 * c ** 2 + 0.05 * rng.standard_normal(t.size) + 0.01).astype(np.float32)
-
-
-def real_clip() -> np.ndarray:
-    if not REAL_CLIP.is_file():
-        pytest.skip(f"real clip not found at {REAL_CLIP}")
-    import soundfile as sf
-
-    y, sr = sf.read(str(REAL_CLIP), dtype="float32", always_2d=True)
-    assert sr == SR
-    return np.ascontiguousarray(y.mean(axis=1))
 
 
 def clip_means(y: np.ndarray, lengths=None, **kw) -> np.ndarray:

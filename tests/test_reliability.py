@@ -78,11 +78,20 @@ def uninterrupted(data_root, tmp_path_factory):
 
 # -- resume ------------------------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(data_root, uninterrupted, tmp_path):
+def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(data_root, tmp_path):
     """A real ``ser-zoo fit`` child is SIGKILLed as soon as its first mid-epoch ``last.ckpt`` appears (written
     every 3 steps); ``--ckpt_path last`` (same command) resumes inside that epoch and ends bit-identical to the
     uninterrupted run: same weights, same validation and test metrics. Only the interrupted epoch's *training*
-    metrics differ (they cover the batches after the resume)."""
+    metrics differ (they cover the batches after the resume). Every fit here runs in a fresh child process, so
+    the comparison never depends on state earlier tests left in the pytest process."""
+    def fit(save: Path, *extra: str) -> None:
+        out = subprocess.run([sys.executable, "-m", "ser_zoo", "fit", *common(data_root),
+                              "--trainer.logger.init_args.save_dir", str(save), *extra], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+
+    uninterrupted = tmp_path / "uninterrupted"
+    fit(uninterrupted)
     save = tmp_path / "killed"
     log = (tmp_path / "child.log").open("w")
     child = subprocess.Popen([sys.executable, "-m", "ser_zoo", "fit", *common(data_root),
@@ -98,7 +107,7 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(data_root, uninterr
     assert 0 < position["batches"] < STEPS_PER_EPOCH, f"killed at {position}, not mid-epoch"
     assert state["global_step"] == position["epoch"] * STEPS_PER_EPOCH + position["batches"]
 
-    assert main(["fit", *common(data_root), "--trainer.logger.init_args.save_dir", str(save), "--ckpt_path", "last"]) == 0
+    fit(save, "--ckpt_path", "last")
     assert sorted(p.name for p in run_dir(save).parent.iterdir()) == ["version_0"]  # resumed in place
     assert torch.load(last_ckpt(save), weights_only=True)["global_step"] == EPOCHS * STEPS_PER_EPOCH
     assert_same_weights(last_ckpt(save), last_ckpt(uninterrupted))
