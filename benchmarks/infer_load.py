@@ -114,8 +114,9 @@ Input: a folder of {s['clips']} symlinks to real CREMA-D clips (16 kHz Opus, mad
 expanded as `ser-zoo infer FOLDER` does and classified with `ser_zoo.infer.classify_files` (batch
 {args.batch_size}) in chunks of {args.every}; after each chunk: process RSS, peak RSS and the chunk's clips/s.
 Model: `{args.model}`, **random init** (the cost does not depend on the weights), default options, 6 classes;
-torch threads {torch.get_num_threads()}. The 2-core machine was shared with a training job (load average
-{s['load_avg_at_start']} at the start), so absolute speeds are pessimistic; what matters is their trend.
+torch threads {torch.get_num_threads()}. Load average {s['load_avg_at_start']} at the start on the 2 cores
+(other jobs compete, so absolute speeds are pessimistic; what matters is their trend). `classify_files` pins glibc's mmap
+threshold (ser_zoo/memory.py) so freed batch buffers return to the OS.
 
 {chr(10).join(table(rows))}
 
