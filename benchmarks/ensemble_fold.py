@@ -34,7 +34,7 @@ def main(argv=None) -> None:
     p.add_argument("--root", default=None)
     p.add_argument("--out", default="benchmarks/results/seed_zoo/ensemble.md")
     args = p.parse_args(argv)
-    paths = [sorted(glob.glob(m))[-1] if glob.glob(m) else m for m in args.members]
+    paths = [(sorted(glob.glob(m)) or [m])[-1] for m in args.members]
     members = load_members(paths)
     h = members[0].hparams
     dm = SERDataModule(root=args.root, protocol=args.protocol, fold=args.fold, classes=args.classes, batch_size=32,

@@ -17,8 +17,7 @@ import statistics
 import sys
 from pathlib import Path
 
-import torch
-
+from ser_zoo.lit.safe_ckpt import load_checkpoint_file
 from ser_zoo.zoo import export_checkpoint, load_pretrained
 from ser_zoo.zoo.reproduce import retest
 
@@ -56,7 +55,7 @@ def main(argv=None) -> None:
     [row] = [r for r in rows if int(r["fold"]) == args.fold]
     protocol, classes = row["protocol"], row["classes"]
     ckpt = best_ckpt(Path(args.runs), protocol, args.recipe, args.fold)
-    data = torch.load(ckpt, map_location="cpu", weights_only=False).get("datamodule_hyper_parameters", {})
+    data = load_checkpoint_file(ckpt, map_location="cpu").get("datamodule_hyper_parameters", {})
     folds = sorted(int(r["fold"]) for r in rows)
     card = {
         "data": CORPUS_TEXT.get(protocol, protocol) + f"; fold {args.fold}, test speakers {row['test_speakers']}",

@@ -33,7 +33,7 @@ def load_model(spec: str):
 
         if not Path(spec).is_file():
             raise ConfigError(f"checkpoint not found: {spec}")
-        return SERModule.load_from_checkpoint(spec, map_location="cpu", weights_only=False).eval()
+        return SERModule.load_from_checkpoint(spec, map_location="cpu").eval()
     from .zoo import load_pretrained
 
     return load_pretrained(spec)

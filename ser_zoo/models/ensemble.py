@@ -22,7 +22,7 @@ def load_members(paths: Sequence[str]) -> list[nn.Module]:
     from ..lit.module import SERModule
     from ..zoo import load_pretrained
 
-    return [SERModule.load_from_checkpoint(p, map_location="cpu", weights_only=False).eval() if str(p).endswith(".ckpt")
+    return [SERModule.load_from_checkpoint(p, map_location="cpu").eval() if str(p).endswith(".ckpt")
             else load_pretrained(str(p)) for p in paths]
 
 
