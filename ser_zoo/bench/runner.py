@@ -114,21 +114,25 @@ def _lightning_fold(spec: str, protocol: str, fold: int, classes: Optional[str],
     }
 
 
-def _baseline_fold(name: str, protocol: str, fold: int, classes: Optional[str], root: Optional[str]) -> dict:
-    from ..models.classical import run_baseline
+def _baseline_fold(spec: str, protocol: str, fold: int, classes: Optional[str], root: Optional[str]) -> dict:
+    from ..models.classical import parse_baseline_spec, run_baseline
 
+    name, features, vad = parse_baseline_spec(spec)
     start = time.time()
-    r = run_baseline(name, protocol, fold, root=root, classes=classes)
+    r = run_baseline(name, protocol, fold, root=root, classes=classes, features=features, vad_trim=vad)
     return {**r, "train_seconds": round(time.time() - start, 1), "epochs": "", "device": "cpu",
-            "config": f"baseline {name}"}
+            "config": f"baseline {name} features={features}" + (" vad_trim" if vad else "")}
 
 
 def is_baseline(spec: str) -> bool:
+    """A baseline name, optionally with its features and VAD trim: ``svm``, ``mlp:stats+mfcc_mean+pitch:vad``."""
     try:
-        from ..models.classical import BASELINES
+        from ..models.classical import BASELINES, parse_baseline_spec
     except ImportError:
         return False
-    return spec in BASELINES
+    if spec.endswith((".yaml", ".yml")):
+        return False
+    return parse_baseline_spec(spec)[0] in BASELINES
 
 
 def run_bench(protocol: str, models: Sequence[str], folds: Optional[Sequence[int]] = None,
@@ -149,6 +153,10 @@ def run_bench(protocol: str, models: Sequence[str], folds: Optional[Sequence[int
             from ..models import model_entry
 
             model_entry(spec)  # unknown names fail before any training starts
+        elif is_baseline(spec):
+            from ..models.classical import check_features, parse_baseline_spec
+
+            check_features(parse_baseline_spec(spec)[1])
         elif spec.endswith((".yaml", ".yml")) and not Path(spec).is_file():
             raise ConfigError(f"recipe not found: {spec}")
     for spec in models:

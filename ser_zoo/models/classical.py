@@ -32,8 +32,20 @@ BASELINES: dict[str, Callable[[], ClassifierMixin]] = {
     "mlp": lambda: MLPClassifier(hidden_layer_sizes=(256, 128), max_iter=400, early_stopping=True, random_state=0),
     "logreg": lambda: LogisticRegression(max_iter=3000, C=1.0),
 }
-FEATURES = ("stats", "mfcc_mean", "clip_means")
+FEATURES = ("stats", "mfcc_mean", "clip_means", "pitch", "ge2e")
+PRETRAINED_FEATURES = ("pitch", "ge2e")  # need the `pretrained` extra (torchcrepe, resemblyzer)
 DEFAULT_FEATURES = "stats+mfcc_mean"
+PITCH_HOP = 640  # 40 ms CREPE frames: clip statistics of F0 need no finer grid, and CREPE costs ~1/hop
+
+
+def parse_baseline_spec(spec: str) -> tuple[str, str, bool]:
+    """``name[:features][:vad]`` -> (baseline, features, vad_trim); e.g. ``svm:stats+mfcc_mean+ge2e:vad``."""
+    name, *rest = spec.split(":")
+    vad = bool(rest) and rest[-1] == "vad"
+    rest = rest[:-1] if vad else rest
+    if len(rest) > 1:
+        raise ConfigError(f"baseline spec {spec!r}: use NAME[:FEATURES][:vad], e.g. 'svm:stats+mfcc_mean+ge2e:vad'")
+    return name, (rest[0] if rest else DEFAULT_FEATURES), vad
 
 
 def list_baselines() -> list[str]:
@@ -46,21 +58,53 @@ def make_baseline(name: str) -> Pipeline:
     return make_pipeline(StandardScaler(), BASELINES[name]())
 
 
+def check_features(spec: str) -> list[str]:
+    names = spec.split("+")
+    bad = [n for n in names if n not in FEATURES]
+    if bad or not spec:
+        raise ConfigError(f"unknown baseline feature(s) {bad or [spec]}; join any of {list(FEATURES)} with '+'")
+    return names
+
+
+def pitch_statistics(raw: torch.Tensor, voiced_threshold: float = 0.5) -> torch.Tensor:
+    """(B, 2, frames) CREPE cents + periodicity (0 past a clip's end) -> (B, 10) prosody statistics.
+
+    Over the voiced frames (periodicity above the threshold): F0 mean, std, 10/50/90th percentiles and 10-90
+    range in cents, mean absolute frame-to-frame F0 change; over the clip: periodicity mean and std, voiced
+    share. A clip with no voiced frame gets zeros for the F0 entries."""
+    out = []
+    for cents, period in raw:
+        valid = period > 0
+        p = period[valid]
+        voiced = cents[valid][p > voiced_threshold]
+        if len(voiced) >= 2:
+            q = torch.quantile(voiced, torch.tensor([0.1, 0.5, 0.9]))
+            f0 = [voiced.mean(), voiced.std(), *q, q[2] - q[0], voiced.diff().abs().mean()]
+        else:
+            f0 = [torch.tensor(0.0)] * 7
+        share = (p > voiced_threshold).float().mean() if len(p) else torch.tensor(0.0)
+        out.append(torch.stack([*f0, p.mean() if len(p) else share, p.std() if len(p) > 1 else share * 0, share]))
+    return torch.stack(out)
+
+
 class VectorFeatures(torch.nn.Module):
     """Clip vectors from front-ends: ``stats`` (6 clip statistics), ``mfcc_mean`` (mean and std of 40 MFCCs over
-    the real frames), ``clip_means`` (seed 001's 162 means); join several with '+'."""
+    the real frames), ``clip_means`` (seed 001's 162 means), ``pitch`` (10 F0/periodicity statistics from CREPE
+    tiny), ``ge2e`` (Resemblyzer's 256-d GE2E voice embedding); join several with '+'."""
 
     def __init__(self, spec: str = DEFAULT_FEATURES, sample_rate: int = 16000):
         super().__init__()
         from ..features import create_frontend
 
-        self.names = spec.split("+")
-        bad = [n for n in self.names if n not in FEATURES]
-        if bad or not self.names:
-            raise ConfigError(f"unknown baseline feature(s) {bad}; join any of {list(FEATURES)} with '+'")
+        self.names = check_features(spec)
         self.stats = create_frontend({"name": "clip_stats", "sample_rate": sample_rate})
         self.mfcc = create_frontend({"name": "mfcc", "n_mfcc": 40, "normalize": None, "sample_rate": sample_rate})
         self.means = create_frontend({"name": "clip_means", "sample_rate": sample_rate})
+        if "pitch" in self.names:
+            self.pitch = create_frontend({"name": "crepe_pitch", "hop_length": PITCH_HOP, "cache": False,
+                                          "sample_rate": sample_rate})
+        if "ge2e" in self.names:
+            self.ge2e = create_frontend({"name": "voice_embedding", "cache": False, "sample_rate": sample_rate})
 
     def forward(self, wave: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         from ..features.pooled import masked_time_mean
@@ -71,6 +115,10 @@ class VectorFeatures(torch.nn.Module):
                 out.append(self.stats(wave, lengths))
             elif name == "clip_means":
                 out.append(self.means(wave, lengths))
+            elif name == "pitch":
+                out.append(pitch_statistics(self.pitch.raw(wave, lengths)))
+            elif name == "ge2e":
+                out.append(self.ge2e(wave, lengths))
             else:
                 m = self.mfcc(wave, lengths)[:, 0]  # (B, 40, frames)
                 mean = masked_time_mean(m, lengths, self.mfcc.hop_length)
@@ -79,20 +127,47 @@ class VectorFeatures(torch.nn.Module):
         return torch.cat(out, 1)
 
 
-def extract_features(dm, stage: str, features: str = DEFAULT_FEATURES, batch_size: int = 32):
-    """(X, y, clips) for one stage of a set-up SERDataModule, from whole clips (padding masked)."""
-    from torch.utils.data import DataLoader
+def _vector_cache(name: str, sample_rate: int):
+    """Per-clip vectors of one feature, on disk beside the pretrained front-ends' caches: a CREPE or GE2E pass
+    over a corpus is paid once, whatever the protocol, fold or feature combination asking for it."""
+    import importlib.metadata
 
-    from ..data.datamodule import ClipDataset, pad_collate
+    from ..features.pretrained_cache import FeatureCache
+
+    versions = {p: importlib.metadata.version(p) for p in ("torch", "torchaudio")}
+    return FeatureCache(f"vector_{name}", {"name": name, "sample_rate": sample_rate, "pitch_hop": PITCH_HOP,
+                                           "version": 1, **versions})
+
+
+def extract_features(dm, stage: str, features: str = DEFAULT_FEATURES, batch_size: int = 32):
+    """(X, y, clips) for one stage of a set-up SERDataModule, from whole clips (padding masked).
+
+    Each feature's per-clip vectors are cached on disk (keyed by the clip's waveform-cache tag, which names a
+    VAD-trimmed view apart from the plain clips); only clips missing from the cache are decoded and computed."""
+    from torch.utils.data import DataLoader, Subset
+
+    from ..data.datamodule import ClipDataset, cache_tag, pad_collate
 
     ds = dm.datasets[stage]
+    sr = dm.hparams.sample_rate
+    check_features(features)  # unknown names fail before any audio is read
+    keys = [f"{cache_tag(ds.cache[c.corpus])}/{c.id}" for c in ds.clips]
     whole = ClipDataset(ds.clips, ds.labels, ds.cache, crop="full", num_samples=ds.num_samples)
-    fx = VectorFeatures(features, dm.hparams.sample_rate).eval()
-    xs = []
-    with torch.inference_mode():
-        for batch in DataLoader(whole, batch_size=batch_size, collate_fn=pad_collate):
-            xs.append(fx(batch["audio"], batch["lengths"]).numpy())
-    return np.concatenate(xs), np.asarray(ds.labels), ds.clips
+    columns = []
+    for name in features.split("+"):
+        store = _vector_cache(name, sr)
+        found = {k: store.get(k) for k in keys}
+        missing = [i for i, k in enumerate(keys) if found[k] is None]
+        if missing:
+            fx = VectorFeatures(name, sr).eval()
+            missing.sort(key=lambda i: whole.cache[whole.clips[i].corpus].length(whole.clips[i].id))  # little padding
+            with torch.inference_mode():
+                for batch in DataLoader(Subset(whole, missing), batch_size=batch_size, collate_fn=pad_collate):
+                    for k, v in zip(batch["clip"], fx(batch["audio"], batch["lengths"]).numpy()):
+                        store.put(k, v.astype(np.float32))
+                        found[k] = v
+        columns.append(np.stack([found[k] for k in keys]))
+    return np.concatenate(columns, 1), np.asarray(ds.labels), ds.clips
 
 
 def classification_metrics(pred: np.ndarray, target: np.ndarray, class_names: list[str]) -> dict[str, Any]:
@@ -127,23 +202,25 @@ def _fitted_size(pipe: Pipeline) -> int:
 
 @functools.lru_cache(maxsize=8)
 def _fold_features(protocol: str, fold: int, root: Optional[str], classes: Optional[str], features: str,
-                   limit_clips: Optional[int]):
+                   limit_clips: Optional[int], vad_trim: bool = False):
     from ..data.datamodule import SERDataModule
 
     dm = SERDataModule(root=root, protocol=protocol, fold=fold, classes=classes, limit_clips=limit_clips,
-                       num_workers=0)
+                       num_workers=0, vad_trim=vad_trim)
     dm.prepare_data()
     dm.setup("fit")
     return dm.class_names, extract_features(dm, "train", features), extract_features(dm, "test", features)
 
 
 def run_baseline(name: str, protocol: str, fold: int, root: Optional[str] = None, classes: Optional[str] = None,
-                 features: str = DEFAULT_FEATURES, limit_clips: Optional[int] = None) -> dict[str, Any]:
-    """Fit baseline ``name`` on the fold's training speakers, test on its test speakers."""
+                 features: str = DEFAULT_FEATURES, limit_clips: Optional[int] = None,
+                 vad_trim: bool = False) -> dict[str, Any]:
+    """Fit baseline ``name`` on the fold's training speakers, test on its test speakers (``vad_trim``: features
+    of the clips from first to last speech found by Silero VAD)."""
     pipe = make_baseline(name)
-    VectorFeatures(features)  # a bad feature name fails before any audio is read
+    check_features(features)  # a bad feature name fails before any audio is read
     class_names, (x_tr, y_tr, _), (x_te, y_te, test_clips) = _fold_features(protocol, fold, root, classes, features,
-                                                                            limit_clips)
+                                                                            limit_clips, vad_trim)
     pipe.fit(x_tr, y_tr)
     result = classification_metrics(pipe.predict(x_te), y_te, class_names)
     return {**result, "params": _fitted_size(pipe), "n_test": len(y_te), "n_train": len(y_tr),
