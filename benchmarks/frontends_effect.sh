@@ -12,7 +12,7 @@ PROTOCOLS=${*:-ravdess-6fold crema_d-kfold}
 BASE=stats+mfcc_mean
 for protocol in $PROTOCOLS; do
   for clf in svm mlp; do
-    .venv/bin/ser-zoo bench --protocol "$protocol" --out benchmarks/results/frontends_effect --models \
+    .venv/bin/python -m ser_zoo.cli bench --protocol "$protocol" --out benchmarks/results/frontends_effect --models \
       "$clf" "$clf:$BASE+pitch" "$clf:$BASE+ge2e" "$clf:$BASE:vad" "$clf:ge2e" "$clf:$BASE+pitch+ge2e:vad"
   done
 done

@@ -136,6 +136,9 @@ def _tools_parser() -> argparse.ArgumentParser:
     inf.add_argument("--window", type=float, default=None, help="seconds per window: timeline of one long file")
     inf.add_argument("--hop", type=float, default=1.0, help="seconds between windows")
     inf.add_argument("--plot", default=None, help="PNG of emotion probabilities over time (with --window)")
+    inf.add_argument("--vad", action="store_true",
+                     help="classify only the speech segments Silero VAD finds (needs ser-zoo[pretrained])")
+    inf.add_argument("--max_segment", type=float, default=10.0, help="with --vad: longer segments are split")
     li = sub.add_parser("listen", help="emotion of live microphone input, every hop over a rolling window")
     li.add_argument("--model", required=True, help="zoo name, .safetensors path or a .ckpt from ser-zoo fit")
     li.add_argument("--window", type=float, default=3.0, help="seconds classified each time")
@@ -202,7 +205,7 @@ def run_tool(argv: Sequence[str]) -> int:
         from .infer import run_infer
 
         return run_infer(args.inputs, args.model, args.format, args.out, args.batch_size, args.window, args.hop,
-                         args.plot)
+                         args.plot, args.vad, args.max_segment)
     elif args.tool == "listen":
         from .listen import run_listen
 

@@ -120,10 +120,54 @@ def timeline(model, path: Path, window_s: float = 3.0, hop_s: float = 1.0, batch
     return rows
 
 
+def split_segment(start: float, end: float, max_s: float) -> list[tuple[float, float]]:
+    """A speech region cut into equal consecutive parts no longer than ``max_s`` seconds."""
+    parts = max(1, int(np.ceil((end - start) / max_s - 1e-9)))
+    step = (end - start) / parts
+    return [(start + k * step, start + (k + 1) * step) for k in range(parts)]
+
+
+def speech_rows(model, paths: Sequence[Path], max_segment_s: float = 10.0, batch_size: int = 16,
+                progress: bool = True) -> tuple[list[dict], list[tuple[str, str]]]:
+    """One prediction per speech segment found by Silero VAD (segments over ``max_segment_s`` are split), for
+    each file; silence and non-speech are never classified. Bad files are reported and skipped."""
+    from .data.vad import stream_speech_segments
+
+    if max_segment_s <= 0:
+        raise ConfigError(f"--max_segment {max_segment_s}: use a positive number of seconds")
+    bound_allocator_slack()
+    sr = model.hparams.sample_rate
+    rows, bad, chunk = [], [], []
+
+    def flush():
+        preds = model.predict_batch([w for *_, w in chunk])
+        rows.extend({"file": f, "start": round(s, 3), "end": round(e, 3), **r} for (f, s, e, _), r in zip(chunk, preds))
+        chunk.clear()
+
+    for path in tqdm(paths, desc="VAD segments", unit="file", disable=not progress or len(paths) < 2):
+        try:
+            if not Path(path).is_file():
+                raise AudioError(f"{path}: file not found; check the path")
+            regions = stream_speech_segments(path)
+            native = sf.info(str(path)).samplerate
+            for start, end in (p for r in regions for p in split_segment(*r, max_segment_s)):
+                data, _ = sf.read(str(path), start=int(start * native), stop=int(np.ceil(end * native)),
+                                  dtype="float32", always_2d=True)
+                chunk.append((str(path), start, end, prepare_waveform(data, native, sr, name=f"{path}@{start:.2f}s",
+                                                                      allow_silent=True)))
+                if len(chunk) == batch_size:
+                    flush()
+        except AudioError as e:
+            bad.append((str(path), str(e).removeprefix(f"{path}: ")))
+    if chunk:
+        flush()
+    return rows, bad
+
+
 def format_rows(rows: list[dict], class_names: list[str], fmt: str, key: str = "file") -> str:
     if fmt == "json":
         return json.dumps(rows, indent=1)
-    keys = [key] if key == "file" else ["start", "end"]
+    keys = {"file": ["file"], "segment": ["file", "start", "end"]}.get(key, ["start", "end"])
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf)
@@ -161,10 +205,12 @@ def plot_timeline(rows: list[dict], class_names: list[str], path: Path) -> Path:
 
 def run_infer(inputs: Sequence[str], model_spec: str, fmt: str = "table", out: Optional[str] = None,
               batch_size: int = 16, window: Optional[float] = None, hop: float = 1.0,
-              plot: Optional[str] = None) -> int:
+              plot: Optional[str] = None, vad: bool = False, max_segment: float = 10.0) -> int:
     """The CLI job; returns the exit code (0 when every file was classified, 1 when some were skipped)."""
     if fmt not in ("table", "csv", "json"):
         raise ConfigError(f"--format {fmt!r}; use table, csv or json")
+    if vad and window:
+        raise ConfigError("--vad classifies speech segments and --window fixed windows; give one of them")
     model = load_model(model_spec)
     names = list(model.class_names)
     paths = expand_inputs(inputs)
@@ -177,6 +223,9 @@ def run_infer(inputs: Sequence[str], model_spec: str, fmt: str = "table", out: O
         text = format_rows(rows, names, fmt, key="start")
         if plot:
             print(f"timeline plot: {plot_timeline(rows, names, Path(plot))}", file=sys.stderr)
+    elif vad:
+        rows, bad = speech_rows(model, paths, max_segment, batch_size)
+        text = format_rows(rows, names, fmt, key="segment") if rows else ""
     else:
         rows, bad = classify_files(model, paths, batch_size)
         text = format_rows(rows, names, fmt) if rows else ""

@@ -296,3 +296,86 @@ def test_recipes_parse_and_build(recipe, tmp_path):
         assert fe.kind == "vector" and not fe.trainable and cli.model.hparams.model == "ge2e_head"
     else:
         assert cli.datamodule.hparams.vad_trim and cli.model.hparams.model == "mel_cnn"
+
+
+def test_pitch_statistics_of_a_tone_and_of_silence():
+    from ser_zoo.features.crepe import hz_to_cents
+    from ser_zoo.models.classical import PITCH_HOP, VectorFeatures, pitch_statistics
+
+    fx = VectorFeatures("pitch")
+    wave = torch.zeros(2, SR * 2)
+    wave[0] = tone(220.0, 2.0)
+    stats = fx(wave, torch.tensor([SR * 2, SR]))
+    assert stats.shape == (2, 10) and fx.pitch.hop_length == PITCH_HOP
+    mean, std, p10, p50, p90, spread, move, _, _, voiced = stats[0].tolist()
+    assert abs(mean - float(hz_to_cents(220.0))) < 10 and std < 10 and spread < 20 and move < 10 and voiced > 0.9
+    assert stats[1, :7].abs().max() == 0 and stats[1, 9] < 0.1  # silence: no voiced frame, F0 entries zero
+    assert pitch_statistics(torch.zeros(1, 2, 5)).abs().max() == 0  # a clip with no frames at all
+
+
+def test_baseline_vectors_are_cached_per_clip_and_vad_trim_is_a_separate_view(data_root, monkeypatch):
+    from ser_zoo.models import classical
+
+    kw = dict(limit_clips=24, features="stats+ge2e")
+    first = classical.run_baseline("logreg", "ravdess-6fold", 0, **kw)
+    trimmed = classical.run_baseline("logreg", "ravdess-6fold", 0, vad_trim=True, **kw)
+    classical._fold_features.cache_clear()
+    monkeypatch.setattr(classical.VectorFeatures, "forward", lambda *a: pytest.fail("features computed again"))
+    again = classical.run_baseline("logreg", "ravdess-6fold", 0, **kw)
+    again_trimmed = classical.run_baseline("logreg", "ravdess-6fold", 0, vad_trim=True, **kw)
+    assert again["ua"] == first["ua"] and again_trimmed["ua"] == trimmed["ua"]
+    assert classical.parse_baseline_spec("svm:stats+ge2e:vad") == ("svm", "stats+ge2e", True)
+    assert classical.parse_baseline_spec("knn") == ("knn", classical.DEFAULT_FEATURES, False)
+    with pytest.raises(ConfigError, match="unknown baseline feature"):
+        classical.run_baseline("svm", "ravdess-6fold", 0, features="stats+f0")
+
+
+@pytest.fixture
+def speech_recording(data_root, tmp_path):
+    """1 s silence, a RAVDESS clip, 2 s silence, another clip, 1 s silence; with each clip's speech in file time."""
+    from ser_zoo.audio import load_audio
+    from ser_zoo.data.vad import speech_segments
+
+    a = load_audio(data_root / RAVDESS_CLIP)
+    b = load_audio(data_root / "ravdess/Actor_02/03-01-03-01-02-01-02.flac")
+    gap = lambda s: np.zeros(int(s * SR), np.float32)  # noqa: E731
+    path = tmp_path / "talk.wav"
+    import soundfile as sf
+
+    sf.write(path, np.concatenate([gap(1), a, gap(2), b, gap(1)]), SR)
+    sa, sb = speech_segments(a, SR), speech_segments(b, SR)
+    off_b = 1 + len(a) / SR + 2
+    return path, (1 + sa[0][0], 1 + sa[-1][1]), (off_b + sb[0][0], off_b + sb[-1][1])
+
+
+def test_streamed_vad_finds_the_speech_of_a_long_file_block_by_block(speech_recording):
+    from ser_zoo.data.vad import stream_speech_segments
+
+    path, speech_a, speech_b = speech_recording
+    for block_s in (60.0, 1.3):  # one block, and many blocks with the warm-up context
+        found = stream_speech_segments(path, block_s=block_s)
+        assert abs(found[0][0] - speech_a[0]) < 0.1 and abs(found[-1][1] - speech_b[1]) < 0.1, (block_s, found)
+        assert all(not (speech_a[1] + 0.1 < s < speech_b[0] - 0.1) for s, _ in found)  # nothing in the 2 s gap
+
+
+def test_infer_vad_classifies_speech_segments_only(speech_recording, tmp_path, capsys):
+    import json
+
+    from ser_zoo.cli import main
+    from test_infer import fit_ckpt
+    from ser_zoo.zoo import export_checkpoint
+
+    path, speech_a, speech_b = speech_recording
+    model = str(export_checkpoint(fit_ckpt(tmp_path)[1], "tiny", tmp_path / "zoo"))
+    code = main(["infer", str(path), str(tmp_path / "missing.wav"), "--model", model, "--vad", "--format", "json"])
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out)
+    assert code == 1 and "missing.wav" in captured.err  # the bad file is reported, the good one classified
+    assert rows and all(r["file"] == str(path) and r["label"] in r["probs"] for r in rows)
+    assert abs(rows[0]["start"] - speech_a[0]) < 0.1 and abs(rows[-1]["end"] - speech_b[1]) < 0.1
+    assert all(r["end"] <= speech_a[1] + 0.1 or r["start"] >= speech_b[0] - 0.1 for r in rows)
+    assert main(["infer", str(path), "--model", model, "--vad", "--max_segment", "0.5", "--format", "json"]) == 0
+    short = json.loads(capsys.readouterr().out)
+    assert len(short) > len(rows) and all(r["end"] - r["start"] <= 0.5 + 1e-3 for r in short)
+    assert main(["infer", str(path), "--model", model, "--vad", "--window", "3"]) == 2
+    assert "--vad classifies speech segments and --window fixed windows" in capsys.readouterr().err

@@ -69,6 +69,50 @@ def speech_segments(wave: Union[np.ndarray, torch.Tensor], sample_rate: int) -> 
     return [(s / VAD_RATE, e / VAD_RATE) for s, e in _regions(probs, len(x))]
 
 
+def stream_speech_segments(path, block_s: float = 60.0, warmup_chunks: int = 32) -> list[tuple[float, float]]:
+    """(start_s, end_s) of each speech region of an audio file of any length, read block by block.
+
+    Silero's state restarts with each ``audio_forward`` call, so every block after the first runs with the last
+    ``warmup_chunks`` chunks (1 s) of the previous one in front and their probabilities dropped; memory holds
+    one block and one probability (4 bytes) per 32 ms, about 0.5 MB per hour of audio."""
+    import soundfile as sf
+
+    from ..audio import prepare_waveform
+    from ..errors import AudioError
+
+    try:
+        info = sf.info(str(path))
+    except Exception as e:
+        raise AudioError(f"{path}: not readable audio ({str(e).splitlines()[0]})") from None
+    probs: list[float] = []
+    context = np.zeros(0, np.float32)
+    pending = np.zeros(0, np.float32)
+    total = 0
+
+    def run(x: np.ndarray) -> None:
+        nonlocal context
+        joined = np.concatenate([context, x])
+        p = speech_probs(torch.from_numpy(joined)[None])[0]
+        probs.extend(p[len(context) // CHUNK:].tolist())
+        context = joined[-warmup_chunks * CHUNK:] if warmup_chunks else joined[:0]
+
+    for block in sf.blocks(str(path), blocksize=max(CHUNK, int(block_s * info.samplerate)), dtype="float32",
+                           always_2d=True):
+        wave = prepare_waveform(block, info.samplerate, VAD_RATE, name=str(path), min_samples=0, allow_silent=True)
+        total += len(wave)
+        pending = np.concatenate([pending, wave])
+        whole = len(pending) // CHUNK * CHUNK
+        if whole:
+            run(pending[:whole])
+            pending = pending[whole:]
+    if len(pending):
+        run(pending)  # audio_forward zero-pads the last partial chunk
+    if total == 0:
+        raise AudioError(f"{path}: empty (0 samples); nothing to segment")
+    regions = _regions(probs[:-(-total // CHUNK)], total)
+    return [(s / VAD_RATE, e / VAD_RATE) for s, e in regions]
+
+
 def trim_bounds(waves: Sequence[np.ndarray], sample_rate: int = VAD_RATE, batch_size: int = 64) -> np.ndarray:
     """(N, 2) sample offsets [first speech start, last speech end) per clip at ``sample_rate``; (0, n) if none."""
     out = np.zeros((len(waves), 2), dtype=np.int64)
