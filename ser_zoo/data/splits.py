@@ -148,6 +148,30 @@ class LeaveOneSpeakerOut(Protocol):
 
 
 @dataclasses.dataclass(frozen=True)
+class LeaveOneSpeakerOutHeldOutWords(Protocol):
+    """Two-speaker corpora (TESS): each speaker is the test set once and the other one trains. No third speaker is
+    left to validate on, so a seeded ``val_fraction`` of the training speaker's words (every emotion of each such
+    word) validates; the test speaker is never seen in training or model selection."""
+
+    val_fraction: float = 0.15
+    seed: int = 0
+    val_from_training_speakers: bool = True  # validation shares the training speaker (by design, see above)
+
+    def num_folds(self, clips: Sequence[Clip]) -> int:
+        return len(_speakers(clips))
+
+    def split(self, clips: Sequence[Clip], fold: int) -> Split:
+        self._check_fold(clips, fold)
+        test = list(_speakers(clips))[fold]
+        words = sorted({c.text for c in clips if c.speaker != test})
+        val_words = set(random.Random(self.seed).sample(words, max(1, round(self.val_fraction * len(words)))))
+        parts: dict[str, list[int]] = {"train": [], "val": [], "test": []}
+        for i, c in enumerate(clips):
+            parts["test" if c.speaker == test else "val" if c.text in val_words else "train"].append(i)
+        return Split(**parts)
+
+
+@dataclasses.dataclass(frozen=True)
 class RandomClipSplit(Protocol):
     """Clip-level shuffle (speakers leak across stages). Only for comparison with seeds that used it."""
 
@@ -184,6 +208,9 @@ PROTOCOLS: dict[str, Protocol] = {p.name: p for p in [
                 train_corpora=("crema_d", "ravdess")),
     LeaveOneSpeakerOut("savee-loso", ("savee",), "emotions7",
                        "SAVEE, leave one speaker out; the next speaker validates"),
+    LeaveOneSpeakerOutHeldOutWords("tess-loso", ("tess",), "emotions7",
+                                   "TESS, one speaker trains and the other tests; 15% of the training speaker's words "
+                                   "validate (no third speaker)"),
     RandomClipSplit("random-split", ("ravdess",), "emotions8",
                     "clip-level 70/10/20 shuffle; speakers leak, never a headline number",
                     speaker_independent=False),
