@@ -31,6 +31,8 @@ def test_bench_writes_rows_and_resumes(data_root, tmp_path, capsys):
     board = (tmp_path / "LEADERBOARD.md").read_text()
     assert "## ravdess-6fold (speaker-independent, emotions8" in board and "| 1 | mel_cnn |" in board
     assert "| 001 | SER-FusionNet | accuracy | 46 ± 1 | 6 actor folds |" in board  # the seed beside ours
+    best = next(line for line in board.splitlines() if line.startswith("| ravdess-6fold | speaker-independent |"))
+    assert "| mel_cnn |" in best and best.endswith("| 2 | 70 | no |")  # best UA against the 70 % target
     for png in ("leaderboard", "best_confusion", "per_class_f1"):
         assert (tmp_path / f"ravdess-6fold_{png}.png").stat().st_size > 1000
     cm = json.loads(rows[0]["confusion"])
@@ -65,3 +67,4 @@ def test_leaderboard_ranks_by_ua_with_mean_and_std(tmp_path):
                                                       "confusion": "[[1, 0], [0, 1]]"}, names)
     text = write_report(tmp_path).read_text()
     assert text.index("| 1 | b | 80.00 ± 0.00") < text.index("| 2 | a | 60.00 ± 14.14")
+    assert "| savee-loso | speaker-independent | b | 80.00 ± 0.00 | 2 |  |  |" in text  # no target set

@@ -24,3 +24,12 @@ SEED_NUMBERS = [
 
 def seed_numbers(protocol: str, classes: str) -> list[tuple]:
     return [r for r in SEED_NUMBERS if r[0] == protocol and r[1] == classes]
+
+
+#: Issue 5's speaker-independent UA targets (%), per protocol and class set.
+TARGETS = {
+    ("ravdess-6fold", "emotions8"): 70.0,
+    ("crema_d-kfold", "emotions6"): 65.0,
+    ("union-11fold", "emotions6"): 62.0,
+    ("cross-corpus", "emotions6"): 45.0,
+}
