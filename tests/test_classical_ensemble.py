@@ -19,8 +19,8 @@ def test_baselines_are_the_seeds_classifiers():
     assert make_baseline("knn")[-1].n_neighbors == 9  # seed 003
     with pytest.raises(ConfigError, match="unknown baseline 'xgboost'"):
         make_baseline("xgboost")
-    with pytest.raises(ConfigError, match=r"unknown baseline feature\(s\) \['pitch'\]"):
-        VectorFeatures("stats+pitch")
+    with pytest.raises(ConfigError, match=r"unknown baseline feature\(s\) \['f0'\]"):
+        VectorFeatures("stats+f0")
 
 
 def test_a_baseline_really_learns_a_separable_problem():
