@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 FOLD=${1:-0}
 OUT=${OUT:-benchmarks/results}
 PY=".venv/bin/python -m ser_zoo.cli"
-$PY bench --protocol crema_d-kfold --folds "$FOLD" --max_epochs 6 --out "$OUT" --models configs/resnet18_crema_d.yaml
-$PY bench --protocol union-11fold --classes emotions7 --folds "$FOLD" --max_epochs 10 --out "$OUT" \
+$PY bench --protocol crema_d-kfold --folds "$FOLD" --max_epochs 4 --out "$OUT" --models configs/resnet18_crema_d.yaml
+$PY bench --protocol union-11fold --classes emotions7 --folds "$FOLD" --max_epochs 8 --out "$OUT" \
   --models configs/mfcc_cnn_union7.yaml
-$PY bench --protocol union-11fold --folds "$FOLD" --max_epochs 6 --out "$OUT" --models configs/resnet18_union6.yaml
+$PY bench --protocol union-11fold --folds "$FOLD" --max_epochs 4 --out "$OUT" --models configs/resnet18_union6.yaml
