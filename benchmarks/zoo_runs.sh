@@ -12,4 +12,4 @@ PY=".venv/bin/python -m ser_zoo.cli"
 $PY bench --protocol crema_d-kfold --folds "$FOLD" --max_epochs 4 --out "$OUT" --models configs/resnet18_crema_d.yaml
 $PY bench --protocol union-11fold --classes emotions7 --folds "$FOLD" --max_epochs 8 --out "$OUT" \
   --models configs/mfcc_cnn_union7.yaml
-$PY bench --protocol union-11fold --folds "$FOLD" --max_epochs 4 --out "$OUT" --models configs/resnet18_union6.yaml
+$PY bench --protocol union-11fold --folds "$FOLD" --max_epochs 3 --out "$OUT" --models configs/resnet18_union6.yaml
