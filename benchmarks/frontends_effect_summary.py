@@ -52,13 +52,17 @@ def protocol_section(csv_path: Path) -> list[str]:
             out.append(f"| {label} (`{spec}`) | {mean_std(vals['ua'])} | {mean_std(vals['wa'])} | "
                        f"{mean_std(vals['f1'])} | {delta} | {better} |")
         commits = sorted({rows[(s, f)]["git_commit"] for s in specs for f in folds})
-        out += ["", f"Test speakers per fold: " + "; ".join(f"{f}: {rows[(clf, f)]['test_speakers']}" for f in folds)
+        def speakers(f: int) -> str:
+            names = rows[(clf, f)]["test_speakers"].split()
+            return " ".join(names) if len(names) <= 6 else f"{len(names)} speakers ({names[0]} ... {names[-1]})"
+
+        out += ["", "Test speakers per fold: " + "; ".join(f"{f}: {speakers(f)}" for f in folds)
                 + f". Commits {commits}.", ""]
     return out
 
 
 def main(results: Path = RESULTS) -> str:
-    paths = sorted(results.glob("*.csv"))
+    paths = sorted(results.glob("*.csv"), key=lambda p: (not p.stem.startswith("ravdess"), p.stem))
     if not paths:
         sys.exit(f"no CSV in {results}; run bash benchmarks/frontends_effect.sh first")
     lines = ["# Pretrained front-ends: measured effect on accuracy", "",
