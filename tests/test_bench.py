@@ -68,3 +68,24 @@ def test_leaderboard_ranks_by_ua_with_mean_and_std(tmp_path):
     text = write_report(tmp_path).read_text()
     assert text.index("| 1 | b | 80.00 ± 0.00") < text.index("| 2 | a | 60.00 ± 14.14")
     assert "| savee-loso | speaker-independent | b | 80.00 ± 0.00 | 2 |  |  |" in text  # no target set
+
+
+def test_concurrent_appends_keep_every_row(tmp_path):
+    """Two bench runs on one protocol (say, baselines beside a deep model) never drop each other's rows."""
+    import threading
+
+    from ser_zoo.bench.runner import append_row, read_rows
+
+    path = tmp_path / "savee-loso.csv"
+
+    def writer(model):
+        for fold in range(15):
+            append_row(path, {"protocol": "savee-loso", "model": model, "fold": fold, "wa": 0.5, "ua": 0.5, "f1": 0.5},
+                       ["neutral"])
+
+    threads = [threading.Thread(target=writer, args=(m,)) for m in ("a", "b", "c")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted((r["model"], int(r["fold"])) for r in read_rows(path)) == [(m, f) for m in "abc" for f in range(15)]

@@ -61,16 +61,19 @@ def append_row(path: Path, row: dict, class_names: Sequence[str]) -> None:
     """Rewrite the CSV with the new row through a temp file + rename, so a kill never leaves half a file.
 
     An earlier row for the same (model, fold), which can only be an incomplete one, is replaced."""
+    from filelock import FileLock
+
     same = (str(row["model"]), str(row["fold"]))
-    rows = [r for r in read_rows(path) if (r.get("model"), r.get("fold")) != same] + [row]
     columns = BASE_COLUMNS[:7] + [f"recall_{c}" for c in class_names] + BASE_COLUMNS[7:]
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".csv.tmp")
-    with tmp.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, path)
+    with FileLock(str(path) + ".lock"):  # two bench runs on one protocol never drop each other's rows
+        rows = [r for r in read_rows(path) if (r.get("model"), r.get("fold")) != same] + [row]
+        tmp = path.with_suffix(".csv.tmp")
+        with tmp.open("w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+            w.writeheader()
+            w.writerows(rows)
+        os.replace(tmp, path)
 
 
 def model_label(spec: str) -> str:
