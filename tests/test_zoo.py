@@ -118,6 +118,22 @@ def test_fine_tune_start_keeps_backbone_and_replaces_head(exported, monkeypatch)
                                        example_seconds=1.0), "tiny_ravdess", zoo_dir=weights.parent)
 
 
+def test_a_fine_tuned_checkpoint_loads_without_its_zoo_start(exported, tmp_path, monkeypatch):
+    """A .ckpt fine-tuned with init_from carries every weight: loading it never reads the zoo checkpoint again."""
+    _, weights = exported
+    import ser_zoo.zoo.checkpoints as ck
+
+    monkeypatch.setattr(ck, "ZOO_DIR", weights.parent)
+    tuned = SERModule(model="mel_cnn", model_kwargs=SMALL, frontend={"name": "logmel", "n_mels": 40}, num_classes=6,
+                      class_names=CLASSES8[:6], example_seconds=1.0, init_from="tiny_ravdess")
+    trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    trainer.strategy.connect(tuned)
+    trainer.save_checkpoint(tmp_path / "tuned.ckpt")
+    weights.unlink()  # the start point is gone (a user who received only the fine-tuned checkpoint)
+    loaded = SERModule.load_from_checkpoint(tmp_path / "tuned.ckpt")
+    torch.testing.assert_close(loaded.net.head[5].weight, tuned.net.head[5].weight)
+
+
 def test_predict_takes_paths_and_any_rate_or_channel_count(exported, tmp_path):
     _, weights = exported
     model = load_pretrained(str(weights))

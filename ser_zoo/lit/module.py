@@ -287,6 +287,8 @@ class SERModule(L.LightningModule):
         from .safe_ckpt import check_checkpoint
 
         path = check_checkpoint(checkpoint_path) if isinstance(checkpoint_path, (str, Path)) else checkpoint_path
+        # A fine-tuned checkpoint holds all its weights: its zoo starting point is neither loaded again nor needed.
+        kwargs.setdefault("init_from", None)
         try:
             return super().load_from_checkpoint(path, map_location=map_location, hparams_file=hparams_file,
                                                 strict=strict, weights_only=True if weights_only is None else
