@@ -20,7 +20,7 @@ import soundfile as sf
 import torch
 from tqdm.auto import tqdm
 
-from .audio import load_audio, prepare_waveform
+from .audio import audio_info, load_audio, prepare_waveform
 from .data.corpora import AUDIO_EXTENSIONS
 from .errors import AudioError, ConfigError, SerZooError
 from .memory import bound_allocator_slack
@@ -81,10 +81,7 @@ def classify_files(model, paths: Sequence[Path], batch_size: int = 16, max_secon
 
 def stream_windows(path: Path, sample_rate: int, window_s: float, hop_s: float) -> Iterator[tuple[float, np.ndarray]]:
     """(start second, mono window at ``sample_rate``) read block by block; the last partial window is kept."""
-    try:
-        info = sf.info(str(path))
-    except Exception as e:
-        raise AudioError(f"{path}: not readable audio ({str(e).splitlines()[0]})") from None
+    info = audio_info(path)
     win, hop = int(window_s * info.samplerate), int(hop_s * info.samplerate)
     if hop <= 0 or win <= 0 or hop > win:
         raise ConfigError(f"window {window_s} s and hop {hop_s} s: use 0 < hop <= window")
@@ -146,10 +143,8 @@ def speech_rows(model, paths: Sequence[Path], max_segment_s: float = 10.0, batch
 
     for path in tqdm(paths, desc="VAD segments", unit="file", disable=not progress or len(paths) < 2):
         try:
-            if not Path(path).is_file():
-                raise AudioError(f"{path}: file not found; check the path")
+            native = audio_info(path).samplerate
             regions = stream_speech_segments(path)
-            native = sf.info(str(path)).samplerate
             for start, end in (p for r in regions for p in split_segment(*r, max_segment_s)):
                 data, _ = sf.read(str(path), start=int(start * native), stop=int(np.ceil(end * native)),
                                   dtype="float32", always_2d=True)

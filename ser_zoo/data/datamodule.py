@@ -39,6 +39,11 @@ def cache_tag(cache) -> str:
     return getattr(cache, "tag", None) or cache.dir.name
 
 
+def clip_key(cache: dict, clip: Clip) -> str:
+    """``<cache tag>/<clip id>``: names a clip (as plain or VAD-trimmed) in per-clip feature caches."""
+    return f"{cache_tag(cache[clip.corpus])}/{clip.id}"
+
+
 class ClipDataset(Dataset):
     """Clips of one stage; ``crop`` is 'random' (training), 'center' (fixed-length eval) or 'full'.
 
@@ -69,8 +74,7 @@ class ClipDataset(Dataset):
                 start = int(np.random.default_rng(derived_seed(2, epoch, i)).integers(0, extra + 1))
             wave = wave[start: start + self.num_samples]
         wave = torch.from_numpy(wave.astype(np.float32) / 32767.0)
-        ref = f"{cache_tag(self.cache[clip.corpus])}/{clip.id}"
-        return wave, self.labels[i], i, GENDER_CODE.get(clip.gender, 0.5), ref, start
+        return wave, self.labels[i], i, GENDER_CODE.get(clip.gender, 0.5), clip_key(self.cache, clip), start
 
 
 GENDER_CODE = {"male": 1.0, "female": 0.0}  # seed 001's gender feature; 0.5 when unknown

@@ -77,13 +77,10 @@ def stream_speech_segments(path, block_s: float = 60.0, warmup_chunks: int = 32)
     one block and one probability (4 bytes) per 32 ms, about 0.5 MB per hour of audio."""
     import soundfile as sf
 
-    from ..audio import prepare_waveform
+    from ..audio import audio_info, prepare_waveform
     from ..errors import AudioError
 
-    try:
-        info = sf.info(str(path))
-    except Exception as e:
-        raise AudioError(f"{path}: not readable audio ({str(e).splitlines()[0]})") from None
+    info = audio_info(path)  # missing, empty, folder or non-audio: one AudioError naming the file
     probs: list[float] = []
     context = np.zeros(0, np.float32)
     pending = np.zeros(0, np.float32)

@@ -33,7 +33,6 @@ BASELINES: dict[str, Callable[[], ClassifierMixin]] = {
     "logreg": lambda: LogisticRegression(max_iter=3000, C=1.0),
 }
 FEATURES = ("stats", "mfcc_mean", "clip_means", "pitch", "ge2e")
-PRETRAINED_FEATURES = ("pitch", "ge2e")  # need the `pretrained` extra (torchcrepe, resemblyzer)
 DEFAULT_FEATURES = "stats+mfcc_mean"
 PITCH_HOP = 640  # 40 ms CREPE frames: clip statistics of F0 need no finer grid, and CREPE costs ~1/hop
 
@@ -146,12 +145,12 @@ def extract_features(dm, stage: str, features: str = DEFAULT_FEATURES, batch_siz
     VAD-trimmed view apart from the plain clips); only clips missing from the cache are decoded and computed."""
     from torch.utils.data import DataLoader, Subset
 
-    from ..data.datamodule import ClipDataset, cache_tag, pad_collate
+    from ..data.datamodule import ClipDataset, clip_key, pad_collate
 
     ds = dm.datasets[stage]
     sr = dm.hparams.sample_rate
     check_features(features)  # unknown names fail before any audio is read
-    keys = [f"{cache_tag(ds.cache[c.corpus])}/{c.id}" for c in ds.clips]
+    keys = [clip_key(ds.cache, c) for c in ds.clips]
     whole = ClipDataset(ds.clips, ds.labels, ds.cache, crop="full", num_samples=ds.num_samples)
     columns = []
     for name in features.split("+"):
