@@ -55,7 +55,7 @@ class SERCLI(LightningCLI):
         truncated, damaged or code-carrying one fails with one line (names like ``last`` are checked on load)."""
         import pickle
 
-        from .lit.safe_ckpt import check_checkpoint
+        from .lit.safe_ckpt import check_checkpoint, unpickle_refused
 
         sub = self.config.get("subcommand")
         path = self.config[sub].get("ckpt_path") if sub else None
@@ -64,8 +64,7 @@ class SERCLI(LightningCLI):
         try:
             super()._parse_ckpt_path()
         except pickle.UnpicklingError as e:
-            raise SerZooError(f"{path}: refused to unpickle: it holds objects other than tensors and plain values "
-                              f"({str(e).splitlines()[0][:120]}...); load only checkpoints you trust") from None
+            raise unpickle_refused(path, e) from None
 
 
 def resume_in_place(cfg) -> None:

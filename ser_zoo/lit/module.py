@@ -283,8 +283,7 @@ class SERModule(L.LightningModule):
         a caller asks otherwise: a truncated, damaged or code-carrying ``.ckpt`` fails with one line naming it."""
         import pickle
 
-        from ..errors import SerZooError
-        from .safe_ckpt import check_checkpoint
+        from .safe_ckpt import check_checkpoint, unpickle_refused
 
         path = check_checkpoint(checkpoint_path) if isinstance(checkpoint_path, (str, Path)) else checkpoint_path
         # A fine-tuned checkpoint holds all its weights: its zoo starting point is neither loaded again nor needed.
@@ -294,8 +293,7 @@ class SERModule(L.LightningModule):
                                                 strict=strict, weights_only=True if weights_only is None else
                                                 weights_only, **kwargs)
         except pickle.UnpicklingError as e:
-            raise SerZooError(f"{path}: refused to unpickle: it holds objects other than tensors and plain values "
-                              f"({str(e).splitlines()[0][:120]}...); load only checkpoints you trust") from None
+            raise unpickle_refused(path, e) from None
 
     # -- optimisation ----------------------------------------------------------------------------
     def configure_optimizers(self):

@@ -37,14 +37,19 @@ def check_checkpoint(path: Union[str, Path]) -> Path:
     return p
 
 
+def unpickle_refused(path: Union[str, Path], error: pickle.UnpicklingError) -> SerZooError:
+    """The one-line error for a checkpoint whose pickle ``weights_only`` loading refused."""
+    return SerZooError(f"{path}: refused to unpickle: it holds objects other than tensors and plain values "
+                       f"({str(error).splitlines()[0][:120]}...); load only checkpoints you trust")
+
+
 def load_checkpoint_file(path: Union[str, Path], map_location: Any = None, weights_only: bool = True) -> dict:
     """``torch.load`` of a checked ``.ckpt`` (``weights_only`` by default), errors as one line naming the file."""
     p = check_checkpoint(path)
     try:
         return torch.load(p, map_location=map_location, weights_only=weights_only)
     except pickle.UnpicklingError as e:
-        raise SerZooError(f"{p}: refused to unpickle: it holds objects other than tensors and plain values "
-                          f"({str(e).splitlines()[0][:120]}...); load only checkpoints you trust") from None
+        raise unpickle_refused(p, e) from None
     except (RuntimeError, OSError, EOFError) as e:
         raise SerZooError(f"{p}: unreadable checkpoint ({str(e).splitlines()[0]})") from None
 
