@@ -1,11 +1,14 @@
 """Ensembles on one speaker-independent fold: each member alone, probability averaging, and the stacker.
 
-The members are ``ser-zoo fit`` / ``ser-zoo bench`` checkpoints trained on the same protocol and fold; the stacker
+The members are ``ser-zoo fit`` / ``ser-zoo bench`` checkpoints trained on the same protocol and fold, and
+``--baselines`` specs (scikit-learn on clip vectors, fitted here on the fold's training speakers); the stacker
 is fitted on that fold's validation speakers only. Appends a table to ``--out`` (markdown) with the command.
 
     python benchmarks/ensemble_fold.py --protocol ravdess-6fold --fold 1 \
         --members runs/bench/ravdess-6fold/resnet18_ravdess-fold1/version_0/checkpoints/best-*.ckpt \
                   runs/bench/ravdess-6fold/resnet18_ravdess_aug-fold1/version_0/checkpoints/best-*.ckpt
+    python benchmarks/ensemble_fold.py --protocol union-11fold --fold 0 --baselines svm:stats+mfcc_mean+pitch+ge2e:vad \
+        --members runs/bench/union-11fold/resnet18_union6-fold0/version_0/checkpoints/best-*.ckpt
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _env import environment  # noqa: E402
 
 from ser_zoo.data.datamodule import SERDataModule  # noqa: E402
-from ser_zoo.models.ensemble import AveragingEnsemble, StackedEnsemble, evaluate, load_members  # noqa: E402
+from ser_zoo.errors import ConfigError  # noqa: E402
+from ser_zoo.models.ensemble import BaselineMember, ensemble_table, load_members  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -30,21 +34,25 @@ def main(argv=None) -> None:
     p.add_argument("--protocol", required=True)
     p.add_argument("--fold", type=int, required=True)
     p.add_argument("--classes", default=None)
-    p.add_argument("--members", nargs="+", required=True, help=".ckpt paths (globs allowed)")
+    p.add_argument("--members", nargs="*", default=[], help=".ckpt paths (globs allowed)")
+    p.add_argument("--baselines", nargs="*", default=[], help="baseline specs, e.g. svm:stats+mfcc_mean+ge2e:vad")
     p.add_argument("--root", default=None)
     p.add_argument("--out", default="benchmarks/results/seed_zoo/ensemble.md")
     args = p.parse_args(argv)
+    if len(args.members) + len(args.baselines) < 2:
+        raise SystemExit(str(ConfigError("an ensemble needs two or more --members / --baselines")))
     paths = [(sorted(glob.glob(m)) or [m])[-1] for m in args.members]
-    members = load_members(paths)
-    h = members[0].hparams
+    deep = load_members(paths)
+    seconds = deep[0].hparams.example_seconds if deep else 3.0
     dm = SERDataModule(root=args.root, protocol=args.protocol, fold=args.fold, classes=args.classes, batch_size=32,
-                       num_workers=1, clip_seconds=h.example_seconds)
+                       num_workers=1, clip_seconds=seconds)
     dm.setup("fit")
     dm.setup("test")
     t0 = time.time()
-    rows = [("/".join(Path(pth).parts[-4:-3] + (Path(pth).name,)), evaluate(m, dm)) for pth, m in zip(paths, members)]
-    rows.append(("average of members", evaluate(AveragingEnsemble(members), dm)))
-    rows.append(("stacked (logreg fitted on val speakers)", evaluate(StackedEnsemble(members).fit(dm), dm)))
+    members = [("/".join(Path(pth).parts[-4:-3] + (Path(pth).name,)), m) for pth, m in zip(paths, deep)]
+    members += [(f"{spec} (fitted on training speakers)",
+                 BaselineMember(spec, args.protocol, args.fold, args.classes, args.root)) for spec in args.baselines]
+    rows = ensemble_table(members, dm)
     seconds = time.time() - t0
     lines = [f"## {args.protocol} fold {args.fold} (speaker-independent), {len(members)} members, "
              f"{rows[0][1]['n_test']} test clips", "",
@@ -52,7 +60,7 @@ def main(argv=None) -> None:
     lines += [f"| {name} | {r['ua'] * 100:.2f} | {r['wa'] * 100:.2f} | {r['f1'] * 100:.2f} |" for name, r in rows]
     env = environment()
     m, v = env["machine"], env["versions"]
-    lines += ["", f"Members: {', '.join(f'`{x}`' for x in paths)}.  ",
+    lines += ["", f"Members: {', '.join(f'`{x}`' for x in paths + args.baselines)}.  ",
               f"Evaluation took {seconds:.0f} s on {m['cpu']}, {m['cores']} cores, GPU {m['gpu'] or 'none'}; "
               + ", ".join(f"{k} {val}" for k, val in v.items()) + f"; commit {env['git_commit']}, {env['date']}.  ",
               f"Command: `python benchmarks/ensemble_fold.py {' '.join(sys.argv[1:] if argv is None else argv)}`", ""]

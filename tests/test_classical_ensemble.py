@@ -95,3 +95,28 @@ def test_stacker_sees_validation_speakers_only_and_members_load_from_ckpt(data_r
     r_stack, r_avg = evaluate(stack, dm), evaluate(AveragingEnsemble(members), dm)
     for r in (r_stack, r_avg):
         assert r["n_test"] == 24 and np.asarray(r["confusion"]).sum() == 24 and 0 <= r["ua"] <= 1
+
+
+@pytest.mark.slow
+def test_a_baseline_joins_deep_members_fitted_on_training_speakers(data_root):
+    from ser_zoo.data.datamodule import SERDataModule
+    from ser_zoo.models.ensemble import BaselineMember, ensemble_table
+
+    dm = SERDataModule(root=str(data_root), protocol="ravdess-6fold", limit_clips=24, batch_size=8, num_workers=0,
+                       clip_seconds=1.0)
+    dm.setup("fit")
+    base = BaselineMember("logreg", "ravdess-6fold", 0, root=str(data_root), limit_clips=24)
+    rows = ensemble_table([("deep", tiny(dm.num_classes, 0, dm.class_names)), ("logreg", base)], dm)
+    assert [r[0] for r in rows] == ["deep", "logreg", "average of members", "stacked (logreg fitted on val speakers)"]
+    assert all(r["n_test"] == 24 and np.asarray(r["confusion"]).sum() == 24 for _, r in rows)
+    train = dm.stage_clips("train")
+    assert base.pipe[0].n_samples_seen_ == len(train)  # fitted on the training speakers only
+    assert not {c.speaker for c in train} & {c.speaker for c in dm.stage_clips("val") + dm.stage_clips("test")}
+    test = dm.stage_clips("test")
+    p = base.probs("test", test)
+    np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(base.probs("test", test[::-1]), p[::-1])  # rows follow the clips asked for
+    with pytest.raises(ConfigError, match="has no test clip"):
+        base.probs("test", train[:1])
+    with pytest.raises(ConfigError, match="predict"):
+        ensemble_table([("wrong classes", tiny(8, 0, list("abcdefgh")))], dm)

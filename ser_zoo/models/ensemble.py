@@ -1,8 +1,9 @@
 """Ensembles of trained zoo members (the next step seed 000 names): probability averaging and stacking.
 
-Members are SERModules with their own front-ends; all must predict the same class list. The stacker is a
-logistic regression over the members' concatenated probabilities, fitted on the VALIDATION speakers of the fold
-(never the test speakers), then applied to the test stage.
+Members are SERModules with their own front-ends, or scikit-learn baselines on clip vectors (``BaselineMember``,
+fitted on the fold's training speakers); all must predict the same class list. The stacker is a logistic
+regression over the members' concatenated probabilities, fitted on the VALIDATION speakers of the fold (never the
+test speakers), then applied to the test stage.
 """
 
 from __future__ import annotations
@@ -84,9 +85,90 @@ class StackedEnsemble:
         return self
 
     def predict_proba(self, member_probs: np.ndarray) -> np.ndarray:
-        out = np.zeros((member_probs.shape[1], len(self.class_names)))
-        out[:, self.stacker.classes_] = self.stacker.predict_proba(self._flat(member_probs))
-        return out
+        return _stack_proba(self.stacker, member_probs, len(self.class_names))
+
+
+def _stack_proba(stacker: LogisticRegression, member_probs, num_classes: int) -> np.ndarray:
+    """The stacker's probabilities over all classes (a class absent from the validation speakers gets 0)."""
+    flat = StackedEnsemble._flat(member_probs)
+    out = np.zeros((len(flat), num_classes))
+    out[:, stacker.classes_] = stacker.predict_proba(flat)
+    return out
+
+
+class BaselineMember:
+    """A ``ser-zoo bench`` baseline spec (``svm:stats+ge2e:vad``) as an ensemble member beside deep models.
+
+    Fitted on the fold's training speakers only, so its validation probabilities are as honest as a deep member's
+    and a stacker fitted on validation speakers can weigh it; probabilities are lined up with any clip list by
+    corpus and clip id (its own data module may read VAD-trimmed clips)."""
+
+    def __init__(self, spec: str, protocol: str, fold: int, classes: Optional[str] = None,
+                 root: Optional[str] = None, limit_clips: Optional[int] = None):
+        from ..data.datamodule import SERDataModule
+        from .classical import check_features, make_baseline, parse_baseline_spec
+
+        name, self.features, vad = parse_baseline_spec(spec)
+        check_features(self.features)
+        self.spec, self.pipe = spec, make_baseline(name)
+        if "probability" in self.pipe[-1].get_params():
+            self.pipe[-1].set_params(probability=True)  # SVC: Platt-scaled probabilities
+        self.dm = SERDataModule(root=root, protocol=protocol, fold=fold, classes=classes, limit_clips=limit_clips,
+                                num_workers=0, vad_trim=vad)
+        self.dm.prepare_data()
+        self.dm.setup("fit")
+        self.class_names = list(self.dm.class_names)
+
+    def fit(self) -> "BaselineMember":
+        from .classical import extract_features
+
+        x, y, _ = extract_features(self.dm, "train", self.features)
+        self.pipe.fit(x, y)
+        return self
+
+    def probs(self, stage: str, clips: Sequence) -> np.ndarray:
+        """(len(clips), classes) probabilities, row i for ``clips[i]``."""
+        from .classical import extract_features
+
+        x, _, own = extract_features(self.dm, stage, self.features)
+        p = np.zeros((len(own), len(self.class_names)))
+        p[:, self.pipe.classes_] = self.pipe.predict_proba(x)
+        row = {(c.corpus, c.id): i for i, c in enumerate(own)}
+        missing = [c.id for c in clips if (c.corpus, c.id) not in row]
+        if missing:
+            raise ConfigError(f"baseline member '{self.spec}' has no {stage} clip {missing[0]} (and "
+                              f"{len(missing) - 1} more); build it on the same protocol, fold and classes")
+        return p[[row[(c.corpus, c.id)] for c in clips]]
+
+
+def ensemble_table(members: Sequence[tuple[str, object]], dm) -> list[tuple[str, dict]]:
+    """Test metrics of each member alone, of their probability average, and of a logistic-regression stack fitted
+    on the validation speakers; members are (name, SERModule or BaselineMember) on one set-up data module."""
+    from .classical import classification_metrics
+
+    names = [list(m.class_names) for _, m in members]
+    if not members or any(n != list(dm.class_names) for n in names):
+        raise ConfigError(f"ensemble members predict {names}, the fold gives {list(dm.class_names)}; use members "
+                          "trained on the fold's class set")
+    probs = {"val": [], "test": []}
+    labels = {}
+    for _, m in members:
+        if isinstance(m, BaselineMember):
+            m.fit()
+        for stage in probs:
+            if isinstance(m, BaselineMember):
+                p, y = m.probs(stage, dm.stage_clips(stage)), np.asarray(dm.datasets[stage].labels)
+            else:
+                p, y, _ = collect_probs(m.eval(), dm, stage)
+            probs[stage].append(p)
+            labels[stage] = y
+    score = lambda p: {**classification_metrics(p.argmax(1), labels["test"], names[0]),  # noqa: E731
+                       "n_test": len(labels["test"])}
+    rows = [(name, score(p)) for (name, _), p in zip(members, probs["test"])]
+    rows.append(("average of members", score(np.mean(probs["test"], 0))))
+    stacker = LogisticRegression(C=1.0, max_iter=2000).fit(StackedEnsemble._flat(probs["val"]), labels["val"])
+    rows.append(("stacked (logreg fitted on val speakers)", score(_stack_proba(stacker, probs["test"], len(names[0])))))
+    return rows
 
 
 def evaluate(model, dm, stage: str = "test") -> dict:
