@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Deep leaderboard rows that fit a 2-core CPU in about an hour: the seed models on their own seeds' corpora
+# (fold 0 on the big protocols, every fold on SAVEE) and resnet18 fine-tuned from the CREMA-D zoo checkpoint on the
+# small leave-one-speaker-out protocols (every fold). Short one-cycle schedules; the epochs are in every CSV row.
+# Two lanes of one thread each. Resumable: finished folds are skipped.
+# Usage: bash benchmarks/leaderboard_deep.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=".venv/bin/python -m ser_zoo.cli"
+OUT=${OUT:-benchmarks/results}
+export OMP_NUM_THREADS=1
+bench() { $PY bench --out "$OUT" "$@"; }
+lane_small_corpora() {
+  bench --protocol savee-loso --max_epochs 20 --models configs/conv2d_mfcc_savee.yaml       # seed 003
+  bench --protocol savee-loso --max_epochs 8 --models configs/resnet18_savee.yaml
+  bench --protocol tess-loso --max_epochs 6 --models configs/resnet18_tess.yaml
+}
+lane_seed_models() {
+  bench --protocol ravdess-6fold --folds 0 --max_epochs 20 --models configs/conv2d_mfcc_ravdess.yaml  # seed 003
+  bench --protocol ravdess-6fold --folds 0 --max_epochs 10 --models configs/fusionnet_ravdess.yaml    # seed 001
+  bench --protocol crema_d-kfold --folds 0 --max_epochs 5 --models configs/rezonet_crema_d.yaml      # seed 000
+  bench --protocol crema_d-kfold --folds 0 --max_epochs 4 --models configs/dummynet_energy_crema_d.yaml
+}
+lane_small_corpora > "${LOG_DIR:-/tmp}/leaderboard_deep_small.log" 2>&1 &
+a=$!
+lane_seed_models > "${LOG_DIR:-/tmp}/leaderboard_deep_seed.log" 2>&1 &
+b=$!
+wait $a; wait $b
