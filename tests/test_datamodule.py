@@ -77,6 +77,28 @@ def test_cache_is_rebuilt_when_truncated_or_stale(tmp_path):
     assert changed.dir != first.dir and changed.length("x_1/a") == 12000
 
 
+def test_cache_tag_names_the_audio_not_the_files(tmp_path):
+    """A corpus re-mounted or copied (new mtimes) builds a new cache with the same tag, so the feature caches keyed
+    by it (hours of CREPE on a CPU) are found again; other audio gets another tag."""
+    import json
+    import os
+
+    wav = tmp_path / "a.wav"
+    sf.write(wav, 0.1 * np.sin(np.arange(8000) / 5).astype(np.float32), 16000)
+    first = WaveformCache([_clip(wav)], tmp_path / "cache", name="x", progress=False)
+    os.utime(wav, ns=(1, 1))  # same bytes, other mtime: a new cache key ...
+    touched = WaveformCache([_clip(wav)], tmp_path / "cache", name="x", progress=False)
+    assert touched.dir != first.dir and touched.built and touched.tag == first.tag  # ... and the same tag
+    index = touched.dir / "index.json"
+    meta = json.loads(index.read_text())
+    del meta["content"]  # a cache built before tags named the audio gets its digest on the next open
+    index.write_text(json.dumps(meta))
+    reopened = WaveformCache([_clip(wav)], tmp_path / "cache", name="x", progress=False)
+    assert not reopened.built and reopened.tag == first.tag and "content" in json.loads(index.read_text())
+    sf.write(wav, 0.1 * np.sin(np.arange(8000) / 4).astype(np.float32), 16000)  # other audio, same length
+    assert WaveformCache([_clip(wav)], tmp_path / "cache", name="x", progress=False).tag != first.tag
+
+
 def test_bad_root_and_fold(tmp_path):
     from ser_zoo.errors import ConfigError, SerZooError
 

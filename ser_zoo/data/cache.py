@@ -2,7 +2,10 @@
 
 The cache key hashes every clip's id, path, size and mtime plus the sample rate and length limit, so a
 changed corpus, file list or setting builds a new cache. Opening checks the index against the array (key,
-size on disk, npy header, total length), so a truncated or foreign file is rebuilt, not read. Builds hold a
+size on disk, npy header, total length), so a truncated or foreign file is rebuilt, not read. ``tag`` names the
+decoded audio itself (a digest of ids, lengths and samples): a corpus copied or re-mounted with new mtimes builds
+a new cache with the same tag, so the per-clip feature caches keyed by it (CREPE, GE2E, clip vectors, VAD
+offsets, which cost hours on a CPU) stay valid. Builds hold a
 file lock and publish with an atomic rename, so two processes never see (or write) a half-built cache; a
 builder killed mid-way leaves only a temp folder, removed by the next build. Clips that fail to decode are
 reported and left out; the rest are kept.
@@ -47,6 +50,14 @@ def cache_key(clips: Sequence[Clip], sample_rate: int, max_seconds: float = 60.0
     return h.hexdigest()[:16]
 
 
+def content_digest(ids: Sequence[str], lengths: Sequence[int], data: np.ndarray) -> str:
+    """Names decoded audio by what it is, not by its files' stat: clip ids, lengths and every sample."""
+    h = hashlib.blake2b(json.dumps([list(ids), [int(n) for n in lengths]]).encode(), digest_size=8)
+    for start in range(0, len(data), 1 << 24):  # 32 MiB at a time through the memory map
+        h.update(np.ascontiguousarray(data[start:start + (1 << 24)]).tobytes())
+    return h.hexdigest()
+
+
 class WaveformCache:
     """Waveforms of ``clips`` at ``sample_rate`` as views into one int16 memory map."""
 
@@ -64,6 +75,20 @@ class WaveformCache:
         self._offsets = np.asarray(index["offsets"], dtype=np.int64)
         self._lengths = np.asarray(index["lengths"], dtype=np.int64)
         self._data = np.load(self.dir / "waves.npy", mmap_mode="r")
+        content = index.get("content") or self._store_content(index)
+        self.tag = f"{name}-{sample_rate}-c{content}"  # names these clips in feature caches across rebuilds
+
+    def _store_content(self, index: dict) -> str:
+        """The content digest of a cache built before digests were kept, written into its index when writable."""
+        index["content"] = content_digest(index["ids"], index["lengths"], self._data)
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".index.", suffix=".json")
+            with os.fdopen(fd, "w") as f:
+                f.write(json.dumps(index))
+            os.replace(tmp, self.dir / "index.json")
+        except OSError:  # a read-only cache: the digest is recomputed on each open
+            pass
+        return index["content"]
 
     def _complete(self) -> bool:
         """Whether the folder holds this key's finished cache: index readable, array whole and consistent."""
@@ -112,11 +137,13 @@ class WaveformCache:
                         waves.append(wave)
             lengths = [len(w) for w in waves]
             tmp = Path(tempfile.mkdtemp(dir=self.dir.parent, prefix=f".{self.dir.name}."))
-            np.save(tmp / "waves.npy", np.concatenate(waves) if waves else np.zeros(0, np.int16))
+            data = np.concatenate(waves) if waves else np.zeros(0, np.int16)
+            np.save(tmp / "waves.npy", data)
             offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int).tolist() if lengths else []
             (tmp / "index.json").write_text(json.dumps(
                 {"ids": ids, "offsets": offsets, "lengths": lengths, "skipped": skipped, "sample_rate": self.sample_rate,
-                 "key": self.key, "bytes": (tmp / "waves.npy").stat().st_size}))
+                 "key": self.key, "bytes": (tmp / "waves.npy").stat().st_size,
+                 "content": content_digest(ids, lengths, data)}))
             os.replace(tmp, self.dir)
             self.built = True
             if skipped:

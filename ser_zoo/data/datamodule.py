@@ -34,14 +34,10 @@ def default_data_root() -> str:
     return str(Path.home() / "ser-zoo-data")
 
 
-def cache_tag(cache) -> str:
-    """Names a waveform cache (corpus, clip list, rate) or its VAD-trimmed view across processes and runs."""
-    return getattr(cache, "tag", None) or cache.dir.name
-
-
 def clip_key(cache: dict, clip: Clip) -> str:
-    """``<cache tag>/<clip id>``: names a clip (as plain or VAD-trimmed) in per-clip feature caches."""
-    return f"{cache_tag(cache[clip.corpus])}/{clip.id}"
+    """``<cache tag>/<clip id>``: names a clip (as plain or VAD-trimmed) in per-clip feature caches; the tag names
+    the decoded audio (see WaveformCache), so the key survives a re-mounted or copied corpus."""
+    return f"{cache[clip.corpus].tag}/{clip.id}"
 
 
 class ClipDataset(Dataset):
@@ -176,7 +172,7 @@ class SERDataModule(L.LightningDataModule):
 
             used = [c for chosen in stages.values() for c in chosen]
             cache = {name: TrimmedCache(c, [u.id for u in used if u.corpus == name]) for name, c in cache.items()}
-        self._sources = {cache_tag(c): c for c in cache.values()}
+        self._sources = {c.tag: c for c in cache.values()}
         for stage_name, chosen in stages.items():
             crop = "random" if stage_name == "train" else self.hparams.eval_crop
             self.datasets[stage_name] = ClipDataset(chosen, [label_of[c.emotion] for c in chosen], cache, crop,

@@ -142,8 +142,8 @@ class TrimmedCache:
     def __init__(self, base, ids: Iterable[str], progress: bool = True):
         self.base = base
         self.sample_rate = base.sample_rate
-        self.tag = f"{base.dir.name}-vad{_settings_tag()}"  # names this view's clips in feature caches
-        self.path = base.dir.parent / f"{base.dir.name}.vad-{_settings_tag()}.npz"
+        self.tag = f"{base.tag}-vad{_settings_tag()}"  # names this view's clips in feature caches
+        self.path = base.dir.parent / f"{base.tag}.vad-{_settings_tag()}.npz"  # offsets follow the audio, not its files
         self._bounds = self._load_or_compute([i for i in ids if i in base], progress)
 
     def _read(self) -> dict[str, tuple[int, int]]:
@@ -172,7 +172,7 @@ class TrimmedCache:
 
     def _compute(self, ids: list[str], known: dict[str, tuple[int, int]], progress: bool, part: int = 1024) -> None:
         """Offsets of ``ids`` into ``known``, decoding ``part`` clips at a time (a corpus never sits in memory)."""
-        with tqdm(total=len(ids), desc=f"VAD trim {self.base.dir.name}", unit="clip", disable=not progress) as bar:
+        with tqdm(total=len(ids), desc=f"VAD trim {self.base.tag}", unit="clip", disable=not progress) as bar:
             for k in range(0, len(ids), part):
                 chunk = ids[k:k + part]
                 waves = [self.base.get(i).astype(np.float32) / 32767.0 for i in chunk]  # int16 cache, as ClipDataset
