@@ -12,6 +12,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 import torch
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from torch import Tensor, nn
 
@@ -111,8 +112,8 @@ class BaselineMember:
         name, self.features, vad = parse_baseline_spec(spec)
         check_features(self.features)
         self.spec, self.pipe = spec, make_baseline(name)
-        if "probability" in self.pipe[-1].get_params():
-            self.pipe[-1].set_params(probability=True)  # SVC: Platt-scaled probabilities
+        if not hasattr(self.pipe[-1], "predict_proba"):  # SVC: Platt-scaled, as scikit-learn recommends
+            self.pipe.steps[-1] = (self.pipe.steps[-1][0], CalibratedClassifierCV(self.pipe[-1], ensemble=False))
         self.dm = SERDataModule(root=root, protocol=protocol, fold=fold, classes=classes, limit_clips=limit_clips,
                                 num_workers=0, vad_trim=vad)
         self.dm.prepare_data()
