@@ -151,18 +151,18 @@ def ensemble_table(members: Sequence[tuple[str, object]], dm) -> list[tuple[str,
     if not members or any(n != list(dm.class_names) for n in names):
         raise ConfigError(f"ensemble members predict {names}, the fold gives {list(dm.class_names)}; use members "
                           "trained on the fold's class set")
-    probs = {"val": [], "test": []}
-    labels = {}
+    def stage_probs(m, stage: str) -> tuple[np.ndarray, np.ndarray]:
+        if isinstance(m, BaselineMember):
+            return m.probs(stage, dm.stage_clips(stage)), np.asarray(dm.datasets[stage].labels)
+        return collect_probs(m.eval(), dm, stage)[:2]
+
+    probs, labels = {"val": [], "test": []}, {}
     for _, m in members:
         if isinstance(m, BaselineMember):
             m.fit()
         for stage in probs:
-            if isinstance(m, BaselineMember):
-                p, y = m.probs(stage, dm.stage_clips(stage)), np.asarray(dm.datasets[stage].labels)
-            else:
-                p, y, _ = collect_probs(m.eval(), dm, stage)
+            p, labels[stage] = stage_probs(m, stage)
             probs[stage].append(p)
-            labels[stage] = y
     score = lambda p: {**classification_metrics(p.argmax(1), labels["test"], names[0]),  # noqa: E731
                        "n_test": len(labels["test"])}
     rows = [(name, score(p)) for (name, _), p in zip(members, probs["test"])]
