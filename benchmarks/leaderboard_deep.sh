@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Deep leaderboard rows that fit a 2-core CPU in about an hour: the seed models on their own seeds' corpora
-# (fold 0 on the big protocols, every fold on SAVEE) and resnet18 fine-tuned from the CREMA-D zoo checkpoint on the
+# (fold 0 on the big protocols and the unions, every fold on SAVEE) and resnet18 fine-tuned from the CREMA-D zoo checkpoint on the
 # small leave-one-speaker-out protocols (every fold). Short one-cycle schedules; the epochs are in every CSV row.
-# Two lanes of one thread each. Resumable: finished folds are skipped.
+# Three lanes of one thread each. Resumable: finished folds are skipped.
 # Usage: bash benchmarks/leaderboard_deep.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,10 @@ lane_small_corpora() {
   bench --protocol savee-loso --max_epochs 8 --models configs/resnet18_savee.yaml
   bench --protocol tess-loso --max_epochs 6 --models configs/resnet18_tess.yaml
 }
+lane_union() {  # seed 004's Mel-CNN and seed 001's FusionNet on their own unions (ran beside the two lanes)
+  bench --protocol union-11fold --classes emotions7 --folds 0 --max_epochs 3 --models configs/mel_cnn_union7.yaml
+  bench --protocol union-11fold --folds 0 --max_epochs 4 --models configs/fusionnet_union6.yaml
+}
 lane_seed_models() {
   bench --protocol ravdess-6fold --folds 0 --max_epochs 20 --models configs/conv2d_mfcc_ravdess.yaml  # seed 003
   bench --protocol ravdess-6fold --folds 0 --max_epochs 10 --models configs/fusionnet_ravdess.yaml    # seed 001
@@ -25,4 +29,5 @@ lane_small_corpora > "${LOG_DIR:-/tmp}/leaderboard_deep_small.log" 2>&1 &
 a=$!
 lane_seed_models > "${LOG_DIR:-/tmp}/leaderboard_deep_seed.log" 2>&1 &
 b=$!
+lane_union > "${LOG_DIR:-/tmp}/leaderboard_deep_union.log" 2>&1
 wait $a; wait $b
