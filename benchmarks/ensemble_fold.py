@@ -43,9 +43,9 @@ def main(argv=None) -> None:
         raise SystemExit(str(ConfigError("an ensemble needs two or more --members / --baselines")))
     paths = [(sorted(glob.glob(m)) or [m])[-1] for m in args.members]
     deep = load_members(paths)
-    seconds = deep[0].hparams.example_seconds if deep else 3.0
+    crop = {"clip_seconds": deep[0].hparams.example_seconds} if deep else {}  # else the data module's default
     dm = SERDataModule(root=args.root, protocol=args.protocol, fold=args.fold, classes=args.classes, batch_size=32,
-                       num_workers=1, clip_seconds=seconds)
+                       num_workers=1, **crop)
     dm.setup("fit")
     dm.setup("test")
     t0 = time.time()

@@ -15,7 +15,7 @@ lane_small_corpora() {
   bench --protocol savee-loso --max_epochs 8 --models configs/resnet18_savee.yaml
   bench --protocol tess-loso --max_epochs 6 --models configs/resnet18_tess.yaml
 }
-lane_union() {  # seed 004's Mel-CNN and seed 001's FusionNet on their own unions (ran beside the two lanes)
+lane_union() {  # seed 004's Mel-CNN and seed 001's FusionNet on their own unions
   bench --protocol union-11fold --classes emotions7 --folds 0 --max_epochs 2 --models configs/mel_cnn_union7.yaml
   bench --protocol union-11fold --folds 0 --max_epochs 4 --models configs/fusionnet_union6.yaml
 }

@@ -81,13 +81,15 @@ class WaveformCache:
     def _store_content(self, index: dict) -> str:
         """The content digest of a cache built before digests were kept, written into its index when writable."""
         index["content"] = content_digest(index["ids"], index["lengths"], self._data)
+        tmp = None
         try:
             fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".index.", suffix=".json")
             with os.fdopen(fd, "w") as f:
                 f.write(json.dumps(index))
             os.replace(tmp, self.dir / "index.json")
         except OSError:  # a read-only cache: the digest is recomputed on each open
-            pass
+            if tmp:
+                Path(tmp).unlink(missing_ok=True)
         return index["content"]
 
     def _complete(self) -> bool:

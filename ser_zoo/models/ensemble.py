@@ -72,7 +72,7 @@ class StackedEnsemble:
     def __init__(self, members: Sequence[nn.Module], C: float = 1.0):
         self.base = AveragingEnsemble(members).eval()
         self.class_names = self.base.class_names
-        self.stacker = LogisticRegression(C=C, max_iter=2000)
+        self.stacker = _new_stacker(C)
         self.fitted_on: list = []
 
     @staticmethod
@@ -87,6 +87,11 @@ class StackedEnsemble:
 
     def predict_proba(self, member_probs: np.ndarray) -> np.ndarray:
         return _stack_proba(self.stacker, member_probs, len(self.class_names))
+
+
+def _new_stacker(C: float = 1.0) -> LogisticRegression:
+    """The stacking classifier over concatenated member probabilities (fitted on validation speakers)."""
+    return LogisticRegression(C=C, max_iter=2000)
 
 
 def _stack_proba(stacker: LogisticRegression, member_probs, num_classes: int) -> np.ndarray:
@@ -167,7 +172,7 @@ def ensemble_table(members: Sequence[tuple[str, object]], dm) -> list[tuple[str,
                        "n_test": len(labels["test"])}
     rows = [(name, score(p)) for (name, _), p in zip(members, probs["test"])]
     rows.append(("average of members", score(np.mean(probs["test"], 0))))
-    stacker = LogisticRegression(C=1.0, max_iter=2000).fit(StackedEnsemble._flat(probs["val"]), labels["val"])
+    stacker = _new_stacker().fit(StackedEnsemble._flat(probs["val"]), labels["val"])
     rows.append(("stacked (logreg fitted on val speakers)", score(_stack_proba(stacker, probs["test"], len(names[0])))))
     return rows
 
