@@ -18,10 +18,14 @@ import statistics
 import sys
 from pathlib import Path
 
+import yaml
+
 from ser_zoo.lit.safe_ckpt import load_checkpoint_file
+from ser_zoo.data.datamodule import default_data_root
 from ser_zoo.data.splits import get_protocol
 from ser_zoo.zoo import export_checkpoint, load_pretrained
 from ser_zoo.zoo.checkpoints import model_card_markdown
+from ser_zoo.zoo.heard import fold_heard_speakers
 from ser_zoo.zoo.reproduce import retest
 
 CORPUS_TEXT = {
@@ -50,6 +54,13 @@ def recipe_metrics(rows: list[dict]) -> dict[str, str]:
             for k, name in (("ua", "UA"), ("wa", "WA"), ("f1", "macro-F1"))}
 
 
+def heard_speakers(row: dict) -> list[str]:
+    """Every speaker behind the weights: the fold's training and validation speakers and those of the recipe's start."""
+    recipe = yaml.safe_load(open(row["config"].split()[0]))
+    return fold_heard_speakers(row["protocol"], int(row["fold"]), row["classes"], default_data_root(),
+                               (recipe.get("model") or {}).get("init_from"))
+
+
 def refresh_card(args) -> None:
     """Rewrite a published card's recipe figures from more finished folds; the weights and sha256 stay as they are."""
     out = Path(args.out) if args.out else Path(__file__).resolve().parents[1] / "checkpoints"
@@ -61,9 +72,10 @@ def refresh_card(args) -> None:
         sys.exit(f"{args.csv} fold {card['fold']} UA {row['ua']} is not the card's {card['test_fold_ua']}: another run")
     card["metrics"] = {k: v for k, v in card["metrics"].items() if not k.startswith("recipe ")}
     card["metrics"].update(recipe_metrics(rows))
+    card["heard_speakers"] = heard_speakers(row)
     path.write_text(json.dumps(card, indent=1) + "\n")
     (out / f"{args.name}.md").write_text(model_card_markdown(card))
-    print(f"{args.name}: card recipe figures now {recipe_metrics(rows)}")
+    print(f"{args.name}: card recipe figures now {recipe_metrics(rows)}; {len(card['heard_speakers'])} speakers heard")
 
 
 def main(argv=None) -> None:
@@ -75,7 +87,8 @@ def main(argv=None) -> None:
     p.add_argument("--runs", default="runs/bench")
     p.add_argument("--out", default=None, help="default: the repo's checkpoints/")
     p.add_argument("--refresh_card", action="store_true",
-                   help="keep the published weights; update the card's recipe mean ± std from the CSV's folds")
+                   help="keep the published weights; update the card's recipe mean ± std from the CSV's folds "
+                        "and its list of heard speakers")
     args = p.parse_args(argv)
     if args.refresh_card:
         return refresh_card(args)
@@ -95,7 +108,7 @@ def main(argv=None) -> None:
             f"test macro-F1, fold {args.fold}": round(float(row["f1"]) * 100, 2),
             **recipe_metrics(rows),
         },
-        "test_fold_ua": float(row["ua"]), "n_test": int(row["n_test"]),
+        "test_fold_ua": float(row["ua"]), "n_test": int(row["n_test"]), "heard_speakers": heard_speakers(row),
         "epochs": row["epochs"],
         "config": row["config"],
         "command": (f"ser-zoo bench --protocol {protocol} --folds {args.fold} --models {row['config'].split()[0]}"

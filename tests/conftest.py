@@ -29,7 +29,7 @@ def _cache_dir(tmp_path_factory):
 
 
 def smoke_fit(data_root, tmp_path, model: str, *, model_kwargs=None, frontend=None, protocol: str = "ravdess-6fold",
-              clip_seconds: float = 3.0, limit_clips: int = 16, batch_size: int = 8, **module_kwargs):
+              fold: int = 0, clip_seconds: float = 3.0, limit_clips: int = 16, batch_size: int = 8, **module_kwargs):
     """One epoch of ``model`` on a small real subset, then a test pass; returns (module, test metrics).
 
     The seed-zoo tests call this so every registered model is shown to train through the same
@@ -41,7 +41,7 @@ def smoke_fit(data_root, tmp_path, model: str, *, model_kwargs=None, frontend=No
     from ser_zoo.lit.module import SERModule
 
     L.seed_everything(0, verbose=False)
-    dm = SERDataModule(root=str(data_root), protocol=protocol, limit_clips=limit_clips, batch_size=batch_size,
+    dm = SERDataModule(root=str(data_root), protocol=protocol, fold=fold, limit_clips=limit_clips, batch_size=batch_size,
                        num_workers=0, clip_seconds=clip_seconds)
     module = SERModule(model=model, model_kwargs=model_kwargs, frontend=frontend, num_classes=dm.num_classes,
                        class_names=dm.class_names, example_seconds=clip_seconds, **module_kwargs)

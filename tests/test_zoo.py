@@ -179,3 +179,23 @@ def test_published_checkpoint_reproduces_its_card(name, data_root):
     r = retest(model, root=str(data_root))
     assert r["n_test"] == card["n_test"]  # the same test clips the bench row was measured on
     assert abs(r["ua"] - card["test_fold_ua"]) <= 0.005, (r["ua"], card["test_fold_ua"])
+
+
+def test_fine_tuning_refuses_a_fold_whose_test_speakers_the_start_heard(data_root, tmp_path):
+    """The card lists the speakers behind the weights; a fit from them that tests on one of those stops before training."""
+    from conftest import smoke_fit
+    from ser_zoo.zoo.heard import fold_heard_speakers
+
+    _, ckpt = fit_ckpt(tmp_path)
+    heard = fold_heard_speakers("ravdess-6fold", 1, None, data_root)  # trained on fold 1: actors 5-8 never heard
+    assert len(heard) == 20 and not {"ravdess_05", "ravdess_06", "ravdess_07", "ravdess_08"} & set(heard)
+    weights = export_checkpoint(ckpt, "tiny_fold1", tmp_path / "zoo", card_extra={"heard_speakers": heard})
+    assert "**Speakers heard:** 20" in weights.with_suffix(".md").read_text()
+    start = {"model_kwargs": SMALL, "frontend": {"name": "logmel", "n_mels": 40}, "init_from": str(weights)}
+    with pytest.raises(ConfigError, match=r"init_from 'tiny_fold1' heard 4 of the test speakers of ravdess-6fold "
+                                          r"fold 0 \(ravdess_01, ravdess_02, ravdess_03, ravdess_04\)"):
+        smoke_fit(data_root, tmp_path, "mel_cnn", clip_seconds=1.0, **start)
+    tuned, metrics = smoke_fit(data_root, tmp_path, "mel_cnn", clip_seconds=1.0, fold=1, **start)  # unheard: trains
+    assert 0.0 <= metrics["test/ua"] <= 1.0 and tuned.trainer.current_epoch == 1
+    chain = fold_heard_speakers("crema_d-kfold", 0, None, data_root, init_from=str(weights))
+    assert set(heard) < set(chain) and any(s.startswith("crema_d_") for s in chain)  # a start's speakers are inherited

@@ -92,10 +92,13 @@ class SERModule(L.LightningModule):
         if len(self.class_names) != num_classes:
             raise ConfigError(f"class_names has {len(self.class_names)} names but num_classes={num_classes}")
         self._check_fit(entry.input_kind, int(sample_rate * example_seconds))
+        self._init_card: Optional[dict[str, Any]] = None  # the zoo card of the fine-tuning start
         if init_from:
             from ..zoo import init_from_pretrained
+            from ..zoo.checkpoints import resolve
 
             fresh = init_from_pretrained(self, init_from)
+            self._init_card = resolve(init_from)[1]
             if fresh:
                 log.warning("init_from %s: new class set, head re-initialised (%s)", init_from, ", ".join(fresh))
         self.train_metrics, self.val_metrics, self.test_metrics = (stage_metrics(num_classes) for _ in range(3))
@@ -201,6 +204,11 @@ class SERModule(L.LightningModule):
         if takes_input_shape(self.hparams.model) and crop == "full":
             raise ConfigError(f"model '{self.hparams.model}' has dense layers over a fixed-size input, so it cannot "
                               "take whole clips; set data.eval_crop: center")
+        if self._init_card is not None and stage in ("fit", "test") and "test" in getattr(dm, "datasets", {}):
+            from ..zoo.heard import check_unheard
+
+            check_unheard(self._init_card, {c.speaker for c in dm.stage_clips("test")},
+                          f"{dm.protocol.name} fold {dm.hparams.fold}")
 
     def on_fit_start(self) -> None:
         dm = getattr(self.trainer, "datamodule", None)

@@ -119,6 +119,9 @@ def export_checkpoint(ckpt_path: Union[str, Path], name: str, out_dir: Optional[
 def model_card_markdown(card: dict[str, Any]) -> str:
     m = card.get("metrics", {})
     rows = "\n".join(f"| {k} | {v} |" for k, v in m.items()) or "| (not measured) | |"
+    heard = (f"**Speakers heard:** {len(card['heard_speakers'])} (training and validation, including its starting "
+             "checkpoint's; listed in the JSON card). Fine-tuning from it with `model.init_from` stops if the fold's "
+             "test speakers include any of them.\n" if "heard_speakers" in card else "")
     return f"""# {card['name']}
 
 **Architecture:** `{card['model']}` {json.dumps(card.get('model_kwargs', {}))}, {card['params']:,} parameters, \
@@ -126,7 +129,7 @@ weights {card['dtype']} ({card['size_bytes'] / 2**20:.1f} MiB).
 **Front-end:** `{json.dumps(card['frontend'])}` at {card['sample_rate']} Hz, {card['clip_seconds']} s crops.
 **Classes:** {', '.join(card['class_names'])}.
 **Training data and protocol:** {card.get('data', 'see the JSON card')}; protocol `{card.get('protocol', '?')}`.
-
+{heard}
 | metric ({card.get('protocol', '?')}) | value |
 |---|---|
 {rows}
