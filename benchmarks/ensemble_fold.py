@@ -8,7 +8,7 @@ is fitted on that fold's validation speakers only. Appends a table to ``--out`` 
         --members runs/bench/ravdess-6fold/resnet18_ravdess-fold1/version_0/checkpoints/best-*.ckpt \
                   runs/bench/ravdess-6fold/resnet18_ravdess_aug-fold1/version_0/checkpoints/best-*.ckpt
     python benchmarks/ensemble_fold.py --protocol union-11fold --fold 0 --baselines svm:stats+mfcc_mean+pitch+ge2e:vad \
-        --members runs/bench/union-11fold/resnet18_union6-fold0/version_0/checkpoints/best-*.ckpt
+        --members resnet18_union6     # a zoo checkpoint: refused if it heard this fold's test speakers
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from _env import environment  # noqa: E402
 from ser_zoo.data.datamodule import SERDataModule  # noqa: E402
 from ser_zoo.errors import ConfigError  # noqa: E402
 from ser_zoo.models.ensemble import BaselineMember, ensemble_table, load_members  # noqa: E402
+from ser_zoo.zoo.heard import check_unheard  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -48,6 +49,9 @@ def main(argv=None) -> None:
                        num_workers=1, **crop)
     dm.setup("fit")
     dm.setup("test")
+    for path, m in zip(paths, deep):  # a zoo member must not have heard this fold's test speakers
+        if getattr(m, "card", None):
+            check_unheard(m.card, {c.speaker for c in dm.stage_clips("test")}, f"{args.protocol} fold {args.fold}")
     t0 = time.time()
     members = [("/".join(Path(pth).parts[-4:-3] + (Path(pth).name,)), m) for pth, m in zip(paths, deep)]
     members += [(f"{spec} (fitted on training speakers)",

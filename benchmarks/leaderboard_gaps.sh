@@ -2,11 +2,12 @@
 # The rows leaderboard_deep.sh left out, sized for about two hours of a 2-core CPU: resnet18 on the two protocols it
 # lacked (the 7-class union, fine-tuned from resnet18_union6 on the same speaker fold 0; cross-corpus, fine-tuned from
 # resnet18_crema_d, which never heard a SAVEE or TESS speaker), and the seed models still missing a full-data row on
-# their own seed's corpus (VGG16 on RAVDESS, MFCC-CRNN on the 7-class union, ExpoNet and DummyNet ZCR / ZCR+energy on
-# CREMA-D). Seed 000's ExpoNet runs one epoch: on this CPU it trains at about 1 clip/s (flattened 12k-step mel through
-# 512-channel 1-D convolutions), an hour per CREMA-D epoch. DummyNet on the flattened mel is slower still (0.8 clip/s)
-# and is left to a GPU. Three lanes of one thread each; resumable (finished folds are skipped).
-# Usage: bash benchmarks/leaderboard_gaps.sh
+# their own seed's corpus (VGG16 on RAVDESS, MFCC-CRNN on the 7-class union, DummyNet ZCR / ZCR+energy on CREMA-D),
+# then seed 004's MFCC-CNN (one of the two best CNNs) on RAVDESS, TESS and SAVEE.
+# Left to a GPU: seed 000's ExpoNet and DummyNet on the flattened mel. Both push a 12k-step sequence through 512-channel
+# 1-D convolutions; here ExpoNet trained at 0.44 clip/s (one thread, machine shared), over three hours per CREMA-D
+# epoch, and DummyNet-mel at 0.8 clip/s alone. Three lanes of one thread each; resumable (finished folds are skipped).
+# Usage: bash benchmarks/leaderboard_gaps.sh [LANE]   (LANE: resnet18, seed_001_004 or cnn; default all three)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=".venv/bin/python -m ser_zoo.cli"
@@ -23,13 +24,19 @@ lane_seed_001_004() {
   bench --protocol union-11fold --classes emotions7 --folds 0 --max_epochs 3 --models configs/mfcc_crnn_union7.yaml  # seed 004
   bench --protocol crema_d-kfold --folds 0 --max_epochs 3 --models configs/dummynet_zcr_crema_d.yaml  # seed 000
 }
-lane_seed_000() {
-  bench --protocol crema_d-kfold --folds 0 --max_epochs 1 --models configs/exponet_crema_d.yaml
-  bench --protocol crema_d-kfold --folds 0 --max_epochs 3 --models configs/dummynet_zcr_energy_crema_d.yaml
+lane_cnn() {
+  bench --protocol crema_d-kfold --folds 0 --max_epochs 3 --models configs/dummynet_zcr_energy_crema_d.yaml  # seed 000
+  bench --protocol ravdess-6fold --folds 0 --max_epochs 10 --models configs/mfcc_cnn_ravdess.yaml
+  bench --protocol tess-loso --max_epochs 8 --models configs/mfcc_cnn_tess.yaml
+  bench --protocol savee-loso --max_epochs 15 --models configs/mfcc_cnn_savee.yaml
 }
+if [ $# -gt 0 ]; then
+  "lane_$1" > "${LOG_DIR:-/tmp}/leaderboard_gaps_$1.log" 2>&1
+  exit
+fi
 lane_resnet18 > "${LOG_DIR:-/tmp}/leaderboard_gaps_resnet18.log" 2>&1 &
 a=$!
 lane_seed_001_004 > "${LOG_DIR:-/tmp}/leaderboard_gaps_seed_001_004.log" 2>&1 &
 b=$!
-lane_seed_000 > "${LOG_DIR:-/tmp}/leaderboard_gaps_seed_000.log" 2>&1
+lane_cnn > "${LOG_DIR:-/tmp}/leaderboard_gaps_cnn.log" 2>&1
 wait $a; wait $b
