@@ -50,6 +50,13 @@ class SERCLI(LightningCLI):
         if self.subcommand == "fit":
             resume_in_place(self.config["fit"])
 
+    def _instantiate_trainer(self, config: dict, callbacks: list):
+        """``--trainer.enable_checkpointing false`` (a quick look, a profile) drops the checkpoint callbacks this CLI
+        adds, instead of Lightning refusing the combination."""
+        if config.get("enable_checkpointing") is False:
+            callbacks = [c for c in callbacks if not isinstance(c, ModelCheckpoint)]
+        return super()._instantiate_trainer(config, callbacks)
+
     def _parse_ckpt_path(self) -> None:
         """LightningCLI reads a ``--ckpt_path`` file's hparams before anything else: check the file first, so a
         truncated, damaged or code-carrying one fails with one line (names like ``last`` are checked on load)."""

@@ -91,6 +91,17 @@ def test_fit_then_test_end_to_end(data_root, tmp_path, capsys):
     assert agree == sum(confusion["confusion_matrix"][i][i] for i in range(len(confusion["class_names"])))
 
 
+def test_fit_without_checkpointing_writes_no_checkpoint(data_root, tmp_path):
+    """--trainer.enable_checkpointing false drops the CLI's own checkpoint callbacks instead of failing in Lightning."""
+    assert main(["fit", "--config", RECIPE, "--data.root", str(data_root), "--data.limit_clips", "16",
+                 "--data.batch_size", "16", "--data.num_workers", "0", "--trainer.logger.init_args.save_dir",
+                 str(tmp_path), "--trainer.enable_progress_bar", "false", "--model.model", "mel_cnn",
+                 "--model.model_kwargs", "{}", "--model.frontend", "{name: logmel, n_mels: 40}",
+                 "--trainer.max_epochs", "1", "--trainer.enable_checkpointing", "false"]) == 0
+    run = tmp_path / "resnet18_ravdess" / "version_0"
+    assert "val/ua" in (run / "metrics.csv").read_text() and not list(run.rglob("*.ckpt"))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("logger", ["tensorboard", "wandb"])
 def test_optional_loggers(logger, data_root, tmp_path, monkeypatch):
