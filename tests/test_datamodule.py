@@ -77,27 +77,32 @@ def test_cache_is_rebuilt_when_truncated_or_stale(tmp_path):
     assert changed.dir != first.dir and changed.length("x_1/a") == 12000
 
 
-def test_cache_tag_names_the_audio_not_the_files(tmp_path):
-    """A corpus re-mounted or copied (new mtimes) builds a new cache with the same tag, so the feature caches keyed
-    by it (hours of CREPE on a CPU) are found again; other audio gets another tag."""
+def test_clip_keys_name_the_audio_not_the_files_or_the_clip_list(tmp_path):
+    """A corpus re-mounted or copied (new mtimes), or another protocol's clip list over it, builds another cache whose
+    clips keep their keys, so the feature caches keyed by them (hours of CREPE on a CPU) are found again; other
+    audio gets another key."""
     import json
     import os
 
-    wav = tmp_path / "a.wav"
+    wav, other = tmp_path / "a.wav", tmp_path / "b.wav"
     sf.write(wav, 0.1 * np.sin(np.arange(8000) / 5).astype(np.float32), 16000)
+    sf.write(other, 0.1 * np.sin(np.arange(6000) / 3).astype(np.float32), 16000)
     first = WaveformCache([_clip(wav)], tmp_path / "cache", name="x", progress=False)
+    key = first.clip_key("x_1/a")
+    assert key.startswith("x-16000/x_1/a@")
+    both = WaveformCache([_clip(other), _clip(wav)], tmp_path / "cache", name="x", progress=False)
+    assert both.dir != first.dir and both.clip_key("x_1/a") == key  # another clip list, same clip: same key
     os.utime(wav, ns=(1, 1))  # same bytes, other mtime: a new cache key ...
     touched = WaveformCache([_clip(wav)], tmp_path / "cache", name="x", progress=False)
-    assert touched.dir != first.dir and touched.built and touched.tag == first.tag  # ... and the same tag
+    assert touched.dir != first.dir and touched.built and touched.clip_key("x_1/a") == key  # ... and the same clip key
     index = touched.dir / "index.json"
     meta = json.loads(index.read_text())
-    del meta["content"]  # a cache built before tags named the audio gets its digest on the next open
+    del meta["digests"]  # a cache built before clips were digested gets its digests on the next open
     index.write_text(json.dumps(meta))
     reopened = WaveformCache([_clip(wav)], tmp_path / "cache", name="x", progress=False)
-    assert not reopened.built and reopened.tag == first.tag and "content" in json.loads(index.read_text())
+    assert not reopened.built and reopened.clip_key("x_1/a") == key and "digests" in json.loads(index.read_text())
     sf.write(wav, 0.1 * np.sin(np.arange(8000) / 4).astype(np.float32), 16000)  # other audio, same length
-    assert WaveformCache([_clip(wav)], tmp_path / "cache", name="x", progress=False).tag != first.tag
-
+    assert WaveformCache([_clip(wav)], tmp_path / "cache", name="x", progress=False).clip_key("x_1/a") != key
 
 def test_bad_root_and_fold(tmp_path):
     from ser_zoo.errors import ConfigError, SerZooError

@@ -202,7 +202,10 @@ def test_vad_offsets_are_stored_once_and_reused(data_root, tmp_path, monkeypatch
         assert again.length(c.id) == len(again.get(c.id)) == e - s < base.length(c.id)
     ds = ClipDataset(clips, [0, 0, 0], {"ravdess": again}, "center", SR)
     batch = pad_collate([ds[0], ds[1]], min_length=SR)
-    assert batch["clip"][0] == f"{again.tag}/{clips[0].id}" and "-vad" in again.tag
+    assert batch["clip"][0] == again.clip_key(clips[0].id) == f"{again.family}/{clips[0].id}@{base.digest(clips[0].id)}"
+    assert "-vad" in again.family
+    other = WaveformCache(clips[1:], tmp_path, SR, name="ravdess", progress=False)  # another clip list, same corpus
+    assert vad.TrimmedCache(other, [clips[1].id], progress=False).bounds(clips[1].id) == first.bounds(clips[1].id)
     assert batch["start"][0] == (again.length(clips[0].id) - SR) // 2
 
 

@@ -2,10 +2,11 @@
 
 The cache key hashes every clip's id, path, size and mtime plus the sample rate and length limit, so a
 changed corpus, file list or setting builds a new cache. Opening checks the index against the array (key,
-size on disk, npy header, total length), so a truncated or foreign file is rebuilt, not read. ``tag`` names the
-decoded audio itself (a digest of ids, lengths and samples): a corpus copied or re-mounted with new mtimes builds
-a new cache with the same tag, so the per-clip feature caches keyed by it (CREPE, GE2E, clip vectors, VAD
-offsets, which cost hours on a CPU) stay valid. Builds hold a
+size on disk, npy header, total length), so a truncated or foreign file is rebuilt, not read. ``clip_key`` names
+one decoded clip by what it is (corpus, rate, clip id and a digest of its own samples): a corpus copied or
+re-mounted with new mtimes, or another protocol's clip list over the same corpus (the 6- and 7-class unions),
+builds another cache whose clips keep their keys, so the per-clip feature caches keyed by them (CREPE, GE2E, clip
+vectors, VAD offsets, which cost hours on a CPU) are found again. Builds hold a
 file lock and publish with an atomic rename, so two processes never see (or write) a half-built cache; a
 builder killed mid-way leaves only a temp folder, removed by the next build. Clips that fail to decode are
 reported and left out; the rest are kept.
@@ -50,12 +51,10 @@ def cache_key(clips: Sequence[Clip], sample_rate: int, max_seconds: float = 60.0
     return h.hexdigest()[:16]
 
 
-def content_digest(ids: Sequence[str], lengths: Sequence[int], data: np.ndarray) -> str:
-    """Names decoded audio by what it is, not by its files' stat: clip ids, lengths and every sample."""
-    h = hashlib.blake2b(json.dumps([list(ids), [int(n) for n in lengths]]).encode(), digest_size=8)
-    for start in range(0, len(data), 1 << 24):  # 32 MiB at a time through the memory map
-        h.update(np.ascontiguousarray(data[start:start + (1 << 24)]).tobytes())
-    return h.hexdigest()
+def clip_digests(offsets: Sequence[int], lengths: Sequence[int], data: np.ndarray) -> list[str]:
+    """Each clip's samples, digested: names decoded audio by what it is, not by its file's stat."""
+    return [hashlib.blake2b(np.ascontiguousarray(data[o:o + n]).tobytes(), digest_size=8).hexdigest()
+            for o, n in zip(offsets, lengths)]
 
 
 class WaveformCache:
@@ -75,12 +74,20 @@ class WaveformCache:
         self._offsets = np.asarray(index["offsets"], dtype=np.int64)
         self._lengths = np.asarray(index["lengths"], dtype=np.int64)
         self._data = np.load(self.dir / "waves.npy", mmap_mode="r")
-        content = index.get("content") or self._store_content(index)
-        self.tag = f"{name}-{sample_rate}-c{content}"  # names these clips in feature caches across rebuilds
+        self._digests: list[str] = index.get("digests") or self._store_digests(index)
+        self.family = f"{name}-{sample_rate}"  # with a clip id and its digest, names a clip across caches
 
-    def _store_content(self, index: dict) -> str:
-        """The content digest of a cache built before digests were kept, written into its index when writable."""
-        index["content"] = content_digest(index["ids"], index["lengths"], self._data)
+    def clip_key(self, clip_id: str) -> str:
+        """``<name>-<rate>/<clip id>@<digest of its samples>``: the same for the same audio in any cache."""
+        return f"{self.family}/{clip_id}@{self.digest(clip_id)}"
+
+    def digest(self, clip_id: str) -> str:
+        return self._digests[self._row[clip_id]]
+
+    def _store_digests(self, index: dict) -> list[str]:
+        """Clip digests of a cache built before they were kept, written into its index when writable."""
+        index["digests"] = clip_digests(index["offsets"], index["lengths"], self._data)
+        index.pop("content", None)  # the clip list's digest, which named feature caches before
         tmp = None
         try:
             fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".index.", suffix=".json")
@@ -90,7 +97,7 @@ class WaveformCache:
         except OSError:  # a read-only cache: the digest is recomputed on each open
             if tmp:
                 Path(tmp).unlink(missing_ok=True)
-        return index["content"]
+        return index["digests"]
 
     def _complete(self) -> bool:
         """Whether the folder holds this key's finished cache: index readable, array whole and consistent."""
@@ -145,7 +152,7 @@ class WaveformCache:
             (tmp / "index.json").write_text(json.dumps(
                 {"ids": ids, "offsets": offsets, "lengths": lengths, "skipped": skipped, "sample_rate": self.sample_rate,
                  "key": self.key, "bytes": (tmp / "waves.npy").stat().st_size,
-                 "content": content_digest(ids, lengths, data)}))
+                 "digests": clip_digests(offsets, lengths, data)}))
             os.replace(tmp, self.dir)
             self.built = True
             if skipped:

@@ -35,9 +35,9 @@ def default_data_root() -> str:
 
 
 def clip_key(cache: dict, clip: Clip) -> str:
-    """``<cache tag>/<clip id>``: names a clip (as plain or VAD-trimmed) in per-clip feature caches; the tag names
-    the decoded audio (see WaveformCache), so the key survives a re-mounted or copied corpus."""
-    return f"{cache[clip.corpus].tag}/{clip.id}"
+    """Names a clip (plain or VAD-trimmed) in per-clip feature caches by its audio (see ``WaveformCache.clip_key``),
+    so the key survives a re-mounted corpus and is shared by every protocol's clip list holding the clip."""
+    return cache[clip.corpus].clip_key(clip.id)
 
 
 class ClipDataset(Dataset):
@@ -135,7 +135,7 @@ class SERDataModule(L.LightningDataModule):
         self.class_names = list(resolve_classes(classes or self.protocol.classes))
         self.num_samples = int(round(clip_seconds * sample_rate))
         self.datasets: dict[str, ClipDataset] = {}
-        self._sources: dict = {}  # cache tag -> waveform cache (or its VAD view), for full_clip
+        self._sources: dict = {}  # cache family -> waveform cache (or its VAD view), for full_clip
 
     @property
     def num_classes(self) -> int:
@@ -172,7 +172,7 @@ class SERDataModule(L.LightningDataModule):
 
             used = [c for chosen in stages.values() for c in chosen]
             cache = {name: TrimmedCache(c, [u.id for u in used if u.corpus == name]) for name, c in cache.items()}
-        self._sources = {c.tag: c for c in cache.values()}
+        self._sources = {c.family: c for c in cache.values()}
         for stage_name, chosen in stages.items():
             crop = "random" if stage_name == "train" else self.hparams.eval_crop
             self.datasets[stage_name] = ClipDataset(chosen, [label_of[c.emotion] for c in chosen], cache, crop,
@@ -181,8 +181,8 @@ class SERDataModule(L.LightningDataModule):
 
     def full_clip(self, key: str) -> np.ndarray:
         """The whole (VAD-trimmed, if set) clip behind a batch's ``clip`` key, float32 in [-1, 1]."""
-        tag, clip_id = key.split("/", 1)
-        return self._sources[tag].get(clip_id).astype(np.float32) / 32767.0
+        family, named = key.split("/", 1)
+        return self._sources[family].get(named.rsplit("@", 1)[0]).astype(np.float32) / 32767.0
 
     def _limit(self, idx: list[int]) -> list[int]:
         n = self.hparams.limit_clips

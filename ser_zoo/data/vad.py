@@ -5,7 +5,8 @@ speech), so a random 3 s crop can hold more silence than voice. ``SERDataModule(
 clip through ``TrimmedCache``: from the first detected speech onset to the last offset (Silero's 30 ms speech
 padding included); a clip with no speech found is kept whole. The offsets are computed once per clip, batched
 (``audio_forward`` over a zero-padded batch gives each clip the probabilities it gets alone, the network being
-causal), and stored in a small sidecar ``<waveform cache>.vad-<settings>.npz`` beside the waveform cache.
+causal), and stored in a small sidecar ``<corpus>-<rate>.vad-<settings>.npz`` beside the waveform caches, one per
+corpus, keyed by clip id and the digest of the clip's samples.
 ``speech_segments`` gives the (start, end) seconds of every speech region of one recording.
 """
 
@@ -137,14 +138,23 @@ def _settings_tag() -> str:
 
 
 class TrimmedCache:
-    """A waveform cache seen through per-clip VAD trim offsets (``get``, ``length``, ``in`` as the cache's)."""
+    """A waveform cache seen through per-clip VAD trim offsets (``get``, ``length``, ``in`` as the cache's).
+
+    Offsets live in one sidecar per corpus and rate, keyed by clip id and the digest of the clip's samples, so
+    every cache of that corpus (any protocol's clip list, a re-mounted copy) shares them.
+    """
 
     def __init__(self, base, ids: Iterable[str], progress: bool = True):
         self.base = base
         self.sample_rate = base.sample_rate
-        self.tag = f"{base.tag}-vad{_settings_tag()}"  # names this view's clips in feature caches
-        self.path = base.dir.parent / f"{base.tag}.vad-{_settings_tag()}.npz"  # offsets follow the audio, not its files
-        self._bounds = self._load_or_compute([i for i in ids if i in base], progress)
+        self.family = f"{base.family}-vad{_settings_tag()}"  # names this view's clips in feature caches
+        self.path = base.dir.parent / f"{base.family}.vad-{_settings_tag()}.npz"
+        ids = [i for i in ids if i in base]
+        known = self._load_or_compute({f"{i}@{base.digest(i)}": i for i in ids}, progress)
+        self._bounds = {i: known[f"{i}@{base.digest(i)}"] for i in ids}
+
+    def clip_key(self, clip_id: str) -> str:
+        return f"{self.family}/{clip_id}@{self.base.digest(clip_id)}"
 
     def _read(self) -> dict[str, tuple[int, int]]:
         try:
@@ -153,16 +163,17 @@ class TrimmedCache:
         except (OSError, ValueError, KeyError):
             return {}
 
-    def _load_or_compute(self, ids: list[str], progress: bool) -> dict[str, tuple[int, int]]:
+    def _load_or_compute(self, wanted: dict[str, str], progress: bool) -> dict[str, tuple[int, int]]:
+        """Offsets by ``<clip id>@<digest>`` for every key of ``wanted`` (key -> clip id), computing the missing."""
         known = self._read()
-        if all(i in known for i in ids):
+        if all(k in known for k in wanted):
             return known
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.path) + ".lock"):  # two processes never compute (or write) the same sidecar
             known = self._read()
-            missing = [i for i in ids if i not in known]
+            missing = [k for k in wanted if k not in known]
             if missing:
-                self._compute(sorted(missing, key=self.base.length), known, progress)
+                self._compute(sorted(missing, key=lambda k: self.base.length(wanted[k])), wanted, known, progress)
                 fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.", suffix=".npz")
                 with os.fdopen(fd, "wb") as f:
                     np.savez(f, ids=np.array(list(known), dtype=str),
@@ -170,14 +181,15 @@ class TrimmedCache:
                 os.replace(tmp, self.path)
         return known
 
-    def _compute(self, ids: list[str], known: dict[str, tuple[int, int]], progress: bool, part: int = 1024) -> None:
-        """Offsets of ``ids`` into ``known``, decoding ``part`` clips at a time (a corpus never sits in memory)."""
-        with tqdm(total=len(ids), desc=f"VAD trim {self.base.tag}", unit="clip", disable=not progress) as bar:
-            for k in range(0, len(ids), part):
-                chunk = ids[k:k + part]
-                waves = [self.base.get(i).astype(np.float32) / 32767.0 for i in chunk]  # int16 cache, as ClipDataset
-                for i, (s, e) in zip(chunk, trim_bounds(waves, self.sample_rate)):
-                    known[i] = (int(s), int(e))
+    def _compute(self, keys: list[str], wanted: dict[str, str], known: dict[str, tuple[int, int]], progress: bool,
+                 part: int = 1024) -> None:
+        """Offsets of ``keys`` into ``known``, decoding ``part`` clips at a time (a corpus never sits in memory)."""
+        with tqdm(total=len(keys), desc=f"VAD trim {self.base.family}", unit="clip", disable=not progress) as bar:
+            for k in range(0, len(keys), part):
+                chunk = keys[k:k + part]
+                waves = [self.base.get(wanted[key]).astype(np.float32) / 32767.0 for key in chunk]  # as ClipDataset
+                for key, (s, e) in zip(chunk, trim_bounds(waves, self.sample_rate)):
+                    known[key] = (int(s), int(e))
                 bar.update(len(chunk))
 
     def bounds(self, clip_id: str) -> tuple[int, int]:

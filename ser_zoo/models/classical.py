@@ -141,8 +141,8 @@ def _vector_cache(name: str, sample_rate: int):
 def extract_features(dm, stage: str, features: str = DEFAULT_FEATURES, batch_size: int = 32):
     """(X, y, clips) for one stage of a set-up SERDataModule, from whole clips (padding masked).
 
-    Each feature's per-clip vectors are cached on disk (keyed by the clip's waveform-cache tag, which names a
-    VAD-trimmed view apart from the plain clips); only clips missing from the cache are decoded and computed."""
+    Each feature's per-clip vectors are cached on disk, keyed by the clip's audio (``WaveformCache.clip_key``, which
+    names a VAD-trimmed view apart from the plain clip); only clips missing from the cache are computed."""
     from torch.utils.data import DataLoader, Subset
 
     from ..data.datamodule import ClipDataset, clip_key, pad_collate
