@@ -4,12 +4,7 @@
 # small leave-one-speaker-out protocols (every fold). Short one-cycle schedules; the epochs are in every CSV row.
 # Three lanes of one thread each. Resumable: finished folds are skipped.
 # Usage: bash benchmarks/leaderboard_deep.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
-PY=".venv/bin/python -m ser_zoo.cli"
-OUT=${OUT:-benchmarks/results}
-export OMP_NUM_THREADS=1
-bench() { $PY bench --out "$OUT" "$@"; }
+source "$(dirname "$0")/_lanes.sh"
 lane_small_corpora() {
   bench --protocol savee-loso --max_epochs 20 --models configs/conv2d_mfcc_savee.yaml       # seed 003
   bench --protocol savee-loso --max_epochs 8 --models configs/resnet18_savee.yaml
@@ -25,9 +20,4 @@ lane_seed_models() {
   bench --protocol crema_d-kfold --folds 0 --max_epochs 5 --models configs/rezonet_crema_d.yaml      # seed 000
   bench --protocol crema_d-kfold --folds 0 --max_epochs 4 --models configs/dummynet_energy_crema_d.yaml
 }
-lane_small_corpora > "${LOG_DIR:-/tmp}/leaderboard_deep_small.log" 2>&1 &
-a=$!
-lane_seed_models > "${LOG_DIR:-/tmp}/leaderboard_deep_seed.log" 2>&1 &
-b=$!
-lane_union > "${LOG_DIR:-/tmp}/leaderboard_deep_union.log" 2>&1
-wait $a; wait $b
+run_lanes small_corpora seed_models union

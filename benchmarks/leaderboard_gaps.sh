@@ -7,13 +7,8 @@
 # Left to a GPU: seed 000's ExpoNet and DummyNet on the flattened mel. Both push a 12k-step sequence through 512-channel
 # 1-D convolutions; here ExpoNet trained at 0.44 clip/s (one thread, machine shared), over three hours per CREMA-D
 # epoch, and DummyNet-mel at 0.8 clip/s alone. Three lanes of one thread each; resumable (finished folds are skipped).
-# Usage: bash benchmarks/leaderboard_gaps.sh [LANE]   (LANE: resnet18, seed_001_004 or cnn; default all three)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-PY=".venv/bin/python -m ser_zoo.cli"
-OUT=${OUT:-benchmarks/results}
-export OMP_NUM_THREADS=1
-bench() { $PY bench --out "$OUT" "$@"; }
+# Usage: bash benchmarks/leaderboard_gaps.sh [LANE...]   (LANE...: resnet18, seed_001_004, cnn; default all three)
+source "$(dirname "$0")/_lanes.sh"
 lane_resnet18() {
   bench --protocol union-11fold --classes emotions7 --folds 0 --max_epochs 2 --models configs/resnet18_union7.yaml
   bench --protocol cross-corpus --max_epochs 1 --models configs/resnet18_cross_corpus.yaml
@@ -30,13 +25,4 @@ lane_cnn() {
   bench --protocol tess-loso --max_epochs 8 --models configs/mfcc_cnn_tess.yaml
   bench --protocol savee-loso --max_epochs 15 --models configs/mfcc_cnn_savee.yaml
 }
-if [ $# -gt 0 ]; then
-  "lane_$1" > "${LOG_DIR:-/tmp}/leaderboard_gaps_$1.log" 2>&1
-  exit
-fi
-lane_resnet18 > "${LOG_DIR:-/tmp}/leaderboard_gaps_resnet18.log" 2>&1 &
-a=$!
-lane_seed_001_004 > "${LOG_DIR:-/tmp}/leaderboard_gaps_seed_001_004.log" 2>&1 &
-b=$!
-lane_cnn > "${LOG_DIR:-/tmp}/leaderboard_gaps_cnn.log" 2>&1
-wait $a; wait $b
+if [ $# -gt 0 ]; then run_lanes "$@"; else run_lanes resnet18 seed_001_004 cnn; fi
