@@ -33,6 +33,8 @@ CORPUS_TEXT = {
                      "chosen on 4 validation actors, tested on the 4 held-out actors",
     "crema_d-kfold": "CREMA-D (91 actors, 7442 clips); actor folds, validation actors drawn from the training actors",
     "union-11fold": "RAVDESS + CREMA-D + TESS + SAVEE; actor folds, validation actors drawn from the training actors",
+    "cross-corpus": "trained on CREMA-D + RAVDESS (10% of their actors validate), tested on SAVEE + TESS, whose "
+                    "speakers it never heard",
 }
 
 
