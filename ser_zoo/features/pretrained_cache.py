@@ -2,9 +2,9 @@
 
 CREPE and GE2E are far slower than a log-mel and, frozen, give the same output every epoch, so each clip's
 output is computed once on the *whole* (VAD-trimmed, if set) clip and stored as ``.npy`` under
-``$SER_ZOO_CACHE/features/<front-end>-<settings hash>/<corpus>-<rate>/<clip id>@<sample digest>.npy``. A training batch then
-takes from each stored clip the frames of its own random crop, so cached epochs see the same crops as uncached
-ones. The data module puts each row's clip key and crop start in the batch; the LightningModule hands them to
+``$SER_ZOO_CACHE/features/<front-end>-<settings hash>/<corpus>-<rate>/<clip id>@<sample digest>.npy`` (the
+``@`` written ``_``). A training batch then takes from each stored clip the frames of its own random crop, so cached
+epochs see the same crops as uncached ones. The data module puts each row's clip key and crop start in the batch; the LightningModule hands them to
 the front-end (``clip_refs``) only when the waveform reaching it is the batch's own, i.e. no waveform
 augmentation or mixup changed it; otherwise, and at inference, the network runs on the waveform as usual.
 

@@ -204,7 +204,8 @@ class SERModule(L.LightningModule):
         if takes_input_shape(self.hparams.model) and crop == "full":
             raise ConfigError(f"model '{self.hparams.model}' has dense layers over a fixed-size input, so it cannot "
                               "take whole clips; set data.eval_crop: center")
-        if self._init_card is not None and stage in ("fit", "test") and "test" in getattr(dm, "datasets", {}):
+        if self._init_card is not None and stage in ("fit", "test") and hasattr(dm, "stage_clips") \
+                and "test" in getattr(dm, "datasets", {}):
             from ..zoo.heard import check_unheard
 
             check_unheard(self._init_card, {c.speaker for c in dm.stage_clips("test")},
