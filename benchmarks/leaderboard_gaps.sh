@@ -7,7 +7,10 @@
 # Left to a GPU: seed 000's ExpoNet and DummyNet on the flattened mel. Both push a 12k-step sequence through 512-channel
 # 1-D convolutions; here ExpoNet trained at 0.44 clip/s (one thread, machine shared), over three hours per CREMA-D
 # epoch, and DummyNet-mel at 0.8 clip/s alone. Three lanes of one thread each; resumable (finished folds are skipped).
-# Usage: bash benchmarks/leaderboard_gaps.sh [LANE...]   (LANE...: resnet18, seed_001_004, cnn, cnn_big, cnn_union; default all)
+# Then the two best CNNs (MFCC-CNN, seed 004; Conv2D-MFCC, seed 003: best after resnet18 on RAVDESS fold 0) on the
+# protocols they lacked, in two lanes sized for about 100 minutes each (conv_a, conv_b).
+# Usage: bash benchmarks/leaderboard_gaps.sh [LANE...]
+#   (LANE...: resnet18, seed_001_004, cnn, cnn_big, cnn_union, conv_a, conv_b; default all)
 source "$(dirname "$0")/_lanes.sh"
 lane_resnet18() {
   bench --protocol union-11fold --classes emotions7 --folds 0 --max_epochs 2 --models configs/resnet18_union7.yaml
@@ -31,4 +34,14 @@ lane_cnn_big() {  # MFCC-CNN on the two big protocols it lacked (ran after the o
 lane_cnn_union() {
   bench --protocol union-11fold --folds 0 --max_epochs 3 --models configs/mfcc_cnn_union6.yaml
 }
-if [ $# -gt 0 ]; then run_lanes "$@"; else run_lanes resnet18 seed_001_004 cnn; run_lanes cnn_big cnn_union; fi
+lane_conv_a() {
+  bench --protocol cross-corpus --max_epochs 4 --models configs/mfcc_cnn_cross_corpus.yaml
+  bench --protocol crema_d-kfold --folds 0 --max_epochs 6 --models configs/conv2d_mfcc_crema_d.yaml
+  bench --protocol tess-loso --max_epochs 15 --models configs/conv2d_mfcc_tess.yaml
+}
+lane_conv_b() {
+  bench --protocol cross-corpus --max_epochs 5 --models configs/conv2d_mfcc_cross_corpus.yaml
+  bench --protocol union-11fold --folds 0 --max_epochs 4 --models configs/conv2d_mfcc_union6.yaml
+  bench --protocol union-11fold --classes emotions7 --folds 0 --max_epochs 3 --models configs/conv2d_mfcc_union7.yaml
+}
+if [ $# -gt 0 ]; then run_lanes "$@"; else run_lanes resnet18 seed_001_004 cnn; run_lanes cnn_big cnn_union; run_lanes conv_a conv_b; fi
