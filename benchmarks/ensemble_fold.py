@@ -51,7 +51,7 @@ def main(argv=None) -> None:
     dm.setup("test")
     for path, m in zip(paths, deep):  # a zoo member must not have heard this fold's test speakers
         if getattr(m, "card", None):
-            check_unheard(m.card, {c.speaker for c in dm.stage_clips("test")}, f"{args.protocol} fold {args.fold}")
+            check_unheard(m.card, dm, role="--members")
     t0 = time.time()
     members = [("/".join(Path(pth).parts[-4:-3] + (Path(pth).name,)), m) for pth, m in zip(paths, deep)]
     members += [(f"{spec} (fitted on training speakers)",
@@ -79,4 +79,7 @@ def main(argv=None) -> None:
 
 if __name__ == "__main__":
     torch.set_grad_enabled(False)
-    main()
+    try:
+        main()
+    except ConfigError as e:  # bad input: one line naming it, no traceback
+        raise SystemExit(str(e)) from None

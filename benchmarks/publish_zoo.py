@@ -17,6 +17,7 @@ import json
 import statistics
 import sys
 from pathlib import Path
+from typing import Optional
 
 import yaml
 
@@ -56,11 +57,14 @@ def recipe_metrics(rows: list[dict]) -> dict[str, str]:
             for k, name in (("ua", "UA"), ("wa", "WA"), ("f1", "macro-F1"))}
 
 
-def heard_speakers(row: dict) -> list[str]:
-    """Every speaker behind the weights: the fold's training and validation speakers and those of the recipe's start."""
-    recipe = yaml.safe_load(open(row["config"].split()[0]))
-    return fold_heard_speakers(row["protocol"], int(row["fold"]), row["classes"], default_data_root(),
-                               (recipe.get("model") or {}).get("init_from"))
+def heard_speakers(row: dict, init_from: Optional[str]) -> list[str]:
+    """Every speaker behind the weights: the fold's training and validation speakers and those of its start."""
+    return fold_heard_speakers(row["protocol"], int(row["fold"]), row["classes"], default_data_root(), init_from)
+
+
+def recipe_init_from(row: dict) -> Optional[str]:
+    """The start named by the row's recipe: for cards published before they recorded their own ``init_from``."""
+    return (yaml.safe_load(open(row["config"].split()[0])).get("model") or {}).get("init_from")
 
 
 def refresh_card(args) -> None:
@@ -74,7 +78,10 @@ def refresh_card(args) -> None:
         sys.exit(f"{args.csv} fold {card['fold']} UA {row['ua']} is not the card's {card['test_fold_ua']}: another run")
     card["metrics"] = {k: v for k, v in card["metrics"].items() if not k.startswith("recipe ")}
     card["metrics"].update(recipe_metrics(rows))
-    card["heard_speakers"] = heard_speakers(row)
+    init_from = card["init_from"] if "init_from" in card else recipe_init_from(row)
+    card["heard_speakers"] = heard_speakers(row, init_from)
+    if init_from:
+        card["init_from"] = init_from
     path.write_text(json.dumps(card, indent=1) + "\n")
     (out / f"{args.name}.md").write_text(model_card_markdown(card))
     print(f"{args.name}: card recipe figures now {recipe_metrics(rows)}; {len(card['heard_speakers'])} speakers heard")
@@ -99,7 +106,9 @@ def main(argv=None) -> None:
     [row] = [r for r in rows if int(r["fold"]) == args.fold]
     protocol, classes = row["protocol"], row["classes"]
     ckpt = best_ckpt(Path(args.runs), protocol, args.recipe, args.fold)
-    data = load_checkpoint_file(ckpt, map_location="cpu").get("datamodule_hyper_parameters", {})
+    saved = load_checkpoint_file(ckpt, map_location="cpu")
+    data = saved.get("datamodule_hyper_parameters", {})
+    init_from = saved.get("hyper_parameters", {}).get("init_from")  # what the weights started from, not the YAML now
     card = {
         "data": CORPUS_TEXT.get(protocol, protocol) + f"; fold {args.fold}, test speakers {row['test_speakers']}",
         "protocol": protocol, "fold": args.fold, "classes": classes, "test_speakers": row["test_speakers"],
@@ -110,7 +119,8 @@ def main(argv=None) -> None:
             f"test macro-F1, fold {args.fold}": round(float(row["f1"]) * 100, 2),
             **recipe_metrics(rows),
         },
-        "test_fold_ua": float(row["ua"]), "n_test": int(row["n_test"]), "heard_speakers": heard_speakers(row),
+        "test_fold_ua": float(row["ua"]), "n_test": int(row["n_test"]), "heard_speakers": heard_speakers(row, init_from),
+        **({"init_from": init_from} if init_from else {}),
         "epochs": row["epochs"],
         "config": row["config"],
         "command": (f"ser-zoo bench --protocol {protocol} --folds {args.fold} --models {row['config'].split()[0]}"

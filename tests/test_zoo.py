@@ -105,8 +105,9 @@ def test_fine_tune_start_keeps_backbone_and_replaces_head(exported, monkeypatch)
     monkeypatch.setattr(ck, "ZOO_DIR", weights.parent)
     new = SERModule(model="mel_cnn", model_kwargs=SMALL, frontend={"name": "logmel", "n_mels": 40}, num_classes=6,
                     class_names=CLASSES8[:6], example_seconds=1.0)
-    fresh = init_from_pretrained(new, "tiny_ravdess", zoo_dir=weights.parent)
-    assert sorted(fresh) == ["net.head.5.bias", "net.head.5.weight"]
+    start = init_from_pretrained(new, "tiny_ravdess", zoo_dir=weights.parent)
+    assert sorted(start.fresh) == ["net.head.5.bias", "net.head.5.weight"]
+    assert start.card["name"] == "tiny_ravdess" and start.card["class_names"] == CLASSES8
     torch.testing.assert_close(new.net.features[0][0].weight, module.net.features[0][0].weight.half().float())
     assert new.net.head[5].weight.shape == (6, 16)
     with pytest.raises(ConfigError, match="is a mel_cnn but the recipe builds resnet18"):

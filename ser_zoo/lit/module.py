@@ -95,10 +95,8 @@ class SERModule(L.LightningModule):
         self._init_card: Optional[dict[str, Any]] = None  # the zoo card of the fine-tuning start
         if init_from:
             from ..zoo import init_from_pretrained
-            from ..zoo.checkpoints import resolve
 
-            fresh = init_from_pretrained(self, init_from)
-            self._init_card = resolve(init_from)[1]
+            fresh, self._init_card = init_from_pretrained(self, init_from)
             if fresh:
                 log.warning("init_from %s: new class set, head re-initialised (%s)", init_from, ", ".join(fresh))
         self.train_metrics, self.val_metrics, self.test_metrics = (stage_metrics(num_classes) for _ in range(3))
@@ -208,8 +206,7 @@ class SERModule(L.LightningModule):
                 and "test" in getattr(dm, "datasets", {}):
             from ..zoo.heard import check_unheard
 
-            check_unheard(self._init_card, {c.speaker for c in dm.stage_clips("test")},
-                          f"{dm.protocol.name} fold {dm.hparams.fold}")
+            check_unheard(self._init_card, dm)
 
     def on_fit_start(self) -> None:
         dm = getattr(self.trainer, "datamodule", None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, NamedTuple, Optional, Union
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -122,6 +122,7 @@ def model_card_markdown(card: dict[str, Any]) -> str:
     heard = (f"**Speakers heard:** {len(card['heard_speakers'])} (training and validation, including its starting "
              "checkpoint's; listed in the JSON card). Fine-tuning from it with `model.init_from` stops if the fold's "
              "test speakers include any of them.\n" if "heard_speakers" in card else "")
+    start = f"**Fine-tuned from:** zoo checkpoint `{card['init_from']}`.\n" if card.get("init_from") else ""
     return f"""# {card['name']}
 
 **Architecture:** `{card['model']}` {json.dumps(card.get('model_kwargs', {}))}, {card['params']:,} parameters, \
@@ -129,7 +130,7 @@ weights {card['dtype']} ({card['size_bytes'] / 2**20:.1f} MiB).
 **Front-end:** `{json.dumps(card['frontend'])}` at {card['sample_rate']} Hz, {card['clip_seconds']} s crops.
 **Classes:** {', '.join(card['class_names'])}.
 **Training data and protocol:** {card.get('data', 'see the JSON card')}; protocol `{card.get('protocol', '?')}`.
-{heard}
+{start}{heard}
 | metric ({card.get('protocol', '?')}) | value |
 |---|---|
 {rows}
@@ -147,11 +148,19 @@ model.predict("clip.wav")
 """
 
 
-def init_from_pretrained(module, name_or_path: str, zoo_dir: Optional[Union[str, Path]] = None) -> list[str]:
+class FineTuneStart(NamedTuple):
+    """What a fine-tuning start loaded: the tensors left freshly initialised and the card of the weights."""
+
+    fresh: list[str]
+    card: dict[str, Any]
+
+
+def init_from_pretrained(module, name_or_path: str, zoo_dir: Optional[Union[str, Path]] = None) -> FineTuneStart:
     """Fine-tuning start: copy every zoo tensor whose shape fits; a new class set only replaces the head.
 
     Tensors whose shapes differ must be classifier ones (leading dimension = the old class count); anything
-    else means a different architecture and fails. Returns the names left freshly initialised.
+    else means a different architecture and fails. Returns the names left freshly initialised and the card
+    (whose heard speakers the fit checks against its test fold).
     """
     weights, card = resolve(name_or_path, zoo_dir)
     if card["model"] != module.hparams.model:
@@ -173,4 +182,4 @@ def init_from_pretrained(module, name_or_path: str, zoo_dir: Optional[Union[str,
     if missing or unexpected:
         raise ConfigError(f"init_from '{name_or_path}' does not fit: missing {missing[:3]}, unexpected "
                           f"{unexpected[:3]}")
-    return fresh
+    return FineTuneStart(fresh, card)

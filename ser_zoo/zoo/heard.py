@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Iterable, Optional, Union
+from typing import Any, Optional, Union
 
 from ..errors import ConfigError
 
@@ -37,8 +37,14 @@ def fold_heard_speakers(protocol: str, fold: int, classes: Optional[str], root: 
     return sorted(heard)
 
 
-def check_unheard(card: dict[str, Any], test_speakers: Iterable[str], where: str) -> None:
-    """Fail, naming them, when test speakers of ``where`` are among those the checkpoint heard."""
+def check_unheard(card: dict[str, Any], dm: Any, role: str = "model.init_from") -> None:
+    """Fail, naming them, when the test speakers of a set-up data module's fold are among those the checkpoint heard.
+
+    ``dm`` is a set-up :class:`~ser_zoo.data.SERDataModule` (anything with ``stage_clips``, ``protocol`` and
+    ``hparams.fold``); ``role`` names how the checkpoint is used, for the message.
+    """
+    test_speakers = {c.speaker for c in dm.stage_clips("test")}
+    where = f"{dm.protocol.name} fold {dm.hparams.fold}"
     if "heard_speakers" not in card:
         log.warning("zoo checkpoint '%s' does not list the speakers it heard: cannot check that %s tests on unheard "
                     "speakers", card.get("name", "?"), where)
@@ -46,6 +52,6 @@ def check_unheard(card: dict[str, Any], test_speakers: Iterable[str], where: str
     overlap = sorted(set(card["heard_speakers"]) & set(test_speakers))
     if overlap:
         shown = ", ".join(overlap[:5]) + (f" and {len(overlap) - 5} more" if len(overlap) > 5 else "")
-        raise ConfigError(f"init_from '{card['name']}' heard {len(overlap)} of the test speakers of {where} ({shown}); "
+        raise ConfigError(f"{role} '{card['name']}' heard {len(overlap)} of the test speakers of {where} ({shown}); "
                           "the result would not be speaker-independent: pick a fold whose test speakers it never "
-                          "heard (its card lists heard_speakers) or drop model.init_from")
+                          f"heard (its card lists heard_speakers) or drop it from {role}")
