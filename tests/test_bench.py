@@ -67,7 +67,25 @@ def test_leaderboard_ranks_by_ua_with_mean_and_std(tmp_path):
                                                       "confusion": "[[1, 0], [0, 1]]"}, names)
     text = write_report(tmp_path).read_text()
     assert text.index("| 1 | b | 80.00 ± 0.00") < text.index("| 2 | a | 60.00 ± 14.14")
-    assert "| savee-loso | speaker-independent | b | 80.00 ± 0.00 | 2 |  |  |" in text  # no target set
+    assert "| savee-loso | speaker-independent | b | 80.00 ± 0.00 | 2 | same |  |  |" in text  # no target set
+    assert "UA, fold" not in text  # every model ran the same folds: no fold-matched column
+
+
+def test_leaderboard_compares_models_on_the_folds_they_all_ran(tmp_path):
+    """A one-fold row beside a 3-fold mean: the best on the shared fold is named, and each row gets that fold's UA."""
+    from ser_zoo.bench.report import write_report
+    from ser_zoo.bench.runner import append_row
+
+    for model, uas in (("many", [0.4, 0.8, 0.9]), ("one", [0.6])):
+        for fold, ua in enumerate(uas):
+            append_row(tmp_path / "savee-loso.csv", {"protocol": "savee-loso", "classes": "emotions7", "model": model,
+                                                      "fold": fold, "wa": ua, "ua": ua, "f1": ua, "params": 10,
+                                                      "train_seconds": 1, "device": "cpu", "config": model}, ["x"])
+    text = write_report(tmp_path, plots=False).read_text()
+    assert "| savee-loso | speaker-independent | many | 70.00 ± 26.46 | 3 | one 60.00 (fold 0) |  |  |" in text
+    assert "| folds | UA, fold 0 | params |" in text
+    assert "| 1 | many | 70.00 ± 26.46 | 70.00 ± 26.46 | 70.00 ± 26.46 | 3: 0,1,2 | 40.00 | 10 |" in text
+    assert "| 2 | one | 60.00 | 60.00 | 60.00 | 1: 0 | 60.00 | 10 |" in text
 
 
 def test_concurrent_appends_keep_every_row(tmp_path):
