@@ -40,6 +40,14 @@ def exported(tmp_path):
     return module, weights
 
 
+def test_export_is_byte_reproducible(exported, tmp_path):
+    """Exporting the same .ckpt again gives the same file, so a card's sha256 can be re-derived from its run."""
+    ckpt = tmp_path / "fit.ckpt"
+    shas = {json.loads(export_checkpoint(ckpt, "tiny_ravdess", tmp_path / f"again{i}").with_suffix(".json")
+                       .read_text())["sha256"] for i in range(4)}
+    assert shas == {json.loads(exported[1].with_suffix(".json").read_text())["sha256"]}
+
+
 def test_export_writes_weights_card_and_markdown(exported):
     module, weights = exported
     card = json.loads(weights.with_suffix(".json").read_text())

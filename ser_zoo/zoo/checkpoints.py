@@ -103,7 +103,9 @@ def export_checkpoint(ckpt_path: Union[str, Path], name: str, out_dir: Optional[
     out = Path(out_dir or ZOO_DIR)
     out.mkdir(parents=True, exist_ok=True)
     weights = out / f"{name}.safetensors"
-    save_file(state, str(weights), metadata={"format": "pt", "name": name})
+    # One metadata key: safetensors writes its metadata map in a random order, so two would make the bytes, and the
+    # card's sha256, differ between exports of the same weights. The name lives in the card.
+    save_file(state, str(weights), metadata={"format": "pt"})
     card = {
         "name": name, "model": h.model, "model_kwargs": dict(h.model_kwargs or {}), "frontend": module.frontend_spec,
         "class_names": list(module.class_names), "sample_rate": h.sample_rate, "clip_seconds": h.example_seconds,
