@@ -98,8 +98,12 @@ def timeline(model, path: Path, window_s: float = 3.0, hop_s: float = 1.0, batch
     """Per-window predictions over a recording of any length."""
     bound_allocator_slack()
     rows, chunk = [], []
-    frames = sf.info(str(path)).frames if Path(path).is_file() else 0
-    total = max(1, int(frames / sf.info(str(path)).samplerate / hop_s)) if frames else None
+    total = None  # the progress bar's length only: stream_windows names a missing or unreadable file itself
+    try:
+        info = sf.info(str(path))
+        total = max(1, int(info.frames / info.samplerate / hop_s)) if info.frames else None
+    except (RuntimeError, OSError):
+        pass
 
     def flush():
         preds = model.predict_batch([w for _, w in chunk])

@@ -65,7 +65,7 @@ def test_json_and_table_and_globs(model_path, audio_dir, capsys):
     assert expand_inputs([str(audio_dir)])[0].name == "a.wav"
 
 
-def test_long_recording_timeline_streams_windows(model_path, tmp_path):
+def test_long_recording_timeline_streams_windows(model_path, tmp_path, capsys):
     long = tmp_path / "long.wav"
     sf.write(long, np.concatenate([tone(5.0), np.zeros(SR * 2, np.float32), tone(3.5, 440.0)]), SR)  # 10.5 s
     starts = [t for t, w in stream_windows(long, SR, 3.0, 1.0)]
@@ -77,6 +77,11 @@ def test_long_recording_timeline_streams_windows(model_path, tmp_path):
     rows = json.loads(out.read_text())
     assert [r["start"] for r in rows] == starts and rows[-1]["end"] == 10.5
     assert png.stat().st_size > 1000
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF not audio at all")
+    assert main(["infer", str(bad), "--model", model_path, "--window", "3", "--out", str(out)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "bad.wav" in err.splitlines()[-1] and "Traceback" not in err  # one line naming it
 
 
 def test_clear_errors(model_path, tmp_path, capsys):
