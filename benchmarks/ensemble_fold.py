@@ -2,7 +2,9 @@
 
 The members are ``ser-zoo fit`` / ``ser-zoo bench`` checkpoints trained on the same protocol and fold, and
 ``--baselines`` specs (scikit-learn on clip vectors, fitted here on the fold's training speakers); the stacker
-is fitted on that fold's validation speakers only. Appends a table to ``--out`` (markdown) with the command.
+is fitted on that fold's validation speakers only. Appends a table to ``--out`` (markdown) with the command, and
+with ``--leaderboard LABEL`` the stack's row to the protocol's CSV (run it on every fold for a leaderboard mean).
+A member that heard any of the fold's test speakers (a .ckpt trained on another fold, a zoo checkpoint) is refused.
 
     python benchmarks/ensemble_fold.py --protocol ravdess-6fold --fold 1 \
         --members runs/bench/ravdess-6fold/resnet18_ravdess-fold1/version_0/checkpoints/best-*.ckpt \
@@ -27,7 +29,7 @@ from _env import environment  # noqa: E402
 from ser_zoo.data.datamodule import SERDataModule  # noqa: E402
 from ser_zoo.errors import ConfigError  # noqa: E402
 from ser_zoo.models.ensemble import BaselineMember, ensemble_table, load_members  # noqa: E402
-from ser_zoo.zoo.heard import check_unheard  # noqa: E402
+from ser_zoo.zoo.heard import check_unheard, ckpt_heard_card  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -38,7 +40,12 @@ def main(argv=None) -> None:
     p.add_argument("--members", nargs="*", default=[], help=".ckpt paths (globs allowed)")
     p.add_argument("--baselines", nargs="*", default=[], help="baseline specs, e.g. svm:stats+mfcc_mean+ge2e:vad")
     p.add_argument("--root", default=None)
+    p.add_argument("--limit_clips", type=int, default=None, help="a quick check on a few clips per stage")
     p.add_argument("--out", default="benchmarks/results/seed_zoo/ensemble.md")
+    p.add_argument("--leaderboard", default=None, metavar="LABEL",
+                   help="also append the stack's fold row, as model LABEL, to the protocol's CSV under --results "
+                        "and regenerate LEADERBOARD.md (run every fold with the same members for a mean ± std)")
+    p.add_argument("--results", default="benchmarks/results")
     args = p.parse_args(argv)
     if len(args.members) + len(args.baselines) < 2:
         raise SystemExit(str(ConfigError("an ensemble needs two or more --members / --baselines")))
@@ -46,16 +53,16 @@ def main(argv=None) -> None:
     deep = load_members(paths)
     crop = {"clip_seconds": deep[0].hparams.example_seconds} if deep else {}  # else the data module's default
     dm = SERDataModule(root=args.root, protocol=args.protocol, fold=args.fold, classes=args.classes, batch_size=32,
-                       num_workers=1, **crop)
+                       num_workers=1, limit_clips=args.limit_clips, **crop)
     dm.setup("fit")
     dm.setup("test")
-    for path, m in zip(paths, deep):  # a zoo member must not have heard this fold's test speakers
-        if getattr(m, "card", None):
-            check_unheard(m.card, dm, role="--members")
+    for path, m in zip(paths, deep):  # no member may have heard this fold's test speakers
+        check_unheard(m.card if getattr(m, "card", None) else ckpt_heard_card(path, args.root), dm, role="--members")
     t0 = time.time()
     members = [("/".join(Path(pth).parts[-4:-3] + (Path(pth).name,)), m) for pth, m in zip(paths, deep)]
     members += [(f"{spec} (fitted on training speakers)",
-                 BaselineMember(spec, args.protocol, args.fold, args.classes, args.root)) for spec in args.baselines]
+                 BaselineMember(spec, args.protocol, args.fold, args.classes, args.root, args.limit_clips))
+                for spec in args.baselines]
     rows = ensemble_table(members, dm)
     seconds = time.time() - t0
     lines = [f"## {args.protocol} fold {args.fold} (speaker-independent), {len(members)} members, "
@@ -68,6 +75,8 @@ def main(argv=None) -> None:
               f"Evaluation took {seconds:.0f} s on {m['cpu']}, {m['cores']} cores, GPU {m['gpu'] or 'none'}; "
               + ", ".join(f"{k} {val}" for k, val in v.items()) + f"; commit {env['git_commit']}, {env['date']}.  ",
               f"Command: `python benchmarks/ensemble_fold.py {' '.join(sys.argv[1:] if argv is None else argv)}`", ""]
+    if args.leaderboard:
+        leaderboard_row(args, dm, deep, paths, rows[-1][1], seconds)
     text = "\n".join(lines)
     print(text)
     out = Path(args.out)
@@ -75,6 +84,35 @@ def main(argv=None) -> None:
     header = "" if out.exists() else "# Ensembles of zoo members (seed 000's next step), one fold each\n\n"
     with out.open("a") as f:
         f.write(header + text + "\n")
+
+
+def member_label(path: str, model) -> str:
+    """A member's recipe (a bench run folder is ``<recipe>-fold<N>``) or zoo name, for the CSV's config column."""
+    if getattr(model, "card", None):
+        return f"zoo:{model.card['name']}"
+    return Path(path).parts[-4].rsplit("-fold", 1)[0]
+
+
+def leaderboard_row(args, dm, deep, paths, stack: dict, seconds: float) -> None:
+    """The stack's test metrics on this fold as a bench row (its members were trained on this fold's speakers)."""
+    import torch as _torch
+
+    from ser_zoo.bench.report import write_report
+    from ser_zoo.bench.runner import append_row, result_row, results_path
+    from ser_zoo.data.splits import get_protocol
+
+    classes = args.classes or get_protocol(args.protocol).classes
+    test = dm.stage_clips("test")
+    members = [member_label(p, m) for p, m in zip(paths, deep)] + list(args.baselines)
+    r = {**stack, "epochs": "", "train_seconds": round(seconds, 1),
+         "params": sum(p.numel() for m in deep for p in m.net.parameters()),
+         "test_speakers": " ".join(sorted({c.speaker for c in test})),
+         "device": _torch.cuda.get_device_name(0) if _torch.cuda.is_available() else "cpu",
+         "config": "stack (logreg on val speakers) of " + " + ".join(members)}
+    path = results_path(Path(args.results), args.protocol, args.classes)
+    append_row(path, result_row(args.protocol, classes, args.leaderboard, args.fold, r), list(dm.class_names))
+    write_report(args.results)
+    print(f"[{args.protocol}] {args.leaderboard} fold {args.fold}: UA {stack['ua']:.4f} -> {path}")
 
 
 if __name__ == "__main__":

@@ -120,3 +120,39 @@ def test_a_baseline_joins_deep_members_fitted_on_training_speakers(data_root):
         base.probs("test", train[:1])
     with pytest.raises(ConfigError, match="predict"):
         ensemble_table([("wrong classes", tiny(8, 0, list("abcdefgh")))], dm)
+
+
+@pytest.mark.slow
+def test_ensemble_fold_refuses_a_member_from_another_fold_and_writes_a_leaderboard_row(data_root, tmp_path):
+    """benchmarks/ensemble_fold.py: a .ckpt trained on fold 0 heard fold 1's test actors (refused); on its own fold
+    the stack lands in the protocol CSV as a bench row."""
+    import csv
+    import importlib.util
+    from pathlib import Path
+
+    from ser_zoo.data.datamodule import SERDataModule
+
+    dm = SERDataModule(root=str(data_root), protocol="ravdess-6fold", fold=0, limit_clips=24, batch_size=8,
+                       num_workers=0, clip_seconds=1.0)
+    m = SERModule(model="mel_cnn", model_kwargs=SMALL, frontend={"name": "logmel", "n_mels": 40}, num_classes=8,
+                  class_names=dm.class_names, example_seconds=1.0)
+    trainer = L.Trainer(max_epochs=1, limit_train_batches=1, limit_val_batches=1, logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(m, datamodule=dm)
+    ckpt = tmp_path / "runs" / "tiny-fold0" / "version_0" / "checkpoints" / "best.ckpt"
+    ckpt.parent.mkdir(parents=True)
+    trainer.save_checkpoint(ckpt)
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "ensemble_fold.py"
+    spec = importlib.util.spec_from_file_location("ensemble_fold", script)
+    ens = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ens)
+    common = ["--protocol", "ravdess-6fold", "--members", str(ckpt), "--baselines", "logreg", "--root", str(data_root),
+              "--limit_clips", "24", "--out", str(tmp_path / "ensemble.md"), "--results", str(tmp_path)]
+    with pytest.raises(ConfigError, match=r"heard 4 of the test speakers of ravdess-6fold fold 1 \(ravdess_05"):
+        ens.main([*common, "--fold", "1"])
+    ens.main([*common, "--fold", "0", "--leaderboard", "tiny_stack"])
+    [row] = list(csv.DictReader((tmp_path / "ravdess-6fold.csv").open()))
+    assert row["model"] == "tiny_stack" and row["fold"] == "0" and row["n_test"] == "24"
+    assert row["config"] == "stack (logreg on val speakers) of tiny + logreg"
+    assert row["test_speakers"] == "ravdess_01 ravdess_02 ravdess_03 ravdess_04" and 0 <= float(row["ua"]) <= 1
+    assert "| 1 | tiny_stack |" in (tmp_path / "LEADERBOARD.md").read_text()

@@ -76,6 +76,18 @@ def append_row(path: Path, row: dict, class_names: Sequence[str]) -> None:
         os.replace(tmp, path)
 
 
+def result_row(protocol: str, classes: str, label: str, fold: int, r: dict) -> dict:
+    """One CSV row from a fold's result (metrics, recall, confusion, cost, provenance) and the commit that made it."""
+    return {"protocol": protocol, "classes": classes, "model": label, "fold": fold,
+            "wa": f"{r['wa']:.4f}", "ua": f"{r['ua']:.4f}", "f1": f"{r['f1']:.4f}",
+            **{f"recall_{c}": f"{v:.4f}" for c, v in r["recall"].items()},
+            "epochs": r["epochs"], "train_seconds": r["train_seconds"], "params": r["params"],
+            "n_test": r["n_test"], "test_speakers": r["test_speakers"], "device": r["device"],
+            "git_commit": git_commit(), "config": r["config"],
+            "date": datetime.datetime.now().isoformat(timespec="seconds"),
+            "confusion": json.dumps(r["confusion"])}
+
+
 def model_label(spec: str) -> str:
     return Path(spec).stem if spec.endswith((".yaml", ".yml")) else spec
 
@@ -173,15 +185,7 @@ def run_bench(protocol: str, models: Sequence[str], folds: Optional[Sequence[int
                 r = _baseline_fold(spec, protocol, fold, classes, root)
             else:
                 r = _lightning_fold(spec, protocol, fold, classes, out, max_epochs, root, overrides)
-            row = {"protocol": protocol, "classes": classes or proto.classes, "model": label, "fold": fold,
-                   "wa": f"{r['wa']:.4f}", "ua": f"{r['ua']:.4f}", "f1": f"{r['f1']:.4f}",
-                   **{f"recall_{c}": f"{v:.4f}" for c, v in r["recall"].items()},
-                   "epochs": r["epochs"], "train_seconds": r["train_seconds"], "params": r["params"],
-                   "n_test": r["n_test"], "test_speakers": r["test_speakers"], "device": r["device"],
-                   "git_commit": git_commit(), "config": r["config"],
-                   "date": datetime.datetime.now().isoformat(timespec="seconds"),
-                   "confusion": json.dumps(r["confusion"])}
-            append_row(path, row, class_names)
+            append_row(path, result_row(protocol, classes or proto.classes, label, fold, r), class_names)
             print(f"[{protocol}] {label} fold {fold}: WA {r['wa']:.4f} UA {r['ua']:.4f} F1 {r['f1']:.4f} "
                   f"({r['train_seconds']} s) -> {path}", flush=True)
             from .report import write_report
