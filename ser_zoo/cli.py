@@ -226,16 +226,10 @@ def run_tool(argv: Sequence[str]) -> int:
         print(f"wrote {write_report(args.out)}")
     elif args.tool == "zoo" and args.action == "list":
         from .zoo import list_zoo
+        from .zoo.checkpoints import zoo_table
 
         cards = list_zoo()
-        if not cards:
-            print("no zoo checkpoints yet")
-        for c in cards:
-            m = c.get("metrics", {})
-            print(f"{c['name']:<24} {c['model']:<12} {len(c['class_names'])} classes  {c.get('protocol', '?'):<15} "
-                  + "  ".join(f"{k} {v}" for k, v in list(m.items())[:1] + [kv for kv in m.items() if "recipe UA" in kv[0]])
-                  + f"  fold {c.get('fold', '?')}  "
-                  f"{c['size_bytes'] / 2**20:.1f} MiB")
+        print("\n".join(zoo_table(cards)) if cards else "no zoo checkpoints yet")
     elif args.tool == "zoo" and args.action == "export":
         import json
         from pathlib import Path

@@ -168,7 +168,9 @@ def test_zoo_cli_exports_and_lists(tmp_path, monkeypatch, capsys):
     assert main(["zoo", "export", ckpt, "--name", "tiny", "--card", str(card)]) == 0
     assert main(["zoo", "list"]) == 0
     out = capsys.readouterr().out
-    assert "tiny" in out and "ravdess-6fold" in out and "ua 51.56" in out
+    header, row = out.splitlines()[-2:]
+    assert header.split()[:6] == ["name", "model", "classes", "protocol", "fold", "test"]
+    assert row.split() == ["tiny", "mel_cnn", "8", "ravdess-6fold", "-", "51.56", "-", "0.0"]
     assert load_pretrained("tiny").card["metrics"]["f1"] == "52.52"
 
 

@@ -37,6 +37,21 @@ def list_zoo(zoo_dir: Optional[Union[str, Path]] = None) -> list[dict[str, Any]]
     return [json.loads(p.read_text()) for p in sorted(Path(zoo_dir or ZOO_DIR).glob("*.json"))]
 
 
+def zoo_table(cards: list[dict[str, Any]]) -> list[str]:
+    """``ser-zoo zoo list``: one aligned row per card, with the checkpoint's own test-fold UA beside its recipe's
+    mean over the folds run (the card's ``test_fold_ua`` and its ``recipe UA, folds [...]`` metric)."""
+    rows = [("name", "model", "classes", "protocol", "fold", "test UA", "recipe UA (folds)", "MiB")]
+    for c in cards:
+        m = c.get("metrics", {})
+        test = f"{c['test_fold_ua'] * 100:.2f}" if "test_fold_ua" in c else str(m.get("ua", "-"))
+        recipe = next((f"{v} ({k.split('[', 1)[1].split(']')[0].count(',') + 1})" for k, v in m.items()
+                       if k.startswith("recipe UA, folds [")), "-")
+        rows.append((c["name"], c["model"], str(len(c["class_names"])), c.get("protocol", "?"), str(c.get("fold", "-")),
+                     test, recipe, f"{c['size_bytes'] / 2**20:.1f}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
+
+
 def resolve(name_or_path: str, zoo_dir: Optional[Union[str, Path]] = None) -> tuple[Path, dict[str, Any]]:
     """(weights path, card) for a zoo name or a path to a ``.safetensors`` / ``.json`` file."""
     p = Path(name_or_path)
