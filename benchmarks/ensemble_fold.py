@@ -3,7 +3,7 @@
 The members are ``ser-zoo fit`` / ``ser-zoo bench`` checkpoints trained on the same protocol and fold, and
 ``--baselines`` specs (scikit-learn on clip vectors, fitted here on the fold's training speakers); the stacker
 is fitted on that fold's validation speakers only. Appends a table to ``--out`` (markdown) with the command, and
-with ``--leaderboard LABEL`` the stack's row to the protocol's CSV (run it on every fold for a leaderboard mean).
+with ``--leaderboard LABEL`` the average's and the stack's rows to the protocol's CSV (run it on every fold for a leaderboard mean).
 A member that heard any of the fold's test speakers (a .ckpt trained on another fold, a zoo checkpoint) is refused.
 
     python benchmarks/ensemble_fold.py --protocol ravdess-6fold --fold 1 \
@@ -43,8 +43,9 @@ def main(argv=None) -> None:
     p.add_argument("--limit_clips", type=int, default=None, help="a quick check on a few clips per stage")
     p.add_argument("--out", default="benchmarks/results/seed_zoo/ensemble.md")
     p.add_argument("--leaderboard", default=None, metavar="LABEL",
-                   help="also append the stack's fold row, as model LABEL, to the protocol's CSV under --results "
-                        "and regenerate LEADERBOARD.md (run every fold with the same members for a mean ± std)")
+                   help="also append the average's and the stack's fold rows, as models LABEL-average and "
+                        "LABEL-stack, to the protocol's CSV under --results and regenerate LEADERBOARD.md (run every "
+                        "fold with the same members for a mean ± std)")
     p.add_argument("--results", default="benchmarks/results")
     args = p.parse_args(argv)
     if len(args.members) + len(args.baselines) < 2:
@@ -76,7 +77,7 @@ def main(argv=None) -> None:
               + ", ".join(f"{k} {val}" for k, val in v.items()) + f"; commit {env['git_commit']}, {env['date']}.  ",
               f"Command: `python benchmarks/ensemble_fold.py {' '.join(sys.argv[1:] if argv is None else argv)}`", ""]
     if args.leaderboard:
-        leaderboard_row(args, dm, deep, paths, rows[-1][1], seconds)
+        leaderboard_rows(args, dm, deep, paths, {"average": rows[-2][1], "stack": rows[-1][1]}, seconds)
     text = "\n".join(lines)
     print(text)
     out = Path(args.out)
@@ -93,8 +94,9 @@ def member_label(path: str, model) -> str:
     return Path(path).parts[-4].rsplit("-fold", 1)[0]
 
 
-def leaderboard_row(args, dm, deep, paths, stack: dict, seconds: float) -> None:
-    """The stack's test metrics on this fold as a bench row (its members were trained on this fold's speakers)."""
+def leaderboard_rows(args, dm, deep, paths, results: dict[str, dict], seconds: float) -> None:
+    """The average's and the stack's test metrics on this fold as bench rows (every member was trained or fitted on
+    this fold's training speakers; the stacker on its validation speakers)."""
     import torch as _torch
 
     from ser_zoo.bench.report import write_report
@@ -102,17 +104,19 @@ def leaderboard_row(args, dm, deep, paths, stack: dict, seconds: float) -> None:
     from ser_zoo.data.splits import get_protocol
 
     classes = args.classes or get_protocol(args.protocol).classes
-    test = dm.stage_clips("test")
-    members = [member_label(p, m) for p, m in zip(paths, deep)] + list(args.baselines)
-    r = {**stack, "epochs": "", "train_seconds": round(seconds, 1),
-         "params": sum(p.numel() for m in deep for p in m.net.parameters()),
-         "test_speakers": " ".join(sorted({c.speaker for c in test})),
-         "device": _torch.cuda.get_device_name(0) if _torch.cuda.is_available() else "cpu",
-         "config": "stack (logreg on val speakers) of " + " + ".join(members)}
+    members = " + ".join([member_label(p, m) for p, m in zip(paths, deep)] + list(args.baselines))
+    how = {"average": "mean of the probabilities of ", "stack": "stack (logreg on val speakers) of "}
     path = results_path(Path(args.results), args.protocol, args.classes)
-    append_row(path, result_row(args.protocol, classes, args.leaderboard, args.fold, r), list(dm.class_names))
+    for kind, r in results.items():
+        r = {**r, "epochs": "", "train_seconds": round(seconds, 1),
+             "params": sum(p.numel() for m in deep for p in m.net.parameters()),
+             "test_speakers": " ".join(sorted({c.speaker for c in dm.stage_clips("test")})),
+             "device": _torch.cuda.get_device_name(0) if _torch.cuda.is_available() else "cpu",
+             "config": how[kind] + members}
+        label = f"{args.leaderboard}-{kind}"
+        append_row(path, result_row(args.protocol, classes, label, args.fold, r), list(dm.class_names))
+        print(f"[{args.protocol}] {label} fold {args.fold}: UA {r['ua']:.4f} -> {path}")
     write_report(args.results)
-    print(f"[{args.protocol}] {args.leaderboard} fold {args.fold}: UA {stack['ua']:.4f} -> {path}")
 
 
 if __name__ == "__main__":

@@ -150,9 +150,12 @@ def test_ensemble_fold_refuses_a_member_from_another_fold_and_writes_a_leaderboa
               "--limit_clips", "24", "--out", str(tmp_path / "ensemble.md"), "--results", str(tmp_path)]
     with pytest.raises(ConfigError, match=r"heard 4 of the test speakers of ravdess-6fold fold 1 \(ravdess_05"):
         ens.main([*common, "--fold", "1"])
-    ens.main([*common, "--fold", "0", "--leaderboard", "tiny_stack"])
-    [row] = list(csv.DictReader((tmp_path / "ravdess-6fold.csv").open()))
-    assert row["model"] == "tiny_stack" and row["fold"] == "0" and row["n_test"] == "24"
-    assert row["config"] == "stack (logreg on val speakers) of tiny + logreg"
-    assert row["test_speakers"] == "ravdess_01 ravdess_02 ravdess_03 ravdess_04" and 0 <= float(row["ua"]) <= 1
-    assert "| 1 | tiny_stack |" in (tmp_path / "LEADERBOARD.md").read_text()
+    ens.main([*common, "--fold", "0", "--leaderboard", "tiny"])
+    avg, stack = list(csv.DictReader((tmp_path / "ravdess-6fold.csv").open()))
+    assert (avg["model"], stack["model"]) == ("tiny-average", "tiny-stack")
+    assert avg["config"] == "mean of the probabilities of tiny + logreg"
+    assert stack["config"] == "stack (logreg on val speakers) of tiny + logreg"
+    for row in (avg, stack):
+        assert row["fold"] == "0" and row["n_test"] == "24" and 0 <= float(row["ua"]) <= 1
+        assert row["test_speakers"] == "ravdess_01 ravdess_02 ravdess_03 ravdess_04"
+        assert f"| {row['model']} |" in (tmp_path / "LEADERBOARD.md").read_text()
