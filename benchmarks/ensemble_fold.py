@@ -3,7 +3,8 @@
 The members are ``ser-zoo fit`` / ``ser-zoo bench`` checkpoints trained on the same protocol and fold, and
 ``--baselines`` specs (scikit-learn on clip vectors, fitted here on the fold's training speakers); the stacker
 is fitted on that fold's validation speakers only. Appends a table to ``--out`` (markdown) with the command, and
-with ``--leaderboard LABEL`` the average's and the stack's rows to the protocol's CSV (run it on every fold for a leaderboard mean).
+with ``--leaderboard LABEL`` the average's and the stack's rows to the protocol's CSV (run it on every fold for a
+leaderboard mean).
 A member that heard any of the fold's test speakers (a .ckpt trained on another fold, a zoo checkpoint) is refused.
 
     python benchmarks/ensemble_fold.py --protocol ravdess-6fold --fold 1 \

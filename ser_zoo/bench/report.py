@@ -34,7 +34,8 @@ def summarize(rows: list[dict]) -> list[dict]:
         cm = sum(cms) if cms else None
         out.append({
             "model": model, "folds": sorted(int(r["fold"]) for r in rs),
-            "ua": [float(r["ua"]) for r in rs], "ua_by_fold": {int(r["fold"]): float(r["ua"]) for r in rs}, "wa": [float(r["wa"]) for r in rs], "f1": [float(r["f1"]) for r in rs],
+            "ua": [float(r["ua"]) for r in rs], "wa": [float(r["wa"]) for r in rs], "f1": [float(r["f1"]) for r in rs],
+            "ua_by_fold": {int(r["fold"]): float(r["ua"]) for r in rs},
             "params": rs[0]["params"], "train_seconds": np.mean([float(r["train_seconds"]) for r in rs]),
             "device": ", ".join(sorted({r["device"] for r in rs})), "epochs": rs[0]["epochs"],
             "config": rs[0]["config"], "confusion": cm,
@@ -142,7 +143,8 @@ def write_report(out: str | Path = "benchmarks/results", plots: bool = True) -> 
         shared_head = f" UA, fold{'s' if len(shared) > 1 else ''} {','.join(map(str, shared))} |" if matched else ""
         lines += [f"## {stem} ({tag}, {classes}: {', '.join(class_names)})", "",
                   f"{proto.description if proto else ''}", "",
-                  f"| rank | model | UA | WA | macro-F1 | folds |{shared_head} params | train s / fold | device | recipe |",
+                  f"| rank | model | UA | WA | macro-F1 | folds |{shared_head} params | train s / fold | device "
+                  "| recipe |",
                   f"|---:|---|---:|---:|---:|---|{'---:|' if matched else ''}---:|---:|---|---|"]
         for i, e in enumerate(entries, 1):
             on_shared = f" {_fmt([e['ua_by_fold'][f] for f in shared])} |" if matched else ""
