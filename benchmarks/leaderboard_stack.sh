@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# RAVDESS 8-class, every fold: a logistic-regression stack (fitted on each fold's validation actors) of MFCC-CNN
-# (seed 004's best CNN, trained by bench on that fold) and the SVM and MLP on stats+MFCC+pitch+GE2E (fitted on the
-# fold's training actors), and their plain average. The fold rows go to ravdess-6fold.csv as
-# `mfcc_cnn+svm+mlp-stack` and `-average`, so the leaderboard
-# shows their 6-fold means beside resnet18's. One thread; resumable bench, then ~1-2 min per fold.
-# Usage: bash benchmarks/leaderboard_stack.sh
+# Ensembles as leaderboard rows: every member trained (bench) or fitted on the fold's training speakers, the
+# logistic-regression stack fitted on its validation speakers; both the plain average and the stack are written
+# (`<members>-average`, `<members>-stack`) to the protocol's CSV by benchmarks/ensemble_fold.py --leaderboard.
+# Lanes (one thread each, side by side; resumable bench first, then ~1-2 min per fold for the ensemble):
+#   ravdess:      every RAVDESS fold, MFCC-CNN (seed 004's best CNN) + SVM + MLP on stats+MFCC+pitch+GE2E
+#   cross_corpus: the one cross-corpus fold, zoo resnet18_cross_corpus + MFCC-CNN + the same SVM and MLP
+# Usage: bash benchmarks/leaderboard_stack.sh [LANE...]   (default: both)
 source "$(dirname "$0")/_lanes.sh"
-bench --protocol ravdess-6fold --max_epochs 10 --models configs/mfcc_cnn_ravdess.yaml
 FEATS=stats+mfcc_mean+pitch+ge2e:vad
-for fold in 0 1 2 3 4 5; do
-  .venv/bin/python benchmarks/ensemble_fold.py --protocol ravdess-6fold --fold "$fold" \
-    --members "runs/bench/ravdess-6fold/mfcc_cnn_ravdess-fold$fold/version_*/checkpoints/best-*.ckpt" \
-    --baselines "svm:$FEATS" "mlp:$FEATS" --leaderboard mfcc_cnn+svm+mlp \
-    --results "$OUT" --out "$OUT/ensemble.md"
-done
+ensemble() { .venv/bin/python benchmarks/ensemble_fold.py --baselines "svm:$FEATS" "mlp:$FEATS" \
+  --results "$OUT" --out "$OUT/ensemble.md" "$@"; }
+lane_ravdess() {
+  bench --protocol ravdess-6fold --max_epochs 10 --models configs/mfcc_cnn_ravdess.yaml
+  for fold in 0 1 2 3 4 5; do
+    ensemble --protocol ravdess-6fold --fold "$fold" --leaderboard mfcc_cnn+svm+mlp \
+      --members "runs/bench/ravdess-6fold/mfcc_cnn_ravdess-fold$fold/version_*/checkpoints/best-*.ckpt"
+  done
+}
+lane_cross_corpus() {  # resnet18 first: the data module crops to its 2.5 s
+  bench --protocol cross-corpus --max_epochs 4 --models configs/mfcc_cnn_cross_corpus.yaml
+  ensemble --protocol cross-corpus --fold 0 --leaderboard resnet18+mfcc_cnn+svm+mlp --members resnet18_cross_corpus \
+    "runs/bench/cross-corpus/mfcc_cnn_cross_corpus-fold0/version_*/checkpoints/best-*.ckpt"
+}
+if [ $# -gt 0 ]; then run_lanes "$@"; else run_lanes ravdess cross_corpus; fi
