@@ -5,7 +5,9 @@
 # Lanes (one thread each, side by side; resumable bench first, then ~1-2 min per fold for the ensemble):
 #   ravdess:      every RAVDESS fold, MFCC-CNN (seed 004's best CNN) + SVM + MLP on stats+MFCC+pitch+GE2E
 #   cross_corpus: the one cross-corpus fold, zoo resnet18_cross_corpus + MFCC-CNN + the same SVM and MLP
-# Usage: bash benchmarks/leaderboard_stack.sh [LANE...]   (default: both)
+#   union6:       6-class union fold 0 only (the fold zoo resnet18_union6 was trained for), it + MFCC-CNN +
+#                 Conv2D-MFCC + the same SVM and MLP
+# Usage: bash benchmarks/leaderboard_stack.sh [LANE...]   (default: all)
 source "$(dirname "$0")/_lanes.sh"
 FEATS=stats+mfcc_mean+pitch+ge2e:vad
 ensemble() { .venv/bin/python benchmarks/ensemble_fold.py --baselines "svm:$FEATS" "mlp:$FEATS" \
@@ -22,4 +24,11 @@ lane_cross_corpus() {  # resnet18 first: the data module crops to its 2.5 s
   ensemble --protocol cross-corpus --fold 0 --leaderboard resnet18+mfcc_cnn+svm+mlp --members resnet18_cross_corpus \
     "runs/bench/cross-corpus/mfcc_cnn_cross_corpus-fold0/version_*/checkpoints/best-*.ckpt"
 }
-if [ $# -gt 0 ]; then run_lanes "$@"; else run_lanes ravdess cross_corpus; fi
+lane_union6() {  # resnet18 first: the data module crops to its 2.5 s, Conv2D-MFCC's fixed input
+  bench --protocol union-11fold --folds 0 --max_epochs 3 --models configs/mfcc_cnn_union6.yaml
+  bench --protocol union-11fold --folds 0 --max_epochs 4 --models configs/conv2d_mfcc_union6.yaml
+  ensemble --protocol union-11fold --fold 0 --leaderboard resnet18+mfcc_cnn+conv2d_mfcc+svm+mlp \
+    --members resnet18_union6 "runs/bench/union-11fold/mfcc_cnn_union6-fold0/version_*/checkpoints/best-*.ckpt" \
+    "runs/bench/union-11fold/conv2d_mfcc_union6-fold0/version_*/checkpoints/best-*.ckpt"
+}
+if [ $# -gt 0 ]; then run_lanes "$@"; else run_lanes ravdess cross_corpus union6; fi
