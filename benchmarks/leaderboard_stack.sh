@@ -7,6 +7,7 @@
 #   cross_corpus: the one cross-corpus fold, zoo resnet18_cross_corpus + MFCC-CNN + the same SVM and MLP
 #   union6:       6-class union fold 0 only (the fold zoo resnet18_union6 was trained for), it + MFCC-CNN +
 #                 Conv2D-MFCC + the same SVM and MLP
+#   crema_d:      CREMA-D fold 0 only (zoo resnet18_crema_d's fold), the same five kinds of member
 # Usage: bash benchmarks/leaderboard_stack.sh [LANE...]   (default: all)
 source "$(dirname "$0")/_lanes.sh"
 FEATS=stats+mfcc_mean+pitch+ge2e:vad
@@ -31,4 +32,11 @@ lane_union6() {  # resnet18 first: the data module crops to its 2.5 s, Conv2D-MF
     --members resnet18_union6 "runs/bench/union-11fold/mfcc_cnn_union6-fold0/version_*/checkpoints/best-*.ckpt" \
     "runs/bench/union-11fold/conv2d_mfcc_union6-fold0/version_*/checkpoints/best-*.ckpt"
 }
-if [ $# -gt 0 ]; then run_lanes "$@"; else run_lanes ravdess cross_corpus union6; fi
+lane_crema_d() {
+  bench --protocol crema_d-kfold --folds 0 --max_epochs 4 --models configs/mfcc_cnn_crema_d.yaml
+  bench --protocol crema_d-kfold --folds 0 --max_epochs 6 --models configs/conv2d_mfcc_crema_d.yaml
+  ensemble --protocol crema_d-kfold --fold 0 --leaderboard resnet18+mfcc_cnn+conv2d_mfcc+svm+mlp \
+    --members resnet18_crema_d "runs/bench/crema_d-kfold/mfcc_cnn_crema_d-fold0/version_*/checkpoints/best-*.ckpt" \
+    "runs/bench/crema_d-kfold/conv2d_mfcc_crema_d-fold0/version_*/checkpoints/best-*.ckpt"
+}
+if [ $# -gt 0 ]; then run_lanes "$@"; else run_lanes ravdess cross_corpus union6 crema_d; fi
