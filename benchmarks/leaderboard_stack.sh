@@ -8,6 +8,7 @@
 #   union6:       6-class union fold 0 only (the fold zoo resnet18_union6 was trained for), it + MFCC-CNN +
 #                 Conv2D-MFCC + the same SVM and MLP
 #   crema_d:      CREMA-D fold 0 only (zoo resnet18_crema_d's fold), the same five kinds of member
+#   savee, tess:  every fold, resnet18 (fine-tuned from zoo resnet18_crema_d) + MFCC-CNN + Conv2D-MFCC + SVM + MLP
 # Usage: bash benchmarks/leaderboard_stack.sh [LANE...]   (default: all)
 source "$(dirname "$0")/_lanes.sh"
 FEATS=stats+mfcc_mean+pitch+ge2e:vad
@@ -39,4 +40,18 @@ lane_crema_d() {
     --members resnet18_crema_d "runs/bench/crema_d-kfold/mfcc_cnn_crema_d-fold0/version_*/checkpoints/best-*.ckpt" \
     "runs/bench/crema_d-kfold/conv2d_mfcc_crema_d-fold0/version_*/checkpoints/best-*.ckpt"
 }
-if [ $# -gt 0 ]; then run_lanes "$@"; else run_lanes ravdess cross_corpus union6 crema_d; fi
+loso_lane() {  # protocol, corpus, folds, then the max_epochs of resnet18, MFCC-CNN and Conv2D-MFCC
+  local protocol=$1 corpus=$2 folds=$3 fold
+  bench --protocol "$protocol" --max_epochs "$4" --models "configs/resnet18_$corpus.yaml"
+  bench --protocol "$protocol" --max_epochs "$5" --models "configs/mfcc_cnn_$corpus.yaml"
+  bench --protocol "$protocol" --max_epochs "$6" --models "configs/conv2d_mfcc_$corpus.yaml"
+  for fold in $folds; do
+    ensemble --protocol "$protocol" --fold "$fold" --leaderboard resnet18+mfcc_cnn+conv2d_mfcc+svm+mlp --members \
+      "runs/bench/$protocol/resnet18_$corpus-fold$fold/version_*/checkpoints/best-*.ckpt" \
+      "runs/bench/$protocol/mfcc_cnn_$corpus-fold$fold/version_*/checkpoints/best-*.ckpt" \
+      "runs/bench/$protocol/conv2d_mfcc_$corpus-fold$fold/version_*/checkpoints/best-*.ckpt"
+  done
+}
+lane_savee() { loso_lane savee-loso savee "0 1 2 3" 8 15 20; }
+lane_tess() { loso_lane tess-loso tess "0 1" 6 8 15; }
+if [ $# -gt 0 ]; then run_lanes "$@"; else run_lanes ravdess cross_corpus union6 crema_d; run_lanes savee tess; fi
