@@ -108,12 +108,12 @@ def leaderboard_rows(args, dm, deep, paths, results: dict[str, dict], seconds: f
     members = " + ".join([member_label(p, m) for p, m in zip(paths, deep)] + list(args.baselines))
     how = {"average": "mean of the probabilities of ", "stack": "stack (logreg on val speakers) of "}
     path = results_path(Path(args.results), args.protocol, args.classes)
+    common = {"epochs": "", "train_seconds": round(seconds, 1),
+              "params": sum(p.numel() for m in deep for p in m.net.parameters()),
+              "test_speakers": " ".join(sorted({c.speaker for c in dm.stage_clips("test")})),
+              "device": _torch.cuda.get_device_name(0) if _torch.cuda.is_available() else "cpu"}
     for kind, r in results.items():
-        r = {**r, "epochs": "", "train_seconds": round(seconds, 1),
-             "params": sum(p.numel() for m in deep for p in m.net.parameters()),
-             "test_speakers": " ".join(sorted({c.speaker for c in dm.stage_clips("test")})),
-             "device": _torch.cuda.get_device_name(0) if _torch.cuda.is_available() else "cpu",
-             "config": how[kind] + members}
+        r = {**r, **common, "config": how[kind] + members}
         label = f"{args.leaderboard}-{kind}"
         append_row(path, result_row(args.protocol, classes, label, args.fold, r), list(dm.class_names))
         print(f"[{args.protocol}] {label} fold {args.fold}: UA {r['ua']:.4f} -> {path}")

@@ -26,20 +26,17 @@ lane_cross_corpus() {  # resnet18 first: the data module crops to its 2.5 s
   ensemble --protocol cross-corpus --fold 0 --leaderboard resnet18+mfcc_cnn+svm+mlp --members resnet18_cross_corpus \
     "runs/bench/cross-corpus/mfcc_cnn_cross_corpus-fold0/version_*/checkpoints/best-*.ckpt"
 }
-lane_union6() {  # resnet18 first: the data module crops to its 2.5 s, Conv2D-MFCC's fixed input
-  bench --protocol union-11fold --folds 0 --max_epochs 3 --models configs/mfcc_cnn_union6.yaml
-  bench --protocol union-11fold --folds 0 --max_epochs 4 --models configs/conv2d_mfcc_union6.yaml
-  ensemble --protocol union-11fold --fold 0 --leaderboard resnet18+mfcc_cnn+conv2d_mfcc+svm+mlp \
-    --members resnet18_union6 "runs/bench/union-11fold/mfcc_cnn_union6-fold0/version_*/checkpoints/best-*.ckpt" \
-    "runs/bench/union-11fold/conv2d_mfcc_union6-fold0/version_*/checkpoints/best-*.ckpt"
+zoo_fold0_lane() {  # protocol, recipe suffix, max_epochs of MFCC-CNN and Conv2D-MFCC; zoo resnet18_<suffix> is
+  # for fold 0 and goes first: the data module crops to its 2.5 s, Conv2D-MFCC's fixed input
+  local protocol=$1 suffix=$2
+  bench --protocol "$protocol" --folds 0 --max_epochs "$3" --models "configs/mfcc_cnn_$suffix.yaml"
+  bench --protocol "$protocol" --folds 0 --max_epochs "$4" --models "configs/conv2d_mfcc_$suffix.yaml"
+  ensemble --protocol "$protocol" --fold 0 --leaderboard resnet18+mfcc_cnn+conv2d_mfcc+svm+mlp \
+    --members "resnet18_$suffix" "runs/bench/$protocol/mfcc_cnn_$suffix-fold0/version_*/checkpoints/best-*.ckpt" \
+    "runs/bench/$protocol/conv2d_mfcc_$suffix-fold0/version_*/checkpoints/best-*.ckpt"
 }
-lane_crema_d() {
-  bench --protocol crema_d-kfold --folds 0 --max_epochs 4 --models configs/mfcc_cnn_crema_d.yaml
-  bench --protocol crema_d-kfold --folds 0 --max_epochs 6 --models configs/conv2d_mfcc_crema_d.yaml
-  ensemble --protocol crema_d-kfold --fold 0 --leaderboard resnet18+mfcc_cnn+conv2d_mfcc+svm+mlp \
-    --members resnet18_crema_d "runs/bench/crema_d-kfold/mfcc_cnn_crema_d-fold0/version_*/checkpoints/best-*.ckpt" \
-    "runs/bench/crema_d-kfold/conv2d_mfcc_crema_d-fold0/version_*/checkpoints/best-*.ckpt"
-}
+lane_union6() { zoo_fold0_lane union-11fold union6 3 4; }
+lane_crema_d() { zoo_fold0_lane crema_d-kfold crema_d 4 6; }
 loso_lane() {  # protocol, corpus, folds, then the max_epochs of resnet18, MFCC-CNN and Conv2D-MFCC
   local protocol=$1 corpus=$2 folds=$3 fold
   bench --protocol "$protocol" --max_epochs "$4" --models "configs/resnet18_$corpus.yaml"

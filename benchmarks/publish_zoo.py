@@ -26,7 +26,7 @@ from ser_zoo.data.datamodule import default_data_root
 from ser_zoo.data.splits import get_protocol
 from ser_zoo.zoo import export_checkpoint, load_pretrained
 from ser_zoo.zoo.checkpoints import model_card_markdown
-from ser_zoo.zoo.heard import fold_heard_speakers
+from ser_zoo.zoo.heard import fold_heard_speakers, saved_heard_speakers
 from ser_zoo.zoo.reproduce import retest
 
 CORPUS_TEXT = {
@@ -57,11 +57,6 @@ def recipe_metrics(rows: list[dict]) -> dict[str, str]:
             for k, name in (("ua", "UA"), ("wa", "WA"), ("f1", "macro-F1"))}
 
 
-def heard_speakers(row: dict, init_from: Optional[str]) -> list[str]:
-    """Every speaker behind the weights: the fold's training and validation speakers and those of its start."""
-    return fold_heard_speakers(row["protocol"], int(row["fold"]), row["classes"], default_data_root(), init_from)
-
-
 def recipe_init_from(row: dict) -> Optional[str]:
     """The start named by the row's recipe: for cards published before they recorded their own ``init_from``."""
     return (yaml.safe_load(open(row["config"].split()[0])).get("model") or {}).get("init_from")
@@ -79,7 +74,8 @@ def refresh_card(args) -> None:
     card["metrics"] = {k: v for k, v in card["metrics"].items() if not k.startswith("recipe ")}
     card["metrics"].update(recipe_metrics(rows))
     init_from = card["init_from"] if "init_from" in card else recipe_init_from(row)
-    card["heard_speakers"] = heard_speakers(row, init_from)
+    card["heard_speakers"] = fold_heard_speakers(row["protocol"], int(row["fold"]), row["classes"],
+                                                 default_data_root(), init_from)
     if init_from:
         card["init_from"] = init_from
     path.write_text(json.dumps(card, indent=1) + "\n")
@@ -120,7 +116,7 @@ def main(argv=None) -> None:
             **recipe_metrics(rows),
         },
         "test_fold_ua": float(row["ua"]), "n_test": int(row["n_test"]),
-        "heard_speakers": heard_speakers(row, init_from),
+        "heard_speakers": saved_heard_speakers(saved, ckpt),
         **({"init_from": init_from} if init_from else {}),
         "epochs": row["epochs"],
         "config": row["config"],

@@ -48,12 +48,16 @@ def shared_folds(entries: list[dict]) -> list[int]:
     return sorted(set.intersection(*(set(e["folds"]) for e in entries))) if entries else []
 
 
-def best_on_shared_folds(entries: list[dict]) -> str:
-    """The best model by UA on the shared folds, or 'same' when every model ran the same folds."""
-    shared = shared_folds(entries)
+def folds_differ(entries: list[dict], shared: list[int]) -> bool:
+    """Some model ran folds beyond the shared ones: its mean is then over other speakers than the rest's."""
+    return any(len(e["folds"]) > len(shared) for e in entries)
+
+
+def best_on_shared_folds(entries: list[dict], shared: list[int]) -> str:
+    """The best model by UA on the ``shared`` folds, 'same' when every model ran just those, or 'no fold in common'."""
     if not shared:
         return "no fold in common"
-    if all(len(e["folds"]) == len(shared) for e in entries):
+    if not folds_differ(entries, shared):
         return "same"
     b = max(entries, key=lambda e: np.mean([e["ua_by_fold"][f] for f in shared]))
     return f"{b['model']} {_fmt([b['ua_by_fold'][f] for f in shared])} (fold{'s' if len(shared) > 1 else ''} " \
@@ -131,15 +135,15 @@ def write_report(out: str | Path = "benchmarks/results", plots: bool = True) -> 
         tag = "speaker-independent" if proto is None or proto.speaker_independent else "random-split"
         class_names = [c.removeprefix("recall_") for c in rows[0] if c.startswith("recall_")]
         entries = summarize(rows)
+        shared = shared_folds(entries)
+        matched = bool(shared) and folds_differ(entries, shared)
         if entries:
             b = entries[0]
             target = TARGETS.get((protocol, classes))
             reached = "" if target is None else ("yes" if np.mean(b["ua"]) * 100 >= target else "no")
             best_lines.append(f"| {stem} | {tag} | {b['model']} | {_fmt(b['ua'])} | {len(b['folds'])} | "
-                              f"{best_on_shared_folds(entries)} | {'' if target is None else f'{target:.0f}'} | "
-                              f"{reached} |")
-        shared = shared_folds(entries)
-        matched = bool(shared) and any(len(e["folds"]) > len(shared) for e in entries)
+                              f"{best_on_shared_folds(entries, shared)} | "
+                              f"{'' if target is None else f'{target:.0f}'} | {reached} |")
         shared_head = f" UA, fold{'s' if len(shared) > 1 else ''} {','.join(map(str, shared))} |" if matched else ""
         lines += [f"## {stem} ({tag}, {classes}: {', '.join(class_names)})", "",
                   f"{proto.description if proto else ''}", "",

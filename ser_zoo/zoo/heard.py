@@ -37,20 +37,26 @@ def fold_heard_speakers(protocol: str, fold: int, classes: Optional[str], root: 
     return sorted(heard)
 
 
-def ckpt_heard_card(path: Union[str, Path], root: Optional[Union[str, Path]] = None) -> dict[str, Any]:
-    """A card-like ``{name, heard_speakers}`` for a ``ser-zoo fit`` / ``bench`` ``.ckpt``, from the protocol, fold
-    and classes its data module saved and the zoo start it was fine-tuned from."""
+def saved_heard_speakers(saved: dict[str, Any], where: Union[str, Path],
+                         root: Optional[Union[str, Path]] = None) -> list[str]:
+    """The speakers behind a loaded ``ser-zoo fit`` / ``bench`` checkpoint dict: its saved data module's protocol, fold
+    and classes, plus its ``init_from`` start. ``root`` is this machine's data root (the saved one may be another's)."""
     from ..data.datamodule import default_data_root
-    from ..lit.safe_ckpt import load_checkpoint_file
 
-    saved = load_checkpoint_file(path, map_location="cpu")
     data, hp = saved.get("datamodule_hyper_parameters") or {}, saved.get("hyper_parameters") or {}
     if "protocol" not in data or "fold" not in data:
-        raise ConfigError(f"{path}: no data-module settings saved in it, so the speakers it heard are unknown; use a "
+        raise ConfigError(f"{where}: no data-module settings saved in it, so the speakers it heard are unknown; use a "
                           "checkpoint written by ser-zoo fit or ser-zoo bench")
-    heard = fold_heard_speakers(data["protocol"], int(data["fold"]), data.get("classes"),
-                                root or data.get("root") or default_data_root(), hp.get("init_from"))
-    return {"name": str(path), "heard_speakers": heard}
+    return fold_heard_speakers(data["protocol"], int(data["fold"]), data.get("classes"), root or default_data_root(),
+                               hp.get("init_from"))
+
+
+def ckpt_heard_card(path: Union[str, Path], root: Optional[Union[str, Path]] = None) -> dict[str, Any]:
+    """A card-like ``{name, heard_speakers}`` for a ``.ckpt`` file, for :func:`check_unheard`."""
+    from ..lit.safe_ckpt import load_checkpoint_file
+
+    return {"name": str(path), "heard_speakers": saved_heard_speakers(load_checkpoint_file(path, map_location="cpu"),
+                                                                      path, root)}
 
 
 def check_unheard(card: dict[str, Any], dm: Any, role: str = "model.init_from") -> None:
