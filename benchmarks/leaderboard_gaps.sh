@@ -9,8 +9,11 @@
 # epoch, and DummyNet-mel at 0.8 clip/s alone. Three lanes of one thread each; resumable (finished folds are skipped).
 # Then the two best CNNs (MFCC-CNN, seed 004; Conv2D-MFCC, seed 003: best after resnet18 on RAVDESS fold 0) on the
 # protocols they lacked, in two lanes sized for about 100 minutes each (conv_a, conv_b).
+# Last, seed 000's two heavy 1-D nets, one epoch each of the seed's own recipe (Adam 1e-5) on CREMA-D fold 0, one lane
+# each (exponet, dummynet_mel): at 1.08 and 0.78 clip/s of training on one thread (quiet machine, 2026-11-29) an epoch
+# of the fold's training speakers takes 75-105 minutes here, so this is the most a 2-core session can give them.
 # Usage: bash benchmarks/leaderboard_gaps.sh [LANE...]
-#   (LANE...: resnet18, seed_001_004, cnn, cnn_big, cnn_union, conv_a, conv_b; default all)
+#   (LANE...: resnet18, seed_001_004, cnn, cnn_big, cnn_union, conv_a, conv_b, exponet, dummynet_mel; default all)
 source "$(dirname "$0")/_lanes.sh"
 lane_resnet18() {
   bench --protocol union-11fold --classes emotions7 --folds 0 --max_epochs 2 --models configs/resnet18_union7.yaml
@@ -44,4 +47,10 @@ lane_conv_b() {
   bench --protocol union-11fold --folds 0 --max_epochs 4 --models configs/conv2d_mfcc_union6.yaml
   bench --protocol union-11fold --classes emotions7 --folds 0 --max_epochs 3 --models configs/conv2d_mfcc_union7.yaml
 }
-if [ $# -gt 0 ]; then run_lanes "$@"; else run_lanes resnet18 seed_001_004 cnn; run_lanes cnn_big cnn_union; run_lanes conv_a conv_b; fi
+lane_exponet() {
+  bench --protocol crema_d-kfold --folds 0 --max_epochs 1 --models configs/exponet_crema_d.yaml       # seed 000
+}
+lane_dummynet_mel() {
+  bench --protocol crema_d-kfold --folds 0 --max_epochs 1 --models configs/dummynet_mel_crema_d.yaml  # seed 000
+}
+if [ $# -gt 0 ]; then run_lanes "$@"; else run_lanes resnet18 seed_001_004 cnn; run_lanes cnn_big cnn_union; run_lanes conv_a conv_b; run_lanes exponet dummynet_mel; fi
