@@ -53,19 +53,27 @@ def main(argv=None) -> None:
         raise SystemExit(str(ConfigError("an ensemble needs two or more --members / --baselines")))
     paths = [(sorted(glob.glob(m)) or [m])[-1] for m in args.members]
     deep = load_members(paths)
-    crop = {"clip_seconds": deep[0].hparams.example_seconds} if deep else {}  # else the data module's default
-    dm = SERDataModule(root=args.root, protocol=args.protocol, fold=args.fold, classes=args.classes, batch_size=32,
-                       num_workers=1, limit_clips=args.limit_clips, **crop)
-    dm.setup("fit")
-    dm.setup("test")
+    by_crop: dict = {}  # clip seconds -> a set-up data module: each deep member reads the fold at its own crop
+
+    def data_module(**crop):
+        key = crop.get("clip_seconds")
+        if key not in by_crop:
+            by_crop[key] = SERDataModule(root=args.root, protocol=args.protocol, fold=args.fold, classes=args.classes,
+                                         batch_size=32, num_workers=1, limit_clips=args.limit_clips, **crop)
+            by_crop[key].setup("fit")
+            by_crop[key].setup("test")
+        return by_crop[key]
+
+    member_dms = [data_module(clip_seconds=float(m.hparams.example_seconds)) for m in deep]
+    dm = member_dms[0] if deep else data_module()  # labels, baselines and the speaker check read this one
     for path, m in zip(paths, deep):  # no member may have heard this fold's test speakers
         check_unheard(m.card if getattr(m, "card", None) else ckpt_heard_card(path, args.root), dm, role="--members")
     t0 = time.time()
-    members = [("/".join(Path(pth).parts[-4:-3] + (Path(pth).name,)), m) for pth, m in zip(paths, deep)]
+    members = [(f"{member_label(pth, m)} ({m.hparams.example_seconds:g} s crops)", m) for pth, m in zip(paths, deep)]
     members += [(f"{spec} (fitted on training speakers)",
                  BaselineMember(spec, args.protocol, args.fold, args.classes, args.root, args.limit_clips))
                 for spec in args.baselines]
-    rows = ensemble_table(members, dm)
+    rows = ensemble_table(members, dm, member_dms)
     seconds = time.time() - t0
     lines = [f"## {args.protocol} fold {args.fold} (speaker-independent), {len(members)} members, "
              f"{rows[0][1]['n_test']} test clips", "",
@@ -89,10 +97,11 @@ def main(argv=None) -> None:
 
 
 def member_label(path: str, model) -> str:
-    """A member's recipe (a bench run folder is ``<recipe>-fold<N>``) or zoo name, for the CSV's config column."""
+    """A member's recipe (a bench run folder is ``<recipe>-fold<N>``), zoo name, or else file stem."""
     if getattr(model, "card", None):
         return f"zoo:{model.card['name']}"
-    return Path(path).parts[-4].rsplit("-fold", 1)[0]
+    run = [part for part in Path(path).parts if "-fold" in part]
+    return run[-1].rsplit("-fold", 1)[0] if run else Path(path).stem
 
 
 def leaderboard_rows(args, dm, deep, paths, results: dict[str, dict], seconds: float) -> None:

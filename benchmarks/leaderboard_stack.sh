@@ -2,6 +2,7 @@
 # Ensembles as leaderboard rows: every member trained (bench) or fitted on the fold's training speakers, the
 # logistic-regression stack fitted on its validation speakers; both the plain average and the stack are written
 # (`<members>-average`, `<members>-stack`) to the protocol's CSV by benchmarks/ensemble_fold.py --leaderboard.
+# Each deep member reads the fold at its own training crop (resnet18 2.5 s, MFCC-CNN 3 s, Conv2D-MFCC 2.5 s).
 # Lanes (one thread each, side by side; resumable bench first, then ~1-2 min per fold for the ensemble):
 #   ravdess:      every RAVDESS fold, MFCC-CNN (seed 004's best CNN) + SVM + MLP on stats+MFCC+pitch+GE2E
 #   cross_corpus: the one cross-corpus fold, zoo resnet18_cross_corpus + MFCC-CNN + the same SVM and MLP
@@ -21,13 +22,13 @@ lane_ravdess() {
       --members "runs/bench/ravdess-6fold/mfcc_cnn_ravdess-fold$fold/version_*/checkpoints/best-*.ckpt"
   done
 }
-lane_cross_corpus() {  # resnet18 first: the data module crops to its 2.5 s
+lane_cross_corpus() {
   bench --protocol cross-corpus --max_epochs 4 --models configs/mfcc_cnn_cross_corpus.yaml
   ensemble --protocol cross-corpus --fold 0 --leaderboard resnet18+mfcc_cnn+svm+mlp --members resnet18_cross_corpus \
     "runs/bench/cross-corpus/mfcc_cnn_cross_corpus-fold0/version_*/checkpoints/best-*.ckpt"
 }
 zoo_fold0_lane() {  # protocol, recipe suffix, max_epochs of MFCC-CNN and Conv2D-MFCC; zoo resnet18_<suffix> is
-  # for fold 0 and goes first: the data module crops to its 2.5 s, Conv2D-MFCC's fixed input
+  # for fold 0
   local protocol=$1 suffix=$2
   bench --protocol "$protocol" --folds 0 --max_epochs "$3" --models "configs/mfcc_cnn_$suffix.yaml"
   bench --protocol "$protocol" --folds 0 --max_epochs "$4" --models "configs/conv2d_mfcc_$suffix.yaml"

@@ -123,6 +123,31 @@ def test_a_baseline_joins_deep_members_fitted_on_training_speakers(data_root):
 
 
 @pytest.mark.slow
+def test_each_deep_member_reads_the_fold_at_its_own_crop(data_root):
+    """A member trained on 2 s crops is evaluated on 2 s crops beside a 1 s one (not cut to the first member's)."""
+    from ser_zoo.data.datamodule import SERDataModule
+    from ser_zoo.models.ensemble import ensemble_table
+
+    def fold(seconds, limit=24):
+        dm = SERDataModule(root=str(data_root), protocol="ravdess-6fold", limit_clips=limit, batch_size=8,
+                           num_workers=0, clip_seconds=seconds)
+        dm.setup("fit")
+        dm.setup("test")
+        return dm
+
+    one, two = fold(1.0), fold(2.0)
+    short, long_ = tiny(8, 0, one.class_names), tiny(8, 1, one.class_names)
+    widths = {"short": set(), "long": set()}
+    short.register_forward_pre_hook(lambda _, args: widths["short"].add(args[0].shape[-1]))
+    long_.register_forward_pre_hook(lambda _, args: widths["long"].add(args[0].shape[-1]))
+    rows = ensemble_table([("short", short), ("long", long_)], one, [None, two])
+    assert widths == {"short": {16000}, "long": {32000}}
+    assert all(r["n_test"] == 24 for _, r in rows)
+    with pytest.raises(ConfigError, match="other val clips"):
+        ensemble_table([("short", short), ("long", long_)], one, [None, fold(2.0, limit=16)])
+
+
+@pytest.mark.slow
 def test_ensemble_fold_refuses_a_member_from_another_fold_and_writes_a_leaderboard_row(data_root, tmp_path):
     """benchmarks/ensemble_fold.py: a .ckpt trained on fold 0 heard fold 1's test actors (refused); on its own fold
     the stack lands in the protocol CSV as a bench row."""

@@ -147,26 +147,36 @@ class BaselineMember:
         return p[[row[(c.corpus, c.id)] for c in clips]]
 
 
-def ensemble_table(members: Sequence[tuple[str, object]], dm) -> list[tuple[str, dict]]:
+def ensemble_table(members: Sequence[tuple[str, object]], dm,
+                   member_dms: Optional[Sequence[object]] = None) -> list[tuple[str, dict]]:
     """Test metrics of each member alone, of their probability average, and of a logistic-regression stack fitted
-    on the validation speakers; members are (name, SERModule or BaselineMember) on one set-up data module."""
+    on the validation speakers; members are (name, SERModule or BaselineMember) on one set-up data module.
+
+    ``member_dms`` (one per member, None for ``dm``) lets each deep member read the fold at its own crop length, as it
+    was trained and benched; each must hold the same validation and test clips, in the same order, as ``dm``."""
     from .classical import classification_metrics
 
     names = [list(m.class_names) for _, m in members]
     if not members or any(n != list(dm.class_names) for n in names):
         raise ConfigError(f"ensemble members predict {names}, the fold gives {list(dm.class_names)}; use members "
                           "trained on the fold's class set")
-    def stage_probs(m, stage: str) -> tuple[np.ndarray, np.ndarray]:
+    member_dms = list(member_dms or [])
+    member_dms = [dm if own is None else own for own in member_dms + [None] * (len(members) - len(member_dms))]
+
+    def stage_probs(m, own_dm, stage: str) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(m, BaselineMember):
             return m.probs(stage, dm.stage_clips(stage)), np.asarray(dm.datasets[stage].labels)
-        return collect_probs(m.eval(), dm, stage)[:2]
+        if own_dm is not dm and [c.id for c in own_dm.stage_clips(stage)] != [c.id for c in dm.stage_clips(stage)]:
+            raise ConfigError(f"a member's data module gives other {stage} clips than the ensemble's; build it on the "
+                              "same protocol, fold, classes and clip limit")
+        return collect_probs(m.eval(), own_dm, stage)[:2]
 
     probs, labels = {"val": [], "test": []}, {}
-    for _, m in members:
+    for (_, m), own_dm in zip(members, member_dms):
         if isinstance(m, BaselineMember):
             m.fit()
         for stage in probs:
-            p, labels[stage] = stage_probs(m, stage)
+            p, labels[stage] = stage_probs(m, own_dm, stage)
             probs[stage].append(p)
     score = lambda p: {**classification_metrics(p.argmax(1), labels["test"], names[0]),  # noqa: E731
                        "n_test": len(labels["test"])}
