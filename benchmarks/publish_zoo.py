@@ -57,6 +57,13 @@ def recipe_metrics(rows: list[dict]) -> dict[str, str]:
             for k, name in (("ua", "UA"), ("wa", "WA"), ("f1", "macro-F1"))}
 
 
+def recipe_ua(rows: list[dict]) -> dict:
+    """The recipe's UA over the folds run, as numbers (``ser-zoo zoo list`` reads it; the metrics hold the text)."""
+    ua = [float(r["ua"]) for r in rows]
+    return {"folds": sorted(int(r["fold"]) for r in rows), "mean": round(statistics.mean(ua), 4),
+            "std": round(statistics.stdev(ua), 4) if len(ua) > 1 else None}
+
+
 def recipe_init_from(row: dict) -> Optional[str]:
     """The start named by the row's recipe: for cards published before they recorded their own ``init_from``."""
     return (yaml.safe_load(open(row["config"].split()[0])).get("model") or {}).get("init_from")
@@ -73,6 +80,7 @@ def refresh_card(args) -> None:
         sys.exit(f"{args.csv} fold {card['fold']} UA {row['ua']} is not the card's {card['test_fold_ua']}: another run")
     card["metrics"] = {k: v for k, v in card["metrics"].items() if not k.startswith("recipe ")}
     card["metrics"].update(recipe_metrics(rows))
+    card["recipe_ua"] = recipe_ua(rows)
     init_from = card["init_from"] if "init_from" in card else recipe_init_from(row)
     card["heard_speakers"] = fold_heard_speakers(row["protocol"], int(row["fold"]), row["classes"],
                                                  default_data_root(), init_from)
@@ -115,7 +123,7 @@ def main(argv=None) -> None:
             f"test macro-F1, fold {args.fold}": round(float(row["f1"]) * 100, 2),
             **recipe_metrics(rows),
         },
-        "test_fold_ua": float(row["ua"]), "n_test": int(row["n_test"]),
+        "test_fold_ua": float(row["ua"]), "recipe_ua": recipe_ua(rows), "n_test": int(row["n_test"]),
         "heard_speakers": saved_heard_speakers(saved, ckpt),
         **({"init_from": init_from} if init_from else {}),
         "epochs": row["epochs"],

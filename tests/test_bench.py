@@ -107,3 +107,42 @@ def test_concurrent_appends_keep_every_row(tmp_path):
     for t in threads:
         t.join()
     assert sorted((r["model"], int(r["fold"])) for r in read_rows(path)) == [(m, f) for m in "abc" for f in range(15)]
+
+
+def test_publish_zoo_refreshes_a_card_from_more_folds(data_root, tmp_path, capsys):
+    """benchmarks/publish_zoo.py --refresh_card: the recipe's mean ± std (text and numbers) from every fold in the CSV,
+    the heard speakers from this machine's data; weights untouched; a CSV from another run is refused."""
+    import importlib.util
+    from pathlib import Path
+
+    from ser_zoo.zoo.checkpoints import zoo_table
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "publish_zoo.py"
+    spec = importlib.util.spec_from_file_location("publish_zoo", script)
+    pub = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pub)
+    card = {"name": "tiny", "model": "mel_cnn", "class_names": list("abcdefgh"), "size_bytes": 1024, "dtype": "float16",
+            "params": 1, "frontend": {}, "sample_rate": 16000, "clip_seconds": 1.0, "sha256": "0" * 64, "licence": "nc",
+            "protocol": "ravdess-6fold", "fold": 0, "test_fold_ua": 0.5, "init_from": None,
+            "metrics": {"test UA, fold 0 (this checkpoint)": 50.0, "recipe UA, folds [0] mean ± std": "50.00"}}
+    (tmp_path / "tiny.json").write_text(json.dumps(card))
+    rows = [{"protocol": "ravdess-6fold", "classes": "emotions8", "model": "tiny", "fold": f, "ua": ua, "wa": ua,
+             "f1": ua} for f, ua in ((0, "0.5000"), (1, "0.6000"), (2, "0.4000"))]
+    path = tmp_path / "ravdess-6fold.csv"
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    common = ["--csv", str(path), "--recipe", "tiny", "--name", "tiny", "--out", str(tmp_path), "--refresh_card"]
+    pub.main([*common, "--fold", "0"])
+    new = json.loads((tmp_path / "tiny.json").read_text())
+    assert new["recipe_ua"] == {"folds": [0, 1, 2], "mean": 0.5, "std": 0.1}
+    assert new["metrics"]["recipe UA, folds [0, 1, 2] mean ± std"] == "50.00 ± 10.00"
+    assert "recipe UA, folds [0] mean ± std" not in new["metrics"] and new["sha256"] == "0" * 64
+    assert len(new["heard_speakers"]) == 20 and "ravdess_01" not in new["heard_speakers"]  # fold 0 tests actors 1-4
+    assert "50.00 ± 10.00 (3)" in zoo_table([new])[1]
+    assert "50.00 ± 10.00" in (tmp_path / "tiny.md").read_text()
+    card["test_fold_ua"] = 0.55
+    (tmp_path / "tiny.json").write_text(json.dumps(card))
+    with pytest.raises(SystemExit, match="another run"):
+        pub.main([*common, "--fold", "0"])

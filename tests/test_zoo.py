@@ -166,11 +166,16 @@ def test_zoo_cli_exports_and_lists(tmp_path, monkeypatch, capsys):
     card = tmp_path / "card.json"
     card.write_text(json.dumps({"protocol": "ravdess-6fold", "metrics": {"ua": "51.56", "wa": "53.33", "f1": "52.52"}}))
     assert main(["zoo", "export", ckpt, "--name", "tiny", "--card", str(card)]) == 0
+    card.write_text(json.dumps({"protocol": "ravdess-6fold", "fold": 1, "test_fold_ua": 0.6016,
+                                "recipe_ua": {"folds": [0, 1, 2, 3, 4, 5], "mean": 0.5137, "std": 0.0455}}))
+    assert main(["zoo", "export", ckpt, "--name", "tiny_published", "--card", str(card)]) == 0
     assert main(["zoo", "list"]) == 0
     out = capsys.readouterr().out
-    header, row = out.splitlines()[-2:]
+    header, row, published = out.splitlines()[-3:]
     assert header.split()[:6] == ["name", "model", "classes", "protocol", "fold", "test"]
     assert row.split() == ["tiny", "mel_cnn", "8", "ravdess-6fold", "-", "51.56", "-", "0.0"]
+    assert published.split() == ["tiny_published", "mel_cnn", "8", "ravdess-6fold", "1", "60.16", "51.37", "±", "4.55",
+                                 "(6)", "0.0"]
     assert load_pretrained("tiny").card["metrics"]["f1"] == "52.52"
 
 

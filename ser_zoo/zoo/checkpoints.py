@@ -39,13 +39,13 @@ def list_zoo(zoo_dir: Optional[Union[str, Path]] = None) -> list[dict[str, Any]]
 
 def zoo_table(cards: list[dict[str, Any]]) -> list[str]:
     """``ser-zoo zoo list``: one aligned row per card, with the checkpoint's own test-fold UA beside its recipe's
-    mean over the folds run (the card's ``test_fold_ua`` and its ``recipe UA, folds [...]`` metric)."""
+    mean over the folds run (the card's ``test_fold_ua`` and ``recipe_ua``)."""
     rows = [("name", "model", "classes", "protocol", "fold", "test UA", "recipe UA (folds)", "MiB")]
     for c in cards:
-        m = c.get("metrics", {})
-        test = f"{c['test_fold_ua'] * 100:.2f}" if "test_fold_ua" in c else str(m.get("ua", "-"))
-        recipe = next((f"{v} ({k.split('[', 1)[1].split(']')[0].count(',') + 1})" for k, v in m.items()
-                       if k.startswith("recipe UA, folds [")), "-")
+        test = f"{c['test_fold_ua'] * 100:.2f}" if "test_fold_ua" in c else str(c.get("metrics", {}).get("ua", "-"))
+        r = c.get("recipe_ua")
+        recipe = (f"{r['mean'] * 100:.2f}" + (f" ± {r['std'] * 100:.2f}" if r.get("std") is not None else "")
+                  + f" ({len(r['folds'])})") if r else "-"
         rows.append((c["name"], c["model"], str(len(c["class_names"])), c.get("protocol", "?"), str(c.get("fold", "-")),
                      test, recipe, f"{c['size_bytes'] / 2**20:.1f}"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
