@@ -12,8 +12,11 @@
 # Last, seed 000's two heavy 1-D nets, one epoch each of the seed's own recipe (Adam 1e-5) on CREMA-D fold 0, one lane
 # each (exponet, dummynet_mel): at 1.08 and 0.78 clip/s of training on one thread (quiet machine, 2026-11-29) an epoch
 # of the fold's training speakers takes 75-105 minutes here, so this is the most a 2-core session can give them.
+# Lane conv_ravdess gives Conv2D-MFCC the other five RAVDESS folds (about 20 minutes each on one thread), so its
+# RAVDESS row becomes a 6-fold mean like MFCC-CNN's and resnet18's.
 # Usage: bash benchmarks/leaderboard_gaps.sh [LANE...]
-#   (LANE...: resnet18, seed_001_004, cnn, cnn_big, cnn_union, conv_a, conv_b, exponet, dummynet_mel; default all)
+#   (LANE...: resnet18, seed_001_004, cnn, cnn_big, cnn_union, conv_a, conv_b, exponet, dummynet_mel, conv_ravdess;
+#   default all)
 source "$(dirname "$0")/_lanes.sh"
 lane_resnet18() {
   bench --protocol union-11fold --classes emotions7 --folds 0 --max_epochs 2 --models configs/resnet18_union7.yaml
@@ -53,4 +56,7 @@ lane_exponet() {
 lane_dummynet_mel() {
   bench --protocol crema_d-kfold --folds 0 --max_epochs 1 --models configs/dummynet_mel_crema_d.yaml  # seed 000
 }
-if [ $# -gt 0 ]; then run_lanes "$@"; else run_lanes resnet18 seed_001_004 cnn; run_lanes cnn_big cnn_union; run_lanes conv_a conv_b; run_lanes exponet dummynet_mel; fi
+lane_conv_ravdess() {
+  bench --protocol ravdess-6fold --folds 1 2 3 4 5 --max_epochs 20 --models configs/conv2d_mfcc_ravdess.yaml
+}
+if [ $# -gt 0 ]; then run_lanes "$@"; else run_lanes resnet18 seed_001_004 cnn; run_lanes cnn_big cnn_union; run_lanes conv_a conv_b; run_lanes exponet dummynet_mel conv_ravdess; fi
