@@ -55,16 +55,17 @@ def main(argv=None) -> None:
     deep = load_members(paths)
     by_crop: dict = {}  # clip seconds -> a set-up data module: each deep member reads the fold at its own crop
 
-    def data_module(**crop):
-        key = crop.get("clip_seconds")
-        if key not in by_crop:
-            by_crop[key] = SERDataModule(root=args.root, protocol=args.protocol, fold=args.fold, classes=args.classes,
-                                         batch_size=32, num_workers=1, limit_clips=args.limit_clips, **crop)
-            by_crop[key].setup("fit")
-            by_crop[key].setup("test")
-        return by_crop[key]
+    def data_module(seconds=None):  # None: the data module's default crop
+        if seconds not in by_crop:
+            crop = {} if seconds is None else {"clip_seconds": seconds}
+            by_crop[seconds] = SERDataModule(root=args.root, protocol=args.protocol, fold=args.fold,
+                                             classes=args.classes, batch_size=32, num_workers=1,
+                                             limit_clips=args.limit_clips, **crop)
+            by_crop[seconds].setup("fit")
+            by_crop[seconds].setup("test")
+        return by_crop[seconds]
 
-    member_dms = [data_module(clip_seconds=float(m.hparams.example_seconds)) for m in deep]
+    member_dms = [data_module(float(m.hparams.example_seconds)) for m in deep]
     dm = member_dms[0] if deep else data_module()  # labels, baselines and the speaker check read this one
     for path, m in zip(paths, deep):  # no member may have heard this fold's test speakers
         check_unheard(m.card if getattr(m, "card", None) else ckpt_heard_card(path, args.root), dm, role="--members")
