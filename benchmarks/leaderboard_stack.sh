@@ -5,6 +5,7 @@
 # Each deep member reads the fold at its own training crop (resnet18 2.5 s, MFCC-CNN 3 s, Conv2D-MFCC 2.5 s).
 # Lanes (one thread each, side by side; resumable bench first, then ~1-2 min per fold for the ensemble):
 #   ravdess:      every RAVDESS fold, MFCC-CNN (seed 004's best CNN) + SVM + MLP on stats+MFCC+pitch+GE2E
+#   ravdess_conv: every RAVDESS fold, the same plus Conv2D-MFCC (seed 003), the two best CNNs with the two baselines
 #   cross_corpus: the one cross-corpus fold, zoo resnet18_cross_corpus + MFCC-CNN + the same SVM and MLP
 #   union6:       6-class union fold 0 only (the fold zoo resnet18_union6 was trained for), it + MFCC-CNN +
 #                 Conv2D-MFCC + the same SVM and MLP
@@ -20,6 +21,15 @@ lane_ravdess() {
   for fold in 0 1 2 3 4 5; do
     ensemble --protocol ravdess-6fold --fold "$fold" --leaderboard mfcc_cnn+svm+mlp \
       --members "runs/bench/ravdess-6fold/mfcc_cnn_ravdess-fold$fold/version_*/checkpoints/best-*.ckpt"
+  done
+}
+lane_ravdess_conv() {
+  bench --protocol ravdess-6fold --max_epochs 10 --models configs/mfcc_cnn_ravdess.yaml
+  bench --protocol ravdess-6fold --max_epochs 20 --models configs/conv2d_mfcc_ravdess.yaml
+  for fold in 0 1 2 3 4 5; do
+    ensemble --protocol ravdess-6fold --fold "$fold" --leaderboard mfcc_cnn+conv2d_mfcc+svm+mlp --members \
+      "runs/bench/ravdess-6fold/mfcc_cnn_ravdess-fold$fold/version_*/checkpoints/best-*.ckpt" \
+      "runs/bench/ravdess-6fold/conv2d_mfcc_ravdess-fold$fold/version_*/checkpoints/best-*.ckpt"
   done
 }
 lane_cross_corpus() {
@@ -52,4 +62,4 @@ loso_lane() {  # protocol, corpus, folds, then the max_epochs of resnet18, MFCC-
 }
 lane_savee() { loso_lane savee-loso savee "0 1 2 3" 8 15 20; }
 lane_tess() { loso_lane tess-loso tess "0 1" 6 8 15; }
-if [ $# -gt 0 ]; then run_lanes "$@"; else run_lanes ravdess cross_corpus union6 crema_d; run_lanes savee tess; fi
+if [ $# -gt 0 ]; then run_lanes "$@"; else run_lanes ravdess cross_corpus union6 crema_d; run_lanes savee tess; run_lanes ravdess_conv; fi
