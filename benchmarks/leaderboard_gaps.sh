@@ -10,8 +10,9 @@
 # Then the two best CNNs (MFCC-CNN, seed 004; Conv2D-MFCC, seed 003: best after resnet18 on RAVDESS fold 0) on the
 # protocols they lacked, in two lanes sized for about 100 minutes each (conv_a, conv_b).
 # Last, seed 000's two heavy 1-D nets, one epoch each of the seed's own recipe (Adam 1e-5) on CREMA-D fold 0, one lane
-# each (exponet, dummynet_mel): at 1.08 and 0.78 clip/s of training on one thread (quiet machine, 2026-11-29) an epoch
-# of the fold's training speakers takes 75-105 minutes here, so this is the most a 2-core session can give them.
+# each (exponet, dummynet_mel): an epoch of the fold's 4994 training clips takes 46 and 69 minutes on both cores of a
+# quiet machine (1.8 and 1.2 clip/s: benchmarks/results/train_epoch_{exponet,dummynet_mel}.md, from
+# benchmarks/train_epoch.py), longer as one of two lanes, so this is the most a 2-core session can give them.
 # Lane conv_ravdess gives Conv2D-MFCC the other five RAVDESS folds (about 20 minutes each on one thread), so its
 # RAVDESS row becomes a 6-fold mean like MFCC-CNN's and resnet18's.
 # Usage: bash benchmarks/leaderboard_gaps.sh [LANE...]
