@@ -16,21 +16,23 @@ source "$(dirname "$0")/_lanes.sh"
 FEATS=stats+mfcc_mean+pitch+ge2e:vad
 ensemble() { .venv/bin/python benchmarks/ensemble_fold.py --baselines "svm:$FEATS" "mlp:$FEATS" \
   --results "$OUT" --out "$OUT/ensemble.md" "$@"; }
+every_fold_ensemble() {  # protocol, folds, leaderboard label, then the recipes whose bench checkpoints are members
+  local protocol=$1 folds=$2 label=$3 fold recipe members
+  shift 3
+  for fold in $folds; do
+    members=()  # globs stay quoted: ensemble_fold.py takes each one's newest match
+    for recipe in "$@"; do members+=("runs/bench/$protocol/$recipe-fold$fold/version_*/checkpoints/best-*.ckpt"); done
+    ensemble --protocol "$protocol" --fold "$fold" --leaderboard "$label" --members "${members[@]}"
+  done
+}
 lane_ravdess() {
   bench --protocol ravdess-6fold --max_epochs 10 --models configs/mfcc_cnn_ravdess.yaml
-  for fold in 0 1 2 3 4 5; do
-    ensemble --protocol ravdess-6fold --fold "$fold" --leaderboard mfcc_cnn+svm+mlp \
-      --members "runs/bench/ravdess-6fold/mfcc_cnn_ravdess-fold$fold/version_*/checkpoints/best-*.ckpt"
-  done
+  every_fold_ensemble ravdess-6fold "0 1 2 3 4 5" mfcc_cnn+svm+mlp mfcc_cnn_ravdess
 }
 lane_ravdess_conv() {
   bench --protocol ravdess-6fold --max_epochs 10 --models configs/mfcc_cnn_ravdess.yaml
   bench --protocol ravdess-6fold --max_epochs 20 --models configs/conv2d_mfcc_ravdess.yaml
-  for fold in 0 1 2 3 4 5; do
-    ensemble --protocol ravdess-6fold --fold "$fold" --leaderboard mfcc_cnn+conv2d_mfcc+svm+mlp --members \
-      "runs/bench/ravdess-6fold/mfcc_cnn_ravdess-fold$fold/version_*/checkpoints/best-*.ckpt" \
-      "runs/bench/ravdess-6fold/conv2d_mfcc_ravdess-fold$fold/version_*/checkpoints/best-*.ckpt"
-  done
+  every_fold_ensemble ravdess-6fold "0 1 2 3 4 5" mfcc_cnn+conv2d_mfcc+svm+mlp mfcc_cnn_ravdess conv2d_mfcc_ravdess
 }
 lane_cross_corpus() {
   bench --protocol cross-corpus --max_epochs 4 --models configs/mfcc_cnn_cross_corpus.yaml
@@ -49,16 +51,12 @@ zoo_fold0_lane() {  # protocol, recipe suffix, max_epochs of MFCC-CNN and Conv2D
 lane_union6() { zoo_fold0_lane union-11fold union6 3 4; }
 lane_crema_d() { zoo_fold0_lane crema_d-kfold crema_d 4 6; }
 loso_lane() {  # protocol, corpus, folds, then the max_epochs of resnet18, MFCC-CNN and Conv2D-MFCC
-  local protocol=$1 corpus=$2 folds=$3 fold
+  local protocol=$1 corpus=$2 folds=$3
   bench --protocol "$protocol" --max_epochs "$4" --models "configs/resnet18_$corpus.yaml"
   bench --protocol "$protocol" --max_epochs "$5" --models "configs/mfcc_cnn_$corpus.yaml"
   bench --protocol "$protocol" --max_epochs "$6" --models "configs/conv2d_mfcc_$corpus.yaml"
-  for fold in $folds; do
-    ensemble --protocol "$protocol" --fold "$fold" --leaderboard resnet18+mfcc_cnn+conv2d_mfcc+svm+mlp --members \
-      "runs/bench/$protocol/resnet18_$corpus-fold$fold/version_*/checkpoints/best-*.ckpt" \
-      "runs/bench/$protocol/mfcc_cnn_$corpus-fold$fold/version_*/checkpoints/best-*.ckpt" \
-      "runs/bench/$protocol/conv2d_mfcc_$corpus-fold$fold/version_*/checkpoints/best-*.ckpt"
-  done
+  every_fold_ensemble "$protocol" "$folds" resnet18+mfcc_cnn+conv2d_mfcc+svm+mlp \
+    "resnet18_$corpus" "mfcc_cnn_$corpus" "conv2d_mfcc_$corpus"
 }
 lane_savee() { loso_lane savee-loso savee "0 1 2 3" 8 15 20; }
 lane_tess() { loso_lane tess-loso tess "0 1" 6 8 15; }

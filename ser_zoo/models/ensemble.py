@@ -152,8 +152,9 @@ def ensemble_table(members: Sequence[tuple[str, object]], dm,
     """Test metrics of each member alone, of their probability average, and of a logistic-regression stack fitted
     on the validation speakers; members are (name, SERModule or BaselineMember) on one set-up data module.
 
-    ``member_dms`` (one per member, None for ``dm``) lets each deep member read the fold at its own crop length, as it
-    was trained and benched; each must hold the same validation and test clips, in the same order, as ``dm``."""
+    ``member_dms`` (in member order; an entry that is None or missing means ``dm``) lets each deep member read the fold
+    at its own crop length, as it was trained and benched; each must hold the same validation and test clips, in the
+    same order, as ``dm``. Baseline members always line up with ``dm``'s clips."""
     from .classical import classification_metrics
 
     names = [list(m.class_names) for _, m in members]
