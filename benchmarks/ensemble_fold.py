@@ -21,6 +21,7 @@ import glob
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 import torch
 
@@ -30,7 +31,8 @@ from _env import environment  # noqa: E402
 from ser_zoo.data.datamodule import SERDataModule  # noqa: E402
 from ser_zoo.errors import ConfigError  # noqa: E402
 from ser_zoo.models.ensemble import BaselineMember, ensemble_table, load_members  # noqa: E402
-from ser_zoo.zoo.heard import check_unheard, ckpt_heard_card  # noqa: E402
+from ser_zoo.lit.safe_ckpt import load_checkpoint_file  # noqa: E402
+from ser_zoo.zoo.heard import check_unheard, saved_heard_speakers  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -53,24 +55,27 @@ def main(argv=None) -> None:
         raise SystemExit(str(ConfigError("an ensemble needs two or more --members / --baselines")))
     paths = [(sorted(glob.glob(m)) or [m])[-1] for m in args.members]
     deep = load_members(paths)
-    by_crop: dict = {}  # clip seconds -> a set-up data module: each deep member reads the fold at its own crop
+    saved = [load_checkpoint_file(p, map_location="cpu") if p.endswith(".ckpt") else None for p in paths]
+    readings = [member_reading(m, s) for m, s in zip(deep, saved)]
+    by_reading: dict = {}  # reading settings -> a set-up data module: each deep member reads the fold as it was benched
 
-    def data_module(seconds=None):  # None: the data module's default crop
-        if seconds not in by_crop:
-            crop = {} if seconds is None else {"clip_seconds": seconds}
-            by_crop[seconds] = SERDataModule(root=args.root, protocol=args.protocol, fold=args.fold,
-                                             classes=args.classes, batch_size=32, num_workers=1,
-                                             limit_clips=args.limit_clips, **crop)
-            by_crop[seconds].setup("fit")
-            by_crop[seconds].setup("test")
-        return by_crop[seconds]
+    def data_module(reading: dict):
+        key = tuple(sorted(reading.items()))
+        if key not in by_reading:
+            by_reading[key] = SERDataModule(root=args.root, protocol=args.protocol, fold=args.fold,
+                                            classes=args.classes, batch_size=32, num_workers=1,
+                                            limit_clips=args.limit_clips, **reading)
+            by_reading[key].setup("fit")
+            by_reading[key].setup("test")
+        return by_reading[key]
 
-    member_dms = [data_module(float(m.hparams.example_seconds)) for m in deep]
-    dm = member_dms[0] if deep else data_module()  # labels, baselines and the speaker check read this one
-    for path, m in zip(paths, deep):  # no member may have heard this fold's test speakers
-        check_unheard(m.card if getattr(m, "card", None) else ckpt_heard_card(path, args.root), dm, role="--members")
+    member_dms = [data_module(r) for r in readings]
+    dm = member_dms[0] if deep else data_module({})  # labels, baselines and the speaker check read this one
+    for path, m, s in zip(paths, deep, saved):  # no member may have heard this fold's test speakers
+        check_unheard(m.card if getattr(m, "card", None) else
+                      {"name": path, "heard_speakers": saved_heard_speakers(s, path, args.root)}, dm, role="--members")
     t0 = time.time()
-    members = [(f"{member_label(pth, m)} ({m.hparams.example_seconds:g} s crops)", m) for pth, m in zip(paths, deep)]
+    members = [(f"{member_label(pth, m)} ({reading_text(r)})", m) for pth, m, r in zip(paths, deep, readings)]
     members += [(f"{spec} (fitted on training speakers)",
                  BaselineMember(spec, args.protocol, args.fold, args.classes, args.root, args.limit_clips))
                 for spec in args.baselines]
@@ -95,6 +100,20 @@ def main(argv=None) -> None:
     header = "" if out.exists() else "# Ensembles of zoo members (seed 000's next step), one fold each\n\n"
     with out.open("a") as f:
         f.write(header + text + "\n")
+
+
+def member_reading(model, saved: Optional[dict]) -> dict:
+    """How a member read the fold's evaluation clips when it was benched (crop, VAD trim, ...): the data settings saved
+    in its .ckpt, or its zoo card's ``eval``; else its training crop."""
+    data = (saved or {}).get("datamodule_hyper_parameters") or (getattr(model, "card", None) or {}).get("eval") or {}
+    reading = {k: data[k] for k in SERDataModule.READING if k in data}
+    return reading or {"clip_seconds": float(model.hparams.example_seconds)}
+
+
+def reading_text(reading: dict) -> str:
+    """``2.5 s crops``, ``whole clips``, ``3 s crops, VAD-trimmed``: what a member's table name says of its reading."""
+    text = "whole clips" if reading.get("eval_crop") == "full" else f"{reading.get('clip_seconds', 3.0):g} s crops"
+    return text + (", VAD-trimmed" if reading.get("vad_trim") else "")
 
 
 def member_label(path: str, model) -> str:

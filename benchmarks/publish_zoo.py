@@ -22,7 +22,7 @@ from typing import Optional
 import yaml
 
 from ser_zoo.lit.safe_ckpt import load_checkpoint_file
-from ser_zoo.data.datamodule import default_data_root
+from ser_zoo.data.datamodule import SERDataModule, default_data_root
 from ser_zoo.data.splits import get_protocol
 from ser_zoo.zoo import export_checkpoint, load_pretrained
 from ser_zoo.zoo.checkpoints import model_card_markdown
@@ -116,7 +116,7 @@ def main(argv=None) -> None:
     card = {
         "data": CORPUS_TEXT.get(protocol, protocol) + f"; fold {args.fold}, test speakers {row['test_speakers']}",
         "protocol": protocol, "fold": args.fold, "classes": classes, "test_speakers": row["test_speakers"],
-        "eval": {k: data[k] for k in ("clip_seconds", "eval_crop", "sample_rate", "max_clip_seconds", "limit_clips") if k in data},
+        "eval": {k: data[k] for k in (*SERDataModule.READING, "limit_clips") if k in data},
         "metrics": {
             f"test UA, fold {args.fold} (this checkpoint)": round(float(row["ua"]) * 100, 2),
             f"test WA, fold {args.fold}": round(float(row["wa"]) * 100, 2),

@@ -69,3 +69,14 @@ def real_clip() -> np.ndarray:
     y, sr = sf.read(str(REAL_CLIP), dtype="float32", always_2d=True)
     assert sr == SR
     return np.ascontiguousarray(y.mean(axis=1))
+
+
+def benchmark_script(name: str):
+    """``benchmarks/<name>.py`` as a module, for tests of its functions (benchmarks/ is not a package)."""
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -112,15 +112,10 @@ def test_concurrent_appends_keep_every_row(tmp_path):
 def test_publish_zoo_refreshes_a_card_from_more_folds(data_root, tmp_path, capsys):
     """benchmarks/publish_zoo.py --refresh_card: the recipe's mean ± std (text and numbers) from every fold in the CSV,
     the heard speakers from this machine's data; weights untouched; a CSV from another run is refused."""
-    import importlib.util
-    from pathlib import Path
-
+    from conftest import benchmark_script
     from ser_zoo.zoo.checkpoints import zoo_table
 
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "publish_zoo.py"
-    spec = importlib.util.spec_from_file_location("publish_zoo", script)
-    pub = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pub)
+    pub = benchmark_script("publish_zoo")
     card = {"name": "tiny", "model": "mel_cnn", "class_names": list("abcdefgh"), "size_bytes": 1024, "dtype": "float16",
             "params": 1, "frontend": {}, "sample_rate": 16000, "clip_seconds": 1.0, "sha256": "0" * 64, "licence": "nc",
             "protocol": "ravdess-6fold", "fold": 0, "test_fold_ua": 0.5, "init_from": None,

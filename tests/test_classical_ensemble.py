@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import benchmark_script
 from ser_zoo.errors import ConfigError
 from ser_zoo.lit.module import SERModule
 from ser_zoo.models.classical import (VectorFeatures, _fold_features, list_baselines, make_baseline,
@@ -147,13 +148,31 @@ def test_each_deep_member_reads_the_fold_at_its_own_crop(data_root):
         ensemble_table([("short", short), ("long", long_)], one, [None, fold(2.0, limit=16)])
 
 
+def test_an_ensemble_member_reads_the_fold_as_it_was_benched():
+    """Crop, whole clips and VAD trimming come from the member's saved data settings or zoo card, not the defaults."""
+    from types import SimpleNamespace
+
+    ens = benchmark_script("ensemble_fold")
+    trained_on_2s = SimpleNamespace(hparams=SimpleNamespace(example_seconds=2.0))
+    saved = {"datamodule_hyper_parameters": {"protocol": "ravdess-6fold", "fold": 0, "batch_size": 8, "limit_clips": 24,
+                                             "sample_rate": 16000, "clip_seconds": 1.0, "eval_crop": "full",
+                                             "max_clip_seconds": 60.0, "vad_trim": True}}
+    whole = ens.member_reading(trained_on_2s, saved)
+    assert whole == {"sample_rate": 16000, "clip_seconds": 1.0, "eval_crop": "full", "max_clip_seconds": 60.0,
+                     "vad_trim": True}
+    assert ens.reading_text(whole) == "whole clips, VAD-trimmed"
+    zoo = SimpleNamespace(hparams=trained_on_2s.hparams,
+                          card={"eval": {"clip_seconds": 2.5, "eval_crop": "center", "limit_clips": None}})
+    assert ens.member_reading(zoo, None) == {"clip_seconds": 2.5, "eval_crop": "center"}
+    assert ens.reading_text(ens.member_reading(zoo, None)) == "2.5 s crops"
+    assert ens.member_reading(trained_on_2s, {}) == {"clip_seconds": 2.0}  # nothing saved: its training crop
+
+
 @pytest.mark.slow
 def test_ensemble_fold_refuses_a_member_from_another_fold_and_writes_a_leaderboard_row(data_root, tmp_path):
     """benchmarks/ensemble_fold.py: a .ckpt trained on fold 0 heard fold 1's test actors (refused); on its own fold
     the stack lands in the protocol CSV as a bench row."""
     import csv
-    import importlib.util
-    from pathlib import Path
 
     from ser_zoo.data.datamodule import SERDataModule
 
@@ -167,10 +186,7 @@ def test_ensemble_fold_refuses_a_member_from_another_fold_and_writes_a_leaderboa
     ckpt = tmp_path / "runs" / "tiny-fold0" / "version_0" / "checkpoints" / "best.ckpt"
     ckpt.parent.mkdir(parents=True)
     trainer.save_checkpoint(ckpt)
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "ensemble_fold.py"
-    spec = importlib.util.spec_from_file_location("ensemble_fold", script)
-    ens = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ens)
+    ens = benchmark_script("ensemble_fold")
     common = ["--protocol", "ravdess-6fold", "--members", str(ckpt), "--baselines", "logreg", "--root", str(data_root),
               "--limit_clips", "24", "--out", str(tmp_path / "ensemble.md"), "--results", str(tmp_path)]
     with pytest.raises(ConfigError, match=r"heard 4 of the test speakers of ravdess-6fold fold 1 \(ravdess_05"):
@@ -178,6 +194,7 @@ def test_ensemble_fold_refuses_a_member_from_another_fold_and_writes_a_leaderboa
     ens.main([*common, "--fold", "0", "--leaderboard", "tiny"])
     avg, stack = list(csv.DictReader((tmp_path / "ravdess-6fold.csv").open()))
     assert (avg["model"], stack["model"]) == ("tiny-average", "tiny-stack")
+    assert "| tiny (1 s crops) |" in (tmp_path / "ensemble.md").read_text()  # read at its saved 1 s crop
     assert avg["config"] == "mean of the probabilities of tiny + logreg"
     assert stack["config"] == "stack (logreg on val speakers) of tiny + logreg"
     for row in (avg, stack):

@@ -110,6 +110,10 @@ class SERDataModule(L.LightningDataModule):
             (offsets computed once per clip, stored beside the waveform cache; needs ``ser-zoo[pretrained]``).
     """
 
+    #: the settings that decide what a model sees of an evaluation clip: a trained model is scored (re-tested, put
+    #: in an ensemble) with the values it was benched with, saved in its .ckpt or its zoo card's ``eval``
+    READING = ("sample_rate", "clip_seconds", "eval_crop", "max_clip_seconds", "vad_trim")
+
     def __init__(
         self,
         root: Optional[str] = None,

@@ -51,14 +51,6 @@ def saved_heard_speakers(saved: dict[str, Any], where: Union[str, Path],
                                hp.get("init_from"))
 
 
-def ckpt_heard_card(path: Union[str, Path], root: Optional[Union[str, Path]] = None) -> dict[str, Any]:
-    """A card-like ``{name, heard_speakers}`` for a ``.ckpt`` file, for :func:`check_unheard`."""
-    from ..lit.safe_ckpt import load_checkpoint_file
-
-    return {"name": str(path), "heard_speakers": saved_heard_speakers(load_checkpoint_file(path, map_location="cpu"),
-                                                                      path, root)}
-
-
 def check_unheard(card: dict[str, Any], dm: Any, role: str = "model.init_from") -> None:
     """Fail, naming them, when the test speakers of a set-up data module's fold are among those the checkpoint heard.
 
