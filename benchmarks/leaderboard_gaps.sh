@@ -13,6 +13,8 @@
 # each (exponet, dummynet_mel): an epoch of the fold's 4994 training clips takes 46 and 69 minutes on both cores of a
 # quiet machine (1.8 and 1.2 clip/s: benchmarks/results/train_epoch_{exponet,dummynet_mel}.md, from
 # benchmarks/train_epoch.py), longer as one of two lanes, so this is the most a 2-core session can give them.
+# Run a heavy lane alone on every core with LANE_THREADS: `LANE_THREADS=2 bash benchmarks/leaderboard_gaps.sh
+# dummynet_mel` (its committed row: 4268 s of training, 1.2 clip/s).
 # Lane conv_ravdess gives Conv2D-MFCC the other five RAVDESS folds (about 20 minutes each on one thread), so its
 # RAVDESS row becomes a 6-fold mean like MFCC-CNN's and resnet18's.
 # Usage: bash benchmarks/leaderboard_gaps.sh [LANE...]

@@ -108,8 +108,10 @@ def main() -> None:
              "| pipeline | clips | seconds | clips/s | x real time | vs logmel |", "|---|---:|---:|---:|---:|---:|"]
     lines += [f"| {k} | {r['clips']} | {r['seconds']:.2f} | {r['clips_per_s']:.2f} | {r['x_realtime']:.1f} | "
               f"{r['vs_logmel']:.4f}x |" for k, r in rows.items()]
+    shared = load_before[0] >= 1.0  # a core's worth of other work already running when the timing began
     lines += ["", f"Load average before / after: {load_before[0]:.1f} / {load_after[0]:.1f} (1 min) on "
-              f"{os.cpu_count()} cores: other jobs shared the CPU, so these rates are lower bounds for this CPU.",
+              f"{os.cpu_count()} cores: " + ("other jobs shared the CPU, so these rates are lower bounds for this CPU."
+                                            if shared else "no other job was running (the rise is this benchmark's)."),
               "Packages: " + ", ".join(f"{k} {v}" for k, v in packages.items()) + "."]
     path = write_result("pretrained_frontends", {"rows": rows, "batch": args.batch, "device": device.type,
                                                  "load_average": [load_before, load_after], "packages": packages},
