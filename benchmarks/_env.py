@@ -35,8 +35,9 @@ def _git_commit() -> str:
     try:
         root = Path(__file__).resolve().parents[1]
         sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True).stdout
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True).stdout
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)benchmarks/results"],  # earlier results are outputs, not the code measured
+                               cwd=root, capture_output=True, text=True).stdout
         return sha.strip() + ("+dirty" if dirty.strip() else "")
     except OSError:
         return "unknown"
