@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import inspect
 import sys
 import time
 from pathlib import Path
@@ -106,13 +107,14 @@ def member_reading(model, saved: Optional[dict]) -> dict:
     """How a member read the fold's evaluation clips when it was benched (crop, VAD trim, ...): the data settings saved
     in its .ckpt, or its zoo card's ``eval``; else its training crop."""
     data = (saved or {}).get("datamodule_hyper_parameters") or (getattr(model, "card", None) or {}).get("eval") or {}
-    reading = {k: data[k] for k in SERDataModule.READING if k in data}
-    return reading or {"clip_seconds": float(model.hparams.example_seconds)}
+    reading = {k: data[k] for k in SERDataModule.READING if k in data} or {"clip_seconds": model.hparams.example_seconds}
+    defaults = inspect.signature(SERDataModule).parameters
+    return {k: reading.get(k, defaults[k].default) for k in SERDataModule.READING}  # complete: equal readings share
 
 
 def reading_text(reading: dict) -> str:
     """``2.5 s crops``, ``whole clips``, ``3 s crops, VAD-trimmed``: what a member's table name says of its reading."""
-    text = "whole clips" if reading.get("eval_crop") == "full" else f"{reading.get('clip_seconds', 3.0):g} s crops"
+    text = "whole clips" if reading["eval_crop"] == "full" else f"{reading['clip_seconds']:g} s crops"
     return text + (", VAD-trimmed" if reading.get("vad_trim") else "")
 
 

@@ -163,9 +163,10 @@ def test_an_ensemble_member_reads_the_fold_as_it_was_benched():
     assert ens.reading_text(whole) == "whole clips, VAD-trimmed"
     zoo = SimpleNamespace(hparams=trained_on_2s.hparams,
                           card={"eval": {"clip_seconds": 2.5, "eval_crop": "center", "limit_clips": None}})
-    assert ens.member_reading(zoo, None) == {"clip_seconds": 2.5, "eval_crop": "center"}
+    defaults = {"sample_rate": 16000, "eval_crop": "center", "max_clip_seconds": 60.0, "vad_trim": False}
+    assert ens.member_reading(zoo, None) == {**defaults, "clip_seconds": 2.5}  # unsaved settings: the defaults
     assert ens.reading_text(ens.member_reading(zoo, None)) == "2.5 s crops"
-    assert ens.member_reading(trained_on_2s, {}) == {"clip_seconds": 2.0}  # nothing saved: its training crop
+    assert ens.member_reading(trained_on_2s, {}) == {**defaults, "clip_seconds": 2.0}  # nothing saved: its training crop
 
 
 @pytest.mark.slow
