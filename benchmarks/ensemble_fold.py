@@ -1,10 +1,10 @@
-"""Ensembles on one speaker-independent fold: each member alone, probability averaging, and the stacker.
+"""Ensembles on one speaker-independent fold: each member alone, probability averaging, stacking and selection.
 
 The members are ``ser-zoo fit`` / ``ser-zoo bench`` checkpoints trained on the same protocol and fold, and
-``--baselines`` specs (scikit-learn on clip vectors, fitted here on the fold's training speakers); the stacker
-is fitted on that fold's validation speakers only. Appends a table to ``--out`` (markdown) with the command, and
-with ``--leaderboard LABEL`` the average's and the stack's rows to the protocol's CSV (run it on every fold for a
-leaderboard mean).
+``--baselines`` specs (scikit-learn on clip vectors, fitted here on the fold's training speakers); the stacker and
+the ensemble selection's member weights are fitted on that fold's validation speakers only. Appends a table to
+``--out`` (markdown) with the command, and with ``--leaderboard LABEL`` the average's, the stack's and the
+selection's rows to the protocol's CSV (run it on every fold for a leaderboard mean).
 A member that heard any of the fold's test speakers (a .ckpt trained on another fold, a zoo checkpoint) is refused.
 
     python benchmarks/ensemble_fold.py --protocol ravdess-6fold --fold 1 \
@@ -47,9 +47,9 @@ def main(argv=None) -> None:
     p.add_argument("--limit_clips", type=int, default=None, help="a quick check on a few clips per stage")
     p.add_argument("--out", default="benchmarks/results/seed_zoo/ensemble.md")
     p.add_argument("--leaderboard", default=None, metavar="LABEL",
-                   help="also append the average's and the stack's fold rows, as models LABEL-average and "
-                        "LABEL-stack, to the protocol's CSV under --results and regenerate LEADERBOARD.md (run every "
-                        "fold with the same members for a mean ± std)")
+                   help="also append the average's, the stack's and the selection's fold rows, as models "
+                        "LABEL-average, LABEL-stack and LABEL-select, to the protocol's CSV under --results and "
+                        "regenerate LEADERBOARD.md (run every fold with the same members for a mean ± std)")
     p.add_argument("--results", default="benchmarks/results")
     args = p.parse_args(argv)
     if len(args.members) + len(args.baselines) < 2:
@@ -88,12 +88,19 @@ def main(argv=None) -> None:
     lines += [f"| {name} | {r['ua'] * 100:.2f} | {r['wa'] * 100:.2f} | {r['f1'] * 100:.2f} |" for name, r in rows]
     env = environment()
     m, v = env["machine"], env["versions"]
+    picked = rows[-1][1]["weights"]
     lines += ["", f"Members: {', '.join(f'`{x}`' for x in paths + args.baselines)}.  ",
+              "Ensemble-selection weights (picked on validation speakers): "
+              + ", ".join(f"{name} {w:g}" for (name, _), w in zip(members, picked)) + ".  ",
               f"Evaluation took {seconds:.0f} s on {m['cpu']}, {m['cores']} cores, GPU {m['gpu'] or 'none'}; "
               + ", ".join(f"{k} {val}" for k, val in v.items()) + f"; commit {env['git_commit']}, {env['date']}.  ",
               f"Command: `python benchmarks/ensemble_fold.py {' '.join(sys.argv[1:] if argv is None else argv)}`", ""]
     if args.leaderboard:
-        leaderboard_rows(args, dm, deep, paths, {"average": rows[-2][1], "stack": rows[-1][1]}, seconds)
+        by_name = dict(rows)
+        leaderboard_rows(args, dm, deep, paths, {"average": by_name["average of members"],
+                                                 "stack": by_name["stacked (logreg fitted on val speakers)"],
+                                                 "select": by_name["ensemble selection (weights from val-speaker UA)"]},
+                         seconds)
     text = "\n".join(lines)
     print(text)
     out = Path(args.out)
@@ -137,14 +144,16 @@ def leaderboard_rows(args, dm, deep, paths, results: dict[str, dict], seconds: f
 
     classes = args.classes or get_protocol(args.protocol).classes
     members = " + ".join([member_label(p, m) for p, m in zip(paths, deep)] + list(args.baselines))
-    how = {"average": "mean of the probabilities of ", "stack": "stack (logreg on val speakers) of "}
+    how = {"average": "mean of the probabilities of ", "stack": "stack (logreg on val speakers) of ",
+           "select": "ensemble selection (weights from val-speaker UA) of "}
     path = results_path(Path(args.results), args.protocol, args.classes)
     common = {"epochs": "", "train_seconds": round(seconds, 1),
               "params": sum(p.numel() for m in deep for p in m.net.parameters()),
               "test_speakers": " ".join(sorted({c.speaker for c in dm.stage_clips("test")})),
               "device": _torch.cuda.get_device_name(0) if _torch.cuda.is_available() else "cpu"}
     for kind, r in results.items():
-        r = {**r, **common, "config": how[kind] + members}
+        picked = f" (weights {' / '.join(f'{w:g}' for w in r['weights'])})" if "weights" in r else ""
+        r = {**r, **common, "config": how[kind] + members + picked}
         label = f"{args.leaderboard}-{kind}"
         append_row(path, result_row(args.protocol, classes, label, args.fold, r), list(dm.class_names))
         print(f"[{args.protocol}] {label} fold {args.fold}: UA {r['ua']:.4f} -> {path}")

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Ensembles as leaderboard rows: every member trained (bench) or fitted on the fold's training speakers, the
-# logistic-regression stack fitted on its validation speakers; both the plain average and the stack are written
-# (`<members>-average`, `<members>-stack`) to the protocol's CSV by benchmarks/ensemble_fold.py --leaderboard.
+# logistic-regression stack and the ensemble-selection weights fitted on its validation speakers; the plain average,
+# the stack and the selection are written (`<members>-average`, `-stack`, `-select`) to the protocol's CSV by
+# benchmarks/ensemble_fold.py --leaderboard.
 # Each deep member reads the fold at its own training crop (resnet18 2.5 s, MFCC-CNN 3 s, Conv2D-MFCC 2.5 s).
 # Lanes (one thread each, side by side; resumable bench first, then ~1-2 min per fold for the ensemble):
 #   ravdess:      every RAVDESS fold, MFCC-CNN (seed 004's best CNN) + SVM + MLP on stats+MFCC+pitch+GE2E
 #   ravdess_conv: every RAVDESS fold, the same plus Conv2D-MFCC (seed 003), the two best CNNs with the two baselines
+#   ravdess_pool: every RAVDESS fold, the two CNNs with five baselines (SVM, MLP, logistic regression, k-NN, random
+#                 forest on the same features): a pool for ensemble selection to weigh on validation actors
 #   cross_corpus: the one cross-corpus fold, zoo resnet18_cross_corpus + MFCC-CNN + the same SVM and MLP
 #   union6:       6-class union fold 0 only (the fold zoo resnet18_union6 was trained for), it + MFCC-CNN +
 #                 Conv2D-MFCC + the same SVM and MLP
@@ -14,7 +17,8 @@
 # Usage: bash benchmarks/leaderboard_stack.sh [LANE...]   (default: all)
 source "$(dirname "$0")/_lanes.sh"
 FEATS=stats+mfcc_mean+pitch+ge2e:vad
-ensemble() { .venv/bin/python benchmarks/ensemble_fold.py --baselines "svm:$FEATS" "mlp:$FEATS" \
+BASELINES=("svm:$FEATS" "mlp:$FEATS")  # a lane may widen it with its own `local BASELINES=(...)`
+ensemble() { .venv/bin/python benchmarks/ensemble_fold.py --baselines "${BASELINES[@]}" \
   --results "$OUT" --out "$OUT/ensemble.md" "$@"; }
 every_fold_ensemble() {  # protocol, folds, leaderboard label, then the recipes whose bench checkpoints are members
   local protocol=$1 folds=$2 label=$3 fold recipe members
@@ -33,6 +37,12 @@ lane_ravdess_conv() {
   bench --protocol ravdess-6fold --max_epochs 10 --models configs/mfcc_cnn_ravdess.yaml
   bench --protocol ravdess-6fold --max_epochs 20 --models configs/conv2d_mfcc_ravdess.yaml
   every_fold_ensemble ravdess-6fold "0 1 2 3 4 5" mfcc_cnn+conv2d_mfcc+svm+mlp mfcc_cnn_ravdess conv2d_mfcc_ravdess
+}
+lane_ravdess_pool() {
+  local BASELINES=("svm:$FEATS" "mlp:$FEATS" "logreg:$FEATS" "knn:$FEATS" "random_forest:$FEATS")
+  bench --protocol ravdess-6fold --max_epochs 10 --models configs/mfcc_cnn_ravdess.yaml
+  bench --protocol ravdess-6fold --max_epochs 20 --models configs/conv2d_mfcc_ravdess.yaml
+  every_fold_ensemble ravdess-6fold "0 1 2 3 4 5" mfcc_cnn+conv2d_mfcc+5_baselines mfcc_cnn_ravdess conv2d_mfcc_ravdess
 }
 lane_cross_corpus() {
   bench --protocol cross-corpus --max_epochs 4 --models configs/mfcc_cnn_cross_corpus.yaml
@@ -60,4 +70,4 @@ loso_lane() {  # protocol, corpus, folds, then the max_epochs of resnet18, MFCC-
 }
 lane_savee() { loso_lane savee-loso savee "0 1 2 3" 8 15 20; }
 lane_tess() { loso_lane tess-loso tess "0 1" 6 8 15; }
-if [ $# -gt 0 ]; then run_lanes "$@"; else run_lanes ravdess cross_corpus union6 crema_d; run_lanes savee tess; run_lanes ravdess_conv; fi
+if [ $# -gt 0 ]; then run_lanes "$@"; else run_lanes ravdess cross_corpus union6 crema_d; run_lanes savee tess; run_lanes ravdess_conv; run_lanes ravdess_pool; fi

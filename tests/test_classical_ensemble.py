@@ -108,7 +108,9 @@ def test_a_baseline_joins_deep_members_fitted_on_training_speakers(data_root):
     dm.setup("fit")
     base = BaselineMember("logreg", "ravdess-6fold", 0, root=str(data_root), limit_clips=24)
     rows = ensemble_table([("deep", tiny(dm.num_classes, 0, dm.class_names)), ("logreg", base)], dm)
-    assert [r[0] for r in rows] == ["deep", "logreg", "average of members", "stacked (logreg fitted on val speakers)"]
+    assert [r[0] for r in rows] == ["deep", "logreg", "average of members", "stacked (logreg fitted on val speakers)",
+                                    "ensemble selection (weights from val-speaker UA)"]
+    assert len(rows[-1][1]["weights"]) == 2 and abs(sum(rows[-1][1]["weights"]) - 1) < 1e-6
     assert all(r["n_test"] == 24 and np.asarray(r["confusion"]).sum() == 24 for _, r in rows)
     train = dm.stage_clips("train")
     assert base.pipe[0].n_samples_seen_ == len(train)  # fitted on the training speakers only
@@ -124,6 +126,22 @@ def test_a_baseline_joins_deep_members_fitted_on_training_speakers(data_root):
 
 
 @pytest.mark.slow
+def test_ensemble_selection_picks_complementary_members_on_validation_speakers():
+    """Two members each right on half the classes are both picked (together they are right everywhere); a member of
+    noise that never raises validation UA gets no weight."""
+    from ser_zoo.models.ensemble import ensemble_selection
+
+    labels = np.repeat(np.arange(4), 10)
+    first_half = np.where(labels[:, None] < 2, np.eye(4)[labels] * 0.9 + 0.025, [0.4, 0.2, 0.2, 0.2])
+    second_half = np.where(labels[:, None] >= 2, np.eye(4)[labels] * 0.9 + 0.025, [0.1, 0.1, 0.4, 0.4])
+    noise = np.random.default_rng(0).dirichlet(np.ones(4), len(labels))
+    weights = ensemble_selection([first_half, second_half, noise], labels, rounds=10)
+    assert weights[0] > 0 and weights[1] > 0 and weights[2] == 0 and abs(weights.sum() - 1) < 1e-9
+    mixed = np.tensordot(weights, np.stack([first_half, second_half, noise]), 1)
+    assert (mixed.argmax(1) == labels).all()
+    assert list(ensemble_selection([noise, first_half], labels, rounds=1)) == [0.0, 1.0]  # the first pick: the better
+
+
 def test_each_deep_member_reads_the_fold_at_its_own_crop(data_root):
     """A member trained on 2 s crops is evaluated on 2 s crops beside a 1 s one (not cut to the first member's)."""
     from ser_zoo.data.datamodule import SERDataModule
@@ -193,12 +211,13 @@ def test_ensemble_fold_refuses_a_member_from_another_fold_and_writes_a_leaderboa
     with pytest.raises(ConfigError, match=r"heard 4 of the test speakers of ravdess-6fold fold 1 \(ravdess_05"):
         ens.main([*common, "--fold", "1"])
     ens.main([*common, "--fold", "0", "--leaderboard", "tiny"])
-    avg, stack = list(csv.DictReader((tmp_path / "ravdess-6fold.csv").open()))
-    assert (avg["model"], stack["model"]) == ("tiny-average", "tiny-stack")
+    avg, stack, select = list(csv.DictReader((tmp_path / "ravdess-6fold.csv").open()))
+    assert (avg["model"], stack["model"], select["model"]) == ("tiny-average", "tiny-stack", "tiny-select")
+    assert select["config"].startswith("ensemble selection (weights from val-speaker UA) of tiny + logreg (weights ")
     assert "| tiny (1 s crops) |" in (tmp_path / "ensemble.md").read_text()  # read at its saved 1 s crop
     assert avg["config"] == "mean of the probabilities of tiny + logreg"
     assert stack["config"] == "stack (logreg on val speakers) of tiny + logreg"
-    for row in (avg, stack):
+    for row in (avg, stack, select):
         assert row["fold"] == "0" and row["n_test"] == "24" and 0 <= float(row["ua"]) <= 1
         assert row["test_speakers"] == "ravdess_01 ravdess_02 ravdess_03 ravdess_04"
         assert f"| {row['model']} |" in (tmp_path / "LEADERBOARD.md").read_text()

@@ -1,4 +1,4 @@
-"""Ensembles of trained zoo members (the next step seed 000 names): probability averaging and stacking.
+"""Ensembles of trained zoo members (the next step seed 000 names): probability averaging, stacking, selection.
 
 Members are SERModules with their own front-ends, or scikit-learn baselines on clip vectors (``BaselineMember``,
 fitted on the fold's training speakers); all must predict the same class list. The stacker is a logistic
@@ -89,6 +89,21 @@ class StackedEnsemble:
         return _stack_proba(self.stacker, member_probs, len(self.class_names))
 
 
+def ensemble_selection(val_probs: Sequence[np.ndarray], val_labels: np.ndarray, rounds: int = 20) -> np.ndarray:
+    """Member weights by ensemble selection (Caruana et al., ICML 2004): ``rounds`` times, add (with replacement) the
+    member whose addition most raises UA on the validation speakers; a member's weight is the share of picks. A tie
+    goes to the earlier member. Reads validation speakers only, so it is a model choice, never a test-fold fit."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    counts, total = np.zeros(len(val_probs)), np.zeros_like(val_probs[0])
+    for _ in range(rounds):
+        scores = [balanced_accuracy_score(val_labels, (total + p).argmax(1)) for p in val_probs]
+        best = int(np.argmax(scores))
+        counts[best] += 1
+        total = total + val_probs[best]
+    return counts / counts.sum()
+
+
 def _new_stacker(C: float = 1.0) -> LogisticRegression:
     """The stacking classifier over concatenated member probabilities (fitted on validation speakers)."""
     return LogisticRegression(C=C, max_iter=2000)
@@ -149,8 +164,9 @@ class BaselineMember:
 
 def ensemble_table(members: Sequence[tuple[str, object]], dm,
                    member_dms: Optional[Sequence[object]] = None) -> list[tuple[str, dict]]:
-    """Test metrics of each member alone, of their probability average, and of a logistic-regression stack fitted
-    on the validation speakers; members are (name, SERModule or BaselineMember) on one set-up data module.
+    """Test metrics of each member alone, of their probability average, of a logistic-regression stack fitted on the
+    validation speakers, and of a weighted average whose weights ensemble selection picks on the validation speakers
+    (its row carries ``weights``); members are (name, SERModule or BaselineMember) on one set-up data module.
 
     ``member_dms`` (in member order; an entry that is None or missing means ``dm``) lets each deep member read the fold
     at its own crop length, as it was trained and benched; each must hold the same validation and test clips, in the
@@ -185,6 +201,9 @@ def ensemble_table(members: Sequence[tuple[str, object]], dm,
     rows.append(("average of members", score(np.mean(probs["test"], 0))))
     stacker = _new_stacker().fit(StackedEnsemble._flat(probs["val"]), labels["val"])
     rows.append(("stacked (logreg fitted on val speakers)", score(_stack_proba(stacker, probs["test"], len(names[0])))))
+    weights = ensemble_selection(probs["val"], labels["val"])
+    rows.append(("ensemble selection (weights from val-speaker UA)",
+                 {**score(np.tensordot(weights, np.asarray(probs["test"]), 1)), "weights": weights.round(3).tolist()}))
     return rows
 
 
