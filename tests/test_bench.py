@@ -63,9 +63,12 @@ def test_leaderboard_ranks_by_ua_with_mean_and_std(tmp_path):
         for fold, ua in enumerate(uas):
             append_row(tmp_path / "savee-loso.csv", {"protocol": "savee-loso", "classes": "emotions7", "model": model,
                                                       "fold": fold, "wa": ua, "ua": ua, "f1": ua, "params": 10,
-                                                      "train_seconds": 1, "device": "cpu", "config": model,
+                                                      "train_seconds": 1, "device": "cpu",
+                                                      "config": model if model == "b" else f"a weights {fold}",
                                                       "confusion": "[[1, 0], [0, 1]]"}, names)
     text = write_report(tmp_path).read_text()
+    assert "| cpu | `b` |" in text  # one recipe on every fold
+    assert "| cpu | `a weights 0 (as on fold 0; other folds differ, see the CSV)` |" in text
     assert text.index("| 1 | b | 80.00 ± 0.00") < text.index("| 2 | a | 60.00 ± 14.14")
     assert "| savee-loso | speaker-independent | b | 80.00 ± 0.00 | 2 | same |  |  |" in text  # no target set
     assert "UA, fold" not in text  # every model ran the same folds: no fold-matched column

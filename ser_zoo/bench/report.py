@@ -38,7 +38,9 @@ def summarize(rows: list[dict]) -> list[dict]:
             "ua_by_fold": {int(r["fold"]): float(r["ua"]) for r in rs},
             "params": rs[0]["params"], "train_seconds": np.mean([float(r["train_seconds"]) for r in rs]),
             "device": ", ".join(sorted({r["device"] for r in rs})), "epochs": rs[0]["epochs"],
-            "config": rs[0]["config"], "confusion": cm,
+            "config": rs[0]["config"] + ("" if len({r["config"] for r in rs}) == 1 else
+                                         f" (as on fold {rs[0]['fold']}; other folds differ, see the CSV)"),
+            "confusion": cm,
         })
     return sorted(out, key=lambda e: -np.mean(e["ua"]))
 
