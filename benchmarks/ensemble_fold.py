@@ -31,7 +31,7 @@ from _env import environment  # noqa: E402
 
 from ser_zoo.data.datamodule import SERDataModule  # noqa: E402
 from ser_zoo.errors import ConfigError  # noqa: E402
-from ser_zoo.models.ensemble import BaselineMember, ensemble_table, load_members  # noqa: E402
+from ser_zoo.models.ensemble import COMBINED_ROWS, BaselineMember, ensemble_table, load_members  # noqa: E402
 from ser_zoo.lit.safe_ckpt import load_checkpoint_file  # noqa: E402
 from ser_zoo.zoo.heard import check_unheard, saved_heard_speakers  # noqa: E402
 
@@ -81,6 +81,7 @@ def main(argv=None) -> None:
                  BaselineMember(spec, args.protocol, args.fold, args.classes, args.root, args.limit_clips))
                 for spec in args.baselines]
     rows = ensemble_table(members, dm, member_dms)
+    combined = {kind: dict(rows)[name] for kind, name in COMBINED_ROWS.items()}
     seconds = time.time() - t0
     lines = [f"## {args.protocol} fold {args.fold} (speaker-independent), {len(members)} members, "
              f"{rows[0][1]['n_test']} test clips", "",
@@ -88,19 +89,14 @@ def main(argv=None) -> None:
     lines += [f"| {name} | {r['ua'] * 100:.2f} | {r['wa'] * 100:.2f} | {r['f1'] * 100:.2f} |" for name, r in rows]
     env = environment()
     m, v = env["machine"], env["versions"]
-    picked = rows[-1][1]["weights"]
     lines += ["", f"Members: {', '.join(f'`{x}`' for x in paths + args.baselines)}.  ",
               "Ensemble-selection weights (picked on validation speakers): "
-              + ", ".join(f"{name} {w:g}" for (name, _), w in zip(members, picked)) + ".  ",
+              + ", ".join(f"{name} {w:g}" for (name, _), w in zip(members, combined["select"]["weights"])) + ".  ",
               f"Evaluation took {seconds:.0f} s on {m['cpu']}, {m['cores']} cores, GPU {m['gpu'] or 'none'}; "
               + ", ".join(f"{k} {val}" for k, val in v.items()) + f"; commit {env['git_commit']}, {env['date']}.  ",
               f"Command: `python benchmarks/ensemble_fold.py {' '.join(sys.argv[1:] if argv is None else argv)}`", ""]
     if args.leaderboard:
-        by_name = dict(rows)
-        leaderboard_rows(args, dm, deep, paths, {"average": by_name["average of members"],
-                                                 "stack": by_name["stacked (logreg fitted on val speakers)"],
-                                                 "select": by_name["ensemble selection (weights from val-speaker UA)"]},
-                         seconds)
+        leaderboard_rows(args, dm, deep, paths, combined, seconds)
     text = "\n".join(lines)
     print(text)
     out = Path(args.out)
@@ -122,7 +118,7 @@ def member_reading(model, saved: Optional[dict]) -> dict:
 def reading_text(reading: dict) -> str:
     """``2.5 s crops``, ``whole clips``, ``3 s crops, VAD-trimmed``: what a member's table name says of its reading."""
     text = "whole clips" if reading["eval_crop"] == "full" else f"{reading['clip_seconds']:g} s crops"
-    return text + (", VAD-trimmed" if reading.get("vad_trim") else "")
+    return text + (", VAD-trimmed" if reading["vad_trim"] else "")
 
 
 def member_label(path: str, model) -> str:

@@ -3,7 +3,7 @@
 # logistic-regression stack and the ensemble-selection weights fitted on its validation speakers; the plain average,
 # the stack and the selection are written (`<members>-average`, `-stack`, `-select`) to the protocol's CSV by
 # benchmarks/ensemble_fold.py --leaderboard.
-# Each deep member reads the fold at its own training crop (resnet18 2.5 s, MFCC-CNN 3 s, Conv2D-MFCC 2.5 s).
+# Each deep member reads the fold as it was benched (resnet18 2.5 s crops, MFCC-CNN 3 s, Conv2D-MFCC 2.5 s).
 # Lanes (one thread each, side by side; resumable bench first, then ~1-2 min per fold for the ensemble):
 #   ravdess:      every RAVDESS fold, MFCC-CNN (seed 004's best CNN) + SVM + MLP on stats+MFCC+pitch+GE2E
 #   ravdess_conv: every RAVDESS fold, the same plus Conv2D-MFCC (seed 003), the two best CNNs with the two baselines
@@ -33,15 +33,17 @@ lane_ravdess() {
   bench --protocol ravdess-6fold --max_epochs 10 --models configs/mfcc_cnn_ravdess.yaml
   every_fold_ensemble ravdess-6fold "0 1 2 3 4 5" mfcc_cnn+svm+mlp mfcc_cnn_ravdess
 }
-lane_ravdess_conv() {
+ravdess_cnns() {  # the two CNN members of the RAVDESS ensembles on every fold (finished folds are skipped)
   bench --protocol ravdess-6fold --max_epochs 10 --models configs/mfcc_cnn_ravdess.yaml
   bench --protocol ravdess-6fold --max_epochs 20 --models configs/conv2d_mfcc_ravdess.yaml
+}
+lane_ravdess_conv() {
+  ravdess_cnns
   every_fold_ensemble ravdess-6fold "0 1 2 3 4 5" mfcc_cnn+conv2d_mfcc+svm+mlp mfcc_cnn_ravdess conv2d_mfcc_ravdess
 }
 lane_ravdess_pool() {
   local BASELINES=("svm:$FEATS" "mlp:$FEATS" "logreg:$FEATS" "knn:$FEATS" "random_forest:$FEATS")
-  bench --protocol ravdess-6fold --max_epochs 10 --models configs/mfcc_cnn_ravdess.yaml
-  bench --protocol ravdess-6fold --max_epochs 20 --models configs/conv2d_mfcc_ravdess.yaml
+  ravdess_cnns
   every_fold_ensemble ravdess-6fold "0 1 2 3 4 5" mfcc_cnn+conv2d_mfcc+5_baselines mfcc_cnn_ravdess conv2d_mfcc_ravdess
 }
 lane_cross_corpus() {

@@ -125,7 +125,6 @@ def test_a_baseline_joins_deep_members_fitted_on_training_speakers(data_root):
         ensemble_table([("wrong classes", tiny(8, 0, list("abcdefgh")))], dm)
 
 
-@pytest.mark.slow
 def test_ensemble_selection_picks_complementary_members_on_validation_speakers():
     """Two members each right on half the classes are both picked (together they are right everywhere); a member of
     noise that never raises validation UA gets no weight."""
@@ -142,6 +141,7 @@ def test_ensemble_selection_picks_complementary_members_on_validation_speakers()
     assert list(ensemble_selection([noise, first_half], labels, rounds=1)) == [0.0, 1.0]  # the first pick: the better
 
 
+@pytest.mark.slow
 def test_each_deep_member_reads_the_fold_at_its_own_crop(data_root):
     """A member trained on 2 s crops is evaluated on 2 s crops beside a 1 s one (not cut to the first member's)."""
     from ser_zoo.data.datamodule import SERDataModule

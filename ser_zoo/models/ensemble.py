@@ -89,6 +89,11 @@ class StackedEnsemble:
         return _stack_proba(self.stacker, member_probs, len(self.class_names))
 
 
+#: ensemble_table's rows for the members combined, by kind (the rows of the members alone come first)
+COMBINED_ROWS = {"average": "average of members", "stack": "stacked (logreg fitted on val speakers)",
+                 "select": "ensemble selection (weights from val-speaker UA)"}
+
+
 def ensemble_selection(val_probs: Sequence[np.ndarray], val_labels: np.ndarray, rounds: int = 20) -> np.ndarray:
     """Member weights by ensemble selection (Caruana et al., ICML 2004): ``rounds`` times, add (with replacement) the
     member whose addition most raises UA on the validation speakers; a member's weight is the share of picks. A tie
@@ -198,11 +203,11 @@ def ensemble_table(members: Sequence[tuple[str, object]], dm,
     score = lambda p: {**classification_metrics(p.argmax(1), labels["test"], names[0]),  # noqa: E731
                        "n_test": len(labels["test"])}
     rows = [(name, score(p)) for (name, _), p in zip(members, probs["test"])]
-    rows.append(("average of members", score(np.mean(probs["test"], 0))))
+    rows.append((COMBINED_ROWS["average"], score(np.mean(probs["test"], 0))))
     stacker = _new_stacker().fit(StackedEnsemble._flat(probs["val"]), labels["val"])
-    rows.append(("stacked (logreg fitted on val speakers)", score(_stack_proba(stacker, probs["test"], len(names[0])))))
+    rows.append((COMBINED_ROWS["stack"], score(_stack_proba(stacker, probs["test"], len(names[0])))))
     weights = ensemble_selection(probs["val"], labels["val"])
-    rows.append(("ensemble selection (weights from val-speaker UA)",
+    rows.append((COMBINED_ROWS["select"],
                  {**score(np.tensordot(weights, np.asarray(probs["test"]), 1)), "weights": weights.round(3).tolist()}))
     return rows
 
