@@ -1,11 +1,11 @@
-# Two entry points for a fresh machine: `make demo` (main job) and `make test` (the suite).
+# Two entry points for a fresh machine: `make demo` (main job) and `make test` (lint, then the suite).
 # Each creates .venv and installs ser-zoo with its pinned torch trio when missing.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.ser-zoo-installed
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo lint test bench clean
 
 setup: $(STAMP)
 
@@ -18,7 +18,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/ser-zoo demo
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

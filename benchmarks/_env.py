@@ -34,10 +34,23 @@ def _mem_gib() -> float:
 def _git_commit() -> str:
     try:
         root = Path(__file__).resolve().parents[1]
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True).stdout
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-                                ":(exclude)benchmarks/results"],  # earlier results are outputs, not the code measured
-                               cwd=root, capture_output=True, text=True).stdout
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout
+        dirty = subprocess.run(
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":(exclude)benchmarks/results",
+            ],  # earlier results are outputs, not the code measured
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout
         return sha.strip() + ("+dirty" if dirty.strip() else "")
     except OSError:
         return "unknown"
@@ -49,8 +62,13 @@ def environment() -> dict:
     import torch
     import torchaudio
 
-    versions = {"python": platform.python_version(), "torch": torch.__version__, "torchaudio": torchaudio.__version__,
-                "librosa": librosa.__version__, "numpy": numpy.__version__}
+    versions = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchaudio": torchaudio.__version__,
+        "librosa": librosa.__version__,
+        "numpy": numpy.__version__,
+    }
     for mod in ("lightning", "timm", "torchvision"):
         try:
             versions[mod] = __import__(mod).__version__
@@ -59,8 +77,14 @@ def environment() -> dict:
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": {"cpu": _cpu_model(), "cores": os.cpu_count(), "ram_gib": _mem_gib(), "gpu": device,
-                    "torch_threads": torch.get_num_threads(), "os": platform.platform()},
+        "machine": {
+            "cpu": _cpu_model(),
+            "cores": os.cpu_count(),
+            "ram_gib": _mem_gib(),
+            "gpu": device,
+            "torch_threads": torch.get_num_threads(),
+            "os": platform.platform(),
+        },
         "versions": versions,
         "git_commit": _git_commit(),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
@@ -75,9 +99,12 @@ def write_result(name: str, result: dict, markdown: str) -> Path:
     (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=1) + "\n")
     m = env["machine"]
     v = env["versions"]
-    footer = (f"\n\nMachine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, GPU: {m['gpu'] or 'none'}; "
-              f"torch threads {m['torch_threads']}.  \nVersions: " + ", ".join(f"{k} {val}" for k, val in v.items())
-              + f".  \nCommit {env['git_commit']}, {env['date']}.  \nCommand: `{env['command']}`\n")
+    footer = (
+        f"\n\nMachine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, GPU: {m['gpu'] or 'none'}; "
+        f"torch threads {m['torch_threads']}.  \nVersions: "
+        + ", ".join(f"{k} {val}" for k, val in v.items())
+        + f".  \nCommit {env['git_commit']}, {env['date']}.  \nCommand: `{env['command']}`\n"
+    )
     path = RESULTS / f"{name}.md"
     path.write_text(markdown.rstrip() + footer)
     return path
@@ -86,11 +113,15 @@ def write_result(name: str, result: dict, markdown: str) -> Path:
 def speed_rows(seconds: dict[str, float], n: int, baseline: str, key: str) -> dict[str, dict]:
     """Per-pipeline seconds, clips/s and speed-up over ``baseline`` (stored under ``key``)."""
     base = seconds[baseline]
-    return {k: {"seconds": round(v, 3), "clips_per_s": round(n / v, 1), key: round(base / v, 2)}
-            for k, v in seconds.items()}
+    return {
+        k: {"seconds": round(v, 3), "clips_per_s": round(n / v, 1), key: round(base / v, 2)}
+        for k, v in seconds.items()
+    }
 
 
 def speed_table(rows: dict[str, dict], key: str, against: str) -> list[str]:
     """The markdown table of ``speed_rows``."""
     lines = [f"| pipeline | seconds | clips/s | speed-up vs {against} |", "|---|---:|---:|---:|"]
-    return lines + [f"| {k} | {v['seconds']:.2f} | {v['clips_per_s']:.0f} | {v[key]:.2f}x |" for k, v in rows.items()]
+    return lines + [
+        f"| {k} | {v['seconds']:.2f} | {v['clips_per_s']:.0f} | {v[key]:.2f}x |" for k, v in rows.items()
+    ]

@@ -16,18 +16,23 @@ import librosa
 import numpy as np
 import scipy.signal
 import torch
+from _env import speed_rows, speed_table, write_result
 from threadpoolctl import threadpool_limits
 
-from _env import speed_rows, speed_table, write_result
 from ser_zoo.augment import Augmentation
 from ser_zoo.data.cache import WaveformCache
 from ser_zoo.data.corpora import read_corpus
 from ser_zoo.data.datamodule import default_data_root
 
 SR, SECONDS = 16000, 3.0
-SPEC = {"shift": {"p": 1.0, "max_seconds": 0.3}, "stretch": {"p": 1.0, "rate": [0.9, 1.1]},
-        "pitch": {"p": 1.0, "semitones": [-2, 2]}, "gain": {"p": 1.0, "db": [-6, 6]},
-        "lowpass": {"p": 1.0, "cutoff_hz": [2500, 7000]}, "noise": {"p": 1.0, "snr_db": [10, 30]}}
+SPEC = {
+    "shift": {"p": 1.0, "max_seconds": 0.3},
+    "stretch": {"p": 1.0, "rate": [0.9, 1.1]},
+    "pitch": {"p": 1.0, "semitones": [-2, 2]},
+    "gain": {"p": 1.0, "db": [-6, 6]},
+    "lowpass": {"p": 1.0, "cutoff_hz": [2500, 7000]},
+    "noise": {"p": 1.0, "snr_db": [10, 30]},
+}
 
 
 def seeds_per_clip(waves: np.ndarray) -> float:
@@ -53,7 +58,7 @@ def batched(waves: np.ndarray, batch: int, device: torch.device) -> float:
     sync()
     start = time.perf_counter()
     for i in range(0, len(x), batch):
-        aug.waveforms(x[i:i + batch], lengths[i:i + batch])
+        aug.waveforms(x[i : i + batch], lengths[i : i + batch])
     sync()
     return time.perf_counter() - start
 
@@ -71,7 +76,7 @@ def main() -> None:
     for i, c in enumerate(clips):
         w = cache.get(c.id).astype(np.float32) / 32768.0
         off = max(0, (len(w) - n) // 2)
-        waves[i, : min(n, len(w))] = w[off: off + n]
+        waves[i, : min(n, len(w))] = w[off : off + n]
 
     with threadpool_limits(1):
         rows = {"seeds' per-clip librosa/scipy (1 thread)": seeds_per_clip(waves)}
@@ -81,13 +86,24 @@ def main() -> None:
     torch.set_num_threads(threads)
     rows[f"ser-zoo batched, CPU {threads} threads"] = batched(waves, args.batch, torch.device("cpu"))
     if torch.cuda.is_available():
-        rows[f"ser-zoo batched, {torch.cuda.get_device_name(0)}"] = batched(waves, args.batch, torch.device("cuda"))
-    result = {"clips": len(waves), "clip_seconds": SECONDS, "batch": args.batch, "spec": SPEC,
-              "rows": speed_rows(rows, len(waves), "seeds' per-clip librosa/scipy (1 thread)", "speedup_vs_seeds")}
-    lines = ["# Augmentation throughput: batched on-device pipeline vs the seeds' per-clip pipeline", "",
-             f"{len(waves)} RAVDESS clips, {SECONDS:g} s each; noise, shift, pitch shift, time stretch, gain and "
-             "low-pass applied to every clip.", "",
-             *speed_table(result["rows"], "speedup_vs_seeds", "seeds")]
+        rows[f"ser-zoo batched, {torch.cuda.get_device_name(0)}"] = batched(
+            waves, args.batch, torch.device("cuda")
+        )
+    result = {
+        "clips": len(waves),
+        "clip_seconds": SECONDS,
+        "batch": args.batch,
+        "spec": SPEC,
+        "rows": speed_rows(rows, len(waves), "seeds' per-clip librosa/scipy (1 thread)", "speedup_vs_seeds"),
+    }
+    lines = [
+        "# Augmentation throughput: batched on-device pipeline vs the seeds' per-clip pipeline",
+        "",
+        f"{len(waves)} RAVDESS clips, {SECONDS:g} s each; noise, shift, pitch shift, time stretch, gain and "
+        "low-pass applied to every clip.",
+        "",
+        *speed_table(result["rows"], "speedup_vs_seeds", "seeds"),
+    ]
     print("\n".join(lines))
     print("wrote", write_result("augment", result, "\n".join(lines)))
 

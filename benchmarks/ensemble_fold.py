@@ -31,8 +31,8 @@ from _env import environment  # noqa: E402
 
 from ser_zoo.data.datamodule import SERDataModule  # noqa: E402
 from ser_zoo.errors import ConfigError  # noqa: E402
-from ser_zoo.models.ensemble import COMBINED_ROWS, BaselineMember, ensemble_table, load_members  # noqa: E402
 from ser_zoo.lit.safe_ckpt import load_checkpoint_file  # noqa: E402
+from ser_zoo.models.ensemble import COMBINED_ROWS, BaselineMember, ensemble_table, load_members  # noqa: E402
 from ser_zoo.zoo.heard import check_unheard, saved_heard_speakers  # noqa: E402
 
 
@@ -42,14 +42,20 @@ def main(argv=None) -> None:
     p.add_argument("--fold", type=int, required=True)
     p.add_argument("--classes", default=None)
     p.add_argument("--members", nargs="*", default=[], help=".ckpt paths (globs allowed)")
-    p.add_argument("--baselines", nargs="*", default=[], help="baseline specs, e.g. svm:stats+mfcc_mean+ge2e:vad")
+    p.add_argument(
+        "--baselines", nargs="*", default=[], help="baseline specs, e.g. svm:stats+mfcc_mean+ge2e:vad"
+    )
     p.add_argument("--root", default=None)
     p.add_argument("--limit_clips", type=int, default=None, help="a quick check on a few clips per stage")
     p.add_argument("--out", default="benchmarks/results/seed_zoo/ensemble.md")
-    p.add_argument("--leaderboard", default=None, metavar="LABEL",
-                   help="also append the average's, the stack's and the selection's fold rows, as models "
-                        "LABEL-average, LABEL-stack and LABEL-select, to the protocol's CSV under --results and "
-                        "regenerate LEADERBOARD.md (run every fold with the same members for a mean ± std)")
+    p.add_argument(
+        "--leaderboard",
+        default=None,
+        metavar="LABEL",
+        help="also append the average's, the stack's and the selection's fold rows, as models "
+        "LABEL-average, LABEL-stack and LABEL-select, to the protocol's CSV under --results and "
+        "regenerate LEADERBOARD.md (run every fold with the same members for a mean ± std)",
+    )
     p.add_argument("--results", default="benchmarks/results")
     args = p.parse_args(argv)
     if len(args.members) + len(args.baselines) < 2:
@@ -63,9 +69,16 @@ def main(argv=None) -> None:
     def data_module(reading: dict):
         key = tuple(sorted(reading.items()))
         if key not in by_reading:
-            by_reading[key] = SERDataModule(root=args.root, protocol=args.protocol, fold=args.fold,
-                                            classes=args.classes, batch_size=32, num_workers=1,
-                                            limit_clips=args.limit_clips, **reading)
+            by_reading[key] = SERDataModule(
+                root=args.root,
+                protocol=args.protocol,
+                fold=args.fold,
+                classes=args.classes,
+                batch_size=32,
+                num_workers=1,
+                limit_clips=args.limit_clips,
+                **reading,
+            )
             by_reading[key].setup("fit")
             by_reading[key].setup("test")
         return by_reading[key]
@@ -73,28 +86,49 @@ def main(argv=None) -> None:
     member_dms = [data_module(r) for r in readings]
     dm = member_dms[0] if deep else data_module({})  # labels, baselines and the speaker check read this one
     for path, m, s in zip(paths, deep, saved):  # no member may have heard this fold's test speakers
-        check_unheard(m.card if getattr(m, "card", None) else
-                      {"name": path, "heard_speakers": saved_heard_speakers(s, path, args.root)}, dm, role="--members")
+        check_unheard(
+            m.card
+            if getattr(m, "card", None)
+            else {"name": path, "heard_speakers": saved_heard_speakers(s, path, args.root)},
+            dm,
+            role="--members",
+        )
     t0 = time.time()
     members = [(f"{member_label(pth, m)} ({reading_text(r)})", m) for pth, m, r in zip(paths, deep, readings)]
-    members += [(f"{spec} (fitted on training speakers)",
-                 BaselineMember(spec, args.protocol, args.fold, args.classes, args.root, args.limit_clips))
-                for spec in args.baselines]
+    members += [
+        (
+            f"{spec} (fitted on training speakers)",
+            BaselineMember(spec, args.protocol, args.fold, args.classes, args.root, args.limit_clips),
+        )
+        for spec in args.baselines
+    ]
     rows = ensemble_table(members, dm, member_dms)
     combined = {kind: dict(rows)[name] for kind, name in COMBINED_ROWS.items()}
     seconds = time.time() - t0
-    lines = [f"## {args.protocol} fold {args.fold} (speaker-independent), {len(members)} members, "
-             f"{rows[0][1]['n_test']} test clips", "",
-             "| model | UA | WA | macro-F1 |", "|---|---:|---:|---:|"]
-    lines += [f"| {name} | {r['ua'] * 100:.2f} | {r['wa'] * 100:.2f} | {r['f1'] * 100:.2f} |" for name, r in rows]
+    lines = [
+        f"## {args.protocol} fold {args.fold} (speaker-independent), {len(members)} members, "
+        f"{rows[0][1]['n_test']} test clips",
+        "",
+        "| model | UA | WA | macro-F1 |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {name} | {r['ua'] * 100:.2f} | {r['wa'] * 100:.2f} | {r['f1'] * 100:.2f} |" for name, r in rows
+    ]
     env = environment()
     m, v = env["machine"], env["versions"]
-    lines += ["", f"Members: {', '.join(f'`{x}`' for x in paths + args.baselines)}.  ",
-              "Ensemble-selection weights (picked on validation speakers): "
-              + ", ".join(f"{name} {w:g}" for (name, _), w in zip(members, combined["select"]["weights"])) + ".  ",
-              f"Evaluation took {seconds:.0f} s on {m['cpu']}, {m['cores']} cores, GPU {m['gpu'] or 'none'}; "
-              + ", ".join(f"{k} {val}" for k, val in v.items()) + f"; commit {env['git_commit']}, {env['date']}.  ",
-              f"Command: `python benchmarks/ensemble_fold.py {' '.join(sys.argv[1:] if argv is None else argv)}`", ""]
+    lines += [
+        "",
+        f"Members: {', '.join(f'`{x}`' for x in paths + args.baselines)}.  ",
+        "Ensemble-selection weights (picked on validation speakers): "
+        + ", ".join(f"{name} {w:g}" for (name, _), w in zip(members, combined["select"]["weights"]))
+        + ".  ",
+        f"Evaluation took {seconds:.0f} s on {m['cpu']}, {m['cores']} cores, GPU {m['gpu'] or 'none'}; "
+        + ", ".join(f"{k} {val}" for k, val in v.items())
+        + f"; commit {env['git_commit']}, {env['date']}.  ",
+        f"Command: `python benchmarks/ensemble_fold.py {' '.join(sys.argv[1:] if argv is None else argv)}`",
+        "",
+    ]
     if args.leaderboard:
         leaderboard_rows(args, dm, deep, paths, combined, seconds)
     text = "\n".join(lines)
@@ -109,10 +143,18 @@ def main(argv=None) -> None:
 def member_reading(model, saved: Optional[dict]) -> dict:
     """How a member read the fold's evaluation clips when it was benched (crop, VAD trim, ...): the data settings saved
     in its .ckpt, or its zoo card's ``eval``; else its training crop."""
-    data = (saved or {}).get("datamodule_hyper_parameters") or (getattr(model, "card", None) or {}).get("eval") or {}
-    reading = {k: data[k] for k in SERDataModule.READING if k in data} or {"clip_seconds": model.hparams.example_seconds}
+    data = (
+        (saved or {}).get("datamodule_hyper_parameters")
+        or (getattr(model, "card", None) or {}).get("eval")
+        or {}
+    )
+    reading = {k: data[k] for k in SERDataModule.READING if k in data} or {
+        "clip_seconds": model.hparams.example_seconds
+    }
     defaults = inspect.signature(SERDataModule).parameters
-    return {k: reading.get(k, defaults[k].default) for k in SERDataModule.READING}  # complete: equal readings share
+    return {
+        k: reading.get(k, defaults[k].default) for k in SERDataModule.READING
+    }  # complete: equal readings share
 
 
 def reading_text(reading: dict) -> str:
@@ -140,13 +182,19 @@ def leaderboard_rows(args, dm, deep, paths, results: dict[str, dict], seconds: f
 
     classes = args.classes or get_protocol(args.protocol).classes
     members = " + ".join([member_label(p, m) for p, m in zip(paths, deep)] + list(args.baselines))
-    how = {"average": "mean of the probabilities of ", "stack": "stack (logreg on val speakers) of ",
-           "select": "ensemble selection (weights from val-speaker UA) of "}
+    how = {
+        "average": "mean of the probabilities of ",
+        "stack": "stack (logreg on val speakers) of ",
+        "select": "ensemble selection (weights from val-speaker UA) of ",
+    }
     path = results_path(Path(args.results), args.protocol, args.classes)
-    common = {"epochs": "", "train_seconds": round(seconds, 1),
-              "params": sum(p.numel() for m in deep for p in m.net.parameters()),
-              "test_speakers": " ".join(sorted({c.speaker for c in dm.stage_clips("test")})),
-              "device": _torch.cuda.get_device_name(0) if _torch.cuda.is_available() else "cpu"}
+    common = {
+        "epochs": "",
+        "train_seconds": round(seconds, 1),
+        "params": sum(p.numel() for m in deep for p in m.net.parameters()),
+        "test_speakers": " ".join(sorted({c.speaker for c in dm.stage_clips("test")})),
+        "device": _torch.cuda.get_device_name(0) if _torch.cuda.is_available() else "cpu",
+    }
     for kind, r in results.items():
         picked = f" (weights {' / '.join(f'{w:g}' for w in r['weights'])})" if "weights" in r else ""
         r = {**r, **common, "config": how[kind] + members + picked}

@@ -21,9 +21,9 @@ import time
 import librosa
 import numpy as np
 import torch
+from _env import speed_rows, speed_table, write_result
 from threadpoolctl import threadpool_limits
 
-from _env import speed_rows, speed_table, write_result
 from ser_zoo.data.cache import WaveformCache
 from ser_zoo.data.corpora import read_corpus
 from ser_zoo.data.datamodule import default_data_root
@@ -52,11 +52,11 @@ def batched(waves: list[np.ndarray], batch: int, device: torch.device) -> float:
         start = time.perf_counter()
         order = sorted(range(len(waves)), key=lambda i: len(waves[i]))  # length buckets: little padding
         for i in range(0, len(waves), batch):
-            chunk = [waves[j] for j in order[i:i + batch]]
+            chunk = [waves[j] for j in order[i : i + batch]]
             lengths = torch.tensor([len(w) for w in chunk])
             x = torch.zeros(len(chunk), int(lengths.max()))
             for j, w in enumerate(chunk):
-                x[j, :len(w)] = torch.from_numpy(w)
+                x[j, : len(w)] = torch.from_numpy(w)
             x, lengths = x.to(device, non_blocking=True), lengths.to(device)
             logmel(x, lengths), mfcc(x, lengths)
         sync()
@@ -65,7 +65,9 @@ def batched(waves: list[np.ndarray], batch: int, device: torch.device) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--root", default=None, help="data root holding ravdess/ (default: ../shared/data or $SER_ZOO_DATA)")
+    ap.add_argument(
+        "--root", default=None, help="data root holding ravdess/ (default: ../shared/data or $SER_ZOO_DATA)"
+    )
     ap.add_argument("--clips", type=int, default=480)
     ap.add_argument("--batch", type=int, default=32)
     args = ap.parse_args()
@@ -86,17 +88,29 @@ def main() -> None:
     torch.set_num_threads(1)
     rows["ser-zoo batched, CPU 1 thread"] = batched(waves, args.batch, torch.device("cpu"))
     torch.set_num_threads(threads)
-    rows[f"ser-zoo batched, CPU {torch.get_num_threads()} threads"] = batched(waves, args.batch, torch.device("cpu"))
+    rows[f"ser-zoo batched, CPU {torch.get_num_threads()} threads"] = batched(
+        waves, args.batch, torch.device("cpu")
+    )
     if torch.cuda.is_available():
-        rows[f"ser-zoo batched, {torch.cuda.get_device_name(0)}"] = batched(waves, args.batch, torch.device("cuda"))
+        rows[f"ser-zoo batched, {torch.cuda.get_device_name(0)}"] = batched(
+            waves, args.batch, torch.device("cuda")
+        )
 
-    result = {"clips": len(waves), "audio_seconds": round(audio_s, 1), "batch": args.batch,
-              "decode_librosa_load_s": round(decode_s, 2),
-              "rows": speed_rows(rows, len(waves), "librosa per file (1 thread)", "speedup_vs_librosa")}
-    lines = ["# Feature extraction: log-mel (64) + MFCC (40), batched front-ends vs librosa per file", "",
-             f"{len(waves)} RAVDESS clips ({audio_s:.0f} s of audio), batch {args.batch}, same waveforms on both sides.",
-             f"Decoding them with `librosa.load` alone took {decode_s:.1f} s (the waveform cache pays this once).", "",
-             *speed_table(result["rows"], "speedup_vs_librosa", "librosa")]
+    result = {
+        "clips": len(waves),
+        "audio_seconds": round(audio_s, 1),
+        "batch": args.batch,
+        "decode_librosa_load_s": round(decode_s, 2),
+        "rows": speed_rows(rows, len(waves), "librosa per file (1 thread)", "speedup_vs_librosa"),
+    }
+    lines = [
+        "# Feature extraction: log-mel (64) + MFCC (40), batched front-ends vs librosa per file",
+        "",
+        f"{len(waves)} RAVDESS clips ({audio_s:.0f} s of audio), batch {args.batch}, same waveforms on both sides.",
+        f"Decoding them with `librosa.load` alone took {decode_s:.1f} s (the waveform cache pays this once).",
+        "",
+        *speed_table(result["rows"], "speedup_vs_librosa", "librosa"),
+    ]
     print("\n".join(lines))
     print("wrote", write_result("features", result, "\n".join(lines)))
 

@@ -41,23 +41,37 @@ def protocol_section(csv_path: Path) -> list[str]:
             partial = sorted({f for (m, f) in rows if m == clf})
             out += [f"`{clf}`: not every variant has finished a common fold yet (base folds {partial}).", ""]
             continue
-        out += [f"**{clf}** over folds {folds} (mean ± std over folds, %):", "",
-                "| features | UA | WA | macro-F1 | UA - base (paired) | folds better |", "|---|---:|---:|---:|---:|---:|"]
+        out += [
+            f"**{clf}** over folds {folds} (mean ± std over folds, %):",
+            "",
+            "| features | UA | WA | macro-F1 | UA - base (paired) | folds better |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         base = [float(rows[(clf, f)]["ua"]) for f in folds]
         for (label, _), spec in zip(VARIANTS, specs):
             vals = {k: [float(rows[(spec, f)][k]) for f in folds] for k, _ in METRICS}
             diff = [v - b for v, b in zip(vals["ua"], base)]
             better = "" if spec == clf else f"{sum(d > 0 for d in diff)}/{len(diff)}"
             delta = "" if spec == clf else f"{'+' if statistics.mean(diff) >= 0 else ''}{mean_std(diff)}"
-            out.append(f"| {label} (`{spec}`) | {mean_std(vals['ua'])} | {mean_std(vals['wa'])} | "
-                       f"{mean_std(vals['f1'])} | {delta} | {better} |")
+            out.append(
+                f"| {label} (`{spec}`) | {mean_std(vals['ua'])} | {mean_std(vals['wa'])} | "
+                f"{mean_std(vals['f1'])} | {delta} | {better} |"
+            )
         commits = sorted({rows[(s, f)]["git_commit"] for s in specs for f in folds})
+
         def speakers(f: int) -> str:
             names = rows[(clf, f)]["test_speakers"].split()
-            return " ".join(names) if len(names) <= 6 else f"{len(names)} speakers ({names[0]} ... {names[-1]})"
+            return (
+                " ".join(names) if len(names) <= 6 else f"{len(names)} speakers ({names[0]} ... {names[-1]})"
+            )
 
-        out += ["", "Test speakers per fold: " + "; ".join(f"{f}: {speakers(f)}" for f in folds)
-                + f". Commits {commits}.", ""]
+        out += [
+            "",
+            "Test speakers per fold: "
+            + "; ".join(f"{f}: {speakers(f)}" for f in folds)
+            + f". Commits {commits}.",
+            "",
+        ]
     return out
 
 
@@ -65,18 +79,25 @@ def main(results: Path = RESULTS) -> str:
     paths = sorted(results.glob("*.csv"), key=lambda p: (not p.stem.startswith("ravdess"), p.stem))
     if not paths:
         sys.exit(f"no CSV in {results}; run bash benchmarks/frontends_effect.sh first")
-    lines = ["# Pretrained front-ends: measured effect on accuracy", "",
-             "The same scikit-learn classifier (StandardScaler + SVM (C=10, RBF) or MLP (256-128, early stopping); "
-             "fitted on the fold's training speakers, nothing tuned) on the same clip vectors, with and without each "
-             "front-end: CREPE tiny pitch statistics (F0 mean/std/percentiles/range/movement over voiced 40 ms "
-             "frames, periodicity, voiced share), the GE2E voice embedding (Resemblyzer, 1.6 s windows, L2-normalised "
-             "mean), and Silero VAD trimming (features of each clip from first to last speech). Whole clips, "
-             "test speakers held out of training and of any selection.", ""]
+    lines = [
+        "# Pretrained front-ends: measured effect on accuracy",
+        "",
+        "The same scikit-learn classifier (StandardScaler + SVM (C=10, RBF) or MLP (256-128, early stopping); "
+        "fitted on the fold's training speakers, nothing tuned) on the same clip vectors, with and without each "
+        "front-end: CREPE tiny pitch statistics (F0 mean/std/percentiles/range/movement over voiced 40 ms "
+        "frames, periodicity, voiced share), the GE2E voice embedding (Resemblyzer, 1.6 s windows, L2-normalised "
+        "mean), and Silero VAD trimming (features of each clip from first to last speech). Whole clips, "
+        "test speakers held out of training and of any selection.",
+        "",
+    ]
     for path in paths:
         lines += protocol_section(path)
-    lines += ["Commands: `bash benchmarks/frontends_effect.sh` (rows, resumable), then "
-              "`python benchmarks/frontends_effect_summary.py` (this file). Front-end cost on this CPU: "
-              "benchmarks/results/pretrained_frontends.md.", ""]
+    lines += [
+        "Commands: `bash benchmarks/frontends_effect.sh` (rows, resumable), then "
+        "`python benchmarks/frontends_effect_summary.py` (this file). Front-end cost on this CPU: "
+        "benchmarks/results/pretrained_frontends.md.",
+        "",
+    ]
     text = "\n".join(lines)
     (results / "effect.md").write_text(text)
     return text

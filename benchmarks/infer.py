@@ -40,8 +40,14 @@ def build_module(config: str, model: str | None = None):
 
     m = yaml.safe_load(Path(config).read_text())["model"]
     kwargs = dict(m.get("model_kwargs") or {}) if model is None else {}
-    return SERModule(model=model or m["model"], model_kwargs=kwargs, frontend=m.get("frontend"),
-                     num_classes=len(EMOTIONS), class_names=list(EMOTIONS), example_seconds=SECONDS).eval()
+    return SERModule(
+        model=model or m["model"],
+        model_kwargs=kwargs,
+        frontend=m.get("frontend"),
+        num_classes=len(EMOTIONS),
+        class_names=list(EMOTIONS),
+        example_seconds=SECONDS,
+    ).eval()
 
 
 def real_clips(n: int) -> list[np.ndarray]:
@@ -95,8 +101,10 @@ def write_long_wav(path: Path, minutes: float, clips: list[np.ndarray]) -> Path:
     """A recording of ``minutes`` made of the clips back to back (synthetic speech-like noise without them)."""
     if not clips:
         rng = np.random.default_rng(1)
-        clips = [(0.1 * rng.standard_normal(int(SR * 3.5)) * np.hanning(int(SR * 3.5))).astype(np.float32)
-                 for _ in range(8)]
+        clips = [
+            (0.1 * rng.standard_normal(int(SR * 3.5)) * np.hanning(int(SR * 3.5))).astype(np.float32)
+            for _ in range(8)
+        ]
     total, i = int(minutes * 60 * SR), 0
     with sf.SoundFile(str(path), "w", SR, 1, subtype="PCM_16") as f:
         written = 0
@@ -172,20 +180,38 @@ def memory_child(config: str, model: str, path: str) -> None:
     rss_trimmed = _rss_after_malloc_trim()
     info = sf.info(path)
     quarter = max(1, len(samples) // 4)
-    print(json.dumps({"model": model, "audio_s": info.frames / info.samplerate, "windows": len(rows),
-                      "seconds": elapsed, "rtf": elapsed / (info.frames / info.samplerate),
-                      "float32_mib": info.frames * 4 / 2**20, "rss_model_mib": rss_model,
-                      "rss_peak_20s_mib": warm_peak, "rss_before_mib": rss0, "rss_peak_mib": rss1,
-                      "rss_median_first_quarter_mib": float(np.median(samples[:quarter])),
-                      "rss_median_last_quarter_mib": float(np.median(samples[-quarter:])), "rss_samples": len(samples),
-                      "rss_end_mib": rss_end, "rss_end_after_malloc_trim_mib": rss_trimmed,
-                      "tracemalloc_peak_mib": traced / 2**20,
-                      "threads": torch.get_num_threads()}))
+    print(
+        json.dumps(
+            {
+                "model": model,
+                "audio_s": info.frames / info.samplerate,
+                "windows": len(rows),
+                "seconds": elapsed,
+                "rtf": elapsed / (info.frames / info.samplerate),
+                "float32_mib": info.frames * 4 / 2**20,
+                "rss_model_mib": rss_model,
+                "rss_peak_20s_mib": warm_peak,
+                "rss_before_mib": rss0,
+                "rss_peak_mib": rss1,
+                "rss_median_first_quarter_mib": float(np.median(samples[:quarter])),
+                "rss_median_last_quarter_mib": float(np.median(samples[-quarter:])),
+                "rss_samples": len(samples),
+                "rss_end_mib": rss_end,
+                "rss_end_after_malloc_trim_mib": rss_trimmed,
+                "tracemalloc_peak_mib": traced / 2**20,
+                "threads": torch.get_num_threads(),
+            }
+        )
+    )
 
 
 def memory_run(config: str, model: str, path: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--config", config, "--_memory_child", model, str(path)],
-                         capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, __file__, "--config", config, "--_memory_child", model, str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     if out.returncode:
         raise SystemExit(f"memory subprocess failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -198,7 +224,9 @@ def main() -> None:
     ap.add_argument("--batch_runs", type=int, default=6, help="timed batches per runtime and thread count")
     ap.add_argument("--long_minutes", type=float, default=10.0, help="recording for the real-time factor")
     ap.add_argument("--hour_model", default="mel_cnn", help="model for the memory runs")
-    ap.add_argument("--memory_minutes", type=float, nargs="+", default=[10, 60], help="recordings for the memory runs")
+    ap.add_argument(
+        "--memory_minutes", type=float, nargs="+", default=[10, 60], help="recordings for the memory runs"
+    )
     ap.add_argument("--_memory_child", nargs=2, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._memory_child:
@@ -216,22 +244,36 @@ def main() -> None:
     clips = real_clips(64)
     batch = three_second_batch(clips)
     tmp = Path(tempfile.mkdtemp(prefix="ser_zoo_bench_"))
-    result: dict = {"config": args.config, "model": name, "weights": "random init",
-                    "clips": "RAVDESS" if clips else "synthetic", "load_average_at_start": load}
+    result: dict = {
+        "config": args.config,
+        "model": name,
+        "weights": "random init",
+        "clips": "RAVDESS" if clips else "synthetic",
+        "load_average_at_start": load,
+    }
     try:
         onnx_path = export_onnx(module, tmp / f"{name}.onnx").path
         result["onnx_parity_max_abs_logit_diff"] = onnx_parity(module, onnx_path, batch)
 
         lat = {}
-        for rt, s in timed(runtimes(module, onnx_path, threads=1), batch[:1], warmup=5, runs=args.runs).items():
-            lat[rt] = {"median_ms": float(np.median(s)) * 1000, "p90_ms": float(np.percentile(s, 90)) * 1000,
-                       "runs": args.runs}
+        for rt, s in timed(
+            runtimes(module, onnx_path, threads=1), batch[:1], warmup=5, runs=args.runs
+        ).items():
+            lat[rt] = {
+                "median_ms": float(np.median(s)) * 1000,
+                "p90_ms": float(np.percentile(s, 90)) * 1000,
+                "runs": args.runs,
+            }
             print(f"latency {rt}: {lat[rt]['median_ms']:.1f} ms median", flush=True)
         thr = {}
         for threads in (1, 2):
-            for rt, s in timed(runtimes(module, onnx_path, threads), batch, warmup=1, runs=args.batch_runs).items():
-                thr[f"{rt}, {threads} thread{'s' * (threads > 1)}"] = {"clips_per_s": BATCH / float(np.median(s)),
-                                                                      "median_batch_s": float(np.median(s))}
+            for rt, s in timed(
+                runtimes(module, onnx_path, threads), batch, warmup=1, runs=args.batch_runs
+            ).items():
+                thr[f"{rt}, {threads} thread{'s' * (threads > 1)}"] = {
+                    "clips_per_s": BATCH / float(np.median(s)),
+                    "median_batch_s": float(np.median(s)),
+                }
         print(f"throughput: {json.dumps(thr)}", flush=True)
         result.update(latency=lat, throughput=thr)
 
@@ -241,8 +283,14 @@ def main() -> None:
         rows = timeline(module, long_path, 3.0, 1.0, BATCH, progress=False)
         elapsed = time.perf_counter() - t
         audio_s = args.long_minutes * 60
-        result["timeline"] = {"model": name, "audio_s": audio_s, "windows": len(rows), "seconds": elapsed,
-                              "rtf": elapsed / audio_s, "threads": torch.get_num_threads()}
+        result["timeline"] = {
+            "model": name,
+            "audio_s": audio_s,
+            "windows": len(rows),
+            "seconds": elapsed,
+            "rtf": elapsed / audio_s,
+            "threads": torch.get_num_threads(),
+        }
         print(f"timeline: {json.dumps(result['timeline'])}", flush=True)
         long_path.unlink()
 
@@ -266,13 +314,18 @@ def _flat_sentence(mem: list[dict]) -> str:
     keys = ("rss_median_last_quarter_mib", "rss_peak_mib", "rss_end_after_malloc_trim_mib", "float32_mib")
     d = {k: (long[k] or 0) - (short[k] or 0) for k in keys}
     growth = d["rss_median_last_quarter_mib"]
-    verdict = ("the process RSS stayed flat" if growth < max(32.0, 0.1 * d["float32_mib"]) else
-               "the process RSS did not stay flat (glibc slack: see ser_zoo/memory.py)")
-    return (f"From {short['audio_s'] / 60:.3g} to {long['audio_s'] / 60:.3g} min the audio as float32 grows by "
-            f"{d['float32_mib']:.0f} MiB; the live memory at the end (trimmed RSS) moved "
-            f"{d['rss_end_after_malloc_trim_mib']:+.0f} MiB and {verdict}: the last-quarter median moved "
-            f"{growth:+.0f} MiB and the peak {d['rss_peak_mib']:+.0f} MiB. `ser_zoo.infer` fixes glibc's mmap "
-            "threshold (ser_zoo/memory.py) so freed batch buffers go back to the OS instead of piling up as slack.")
+    verdict = (
+        "the process RSS stayed flat"
+        if growth < max(32.0, 0.1 * d["float32_mib"])
+        else "the process RSS did not stay flat (glibc slack: see ser_zoo/memory.py)"
+    )
+    return (
+        f"From {short['audio_s'] / 60:.3g} to {long['audio_s'] / 60:.3g} min the audio as float32 grows by "
+        f"{d['float32_mib']:.0f} MiB; the live memory at the end (trimmed RSS) moved "
+        f"{d['rss_end_after_malloc_trim_mib']:+.0f} MiB and {verdict}: the last-quarter median moved "
+        f"{growth:+.0f} MiB and the peak {d['rss_peak_mib']:+.0f} MiB. `ser_zoo.infer` fixes glibc's mmap "
+        "threshold (ser_zoo/memory.py) so freed batch buffers go back to the OS instead of piling up as slack."
+    )
 
 
 def markdown(r: dict, args) -> str:
@@ -309,8 +362,11 @@ def markdown(r: dict, args) -> str:
         "|---|---:|---:|---:|---:|---:|",
         f"| {tl['model']} | {tl['audio_s'] / 60:.3g} min | {tl['windows']} | {tl['seconds']:.1f} | {tl['rtf']:.3f} "
         f"| {tl['threads']} |",
-        *[f"| {m['model']} | {m['audio_s'] / 60:.3g} min | {m['windows']} | {m['seconds']:.1f} | {m['rtf']:.3f} "
-          f"| {m['threads']} |" for m in r["memory"]],
+        *[
+            f"| {m['model']} | {m['audio_s'] / 60:.3g} min | {m['windows']} | {m['seconds']:.1f} | {m['rtf']:.3f} "
+            f"| {m['threads']} |"
+            for m in r["memory"]
+        ],
         "",
         "Real-time factor = processing seconds / audio seconds (below 1: faster than real time).",
         "",
@@ -320,11 +376,13 @@ def markdown(r: dict, args) -> str:
         "first quarter | median RSS, last quarter | peak RSS, whole recording | RSS at the end, after malloc_trim | "
         "tracemalloc peak |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-        *[f"| {m['audio_s'] / 60:.3g} min | {m['float32_mib']:.0f} | {m['rss_model_mib']:.0f} | "
-          f"{m['rss_peak_20s_mib']:.0f} | {m['rss_median_first_quarter_mib']:.0f} | "
-          f"{m['rss_median_last_quarter_mib']:.0f} | {m['rss_peak_mib']:.0f} | "
-          f"{m['rss_end_after_malloc_trim_mib'] or float('nan'):.0f} | {m['tracemalloc_peak_mib']:.1f} |"
-          for m in r["memory"]],
+        *[
+            f"| {m['audio_s'] / 60:.3g} min | {m['float32_mib']:.0f} | {m['rss_model_mib']:.0f} | "
+            f"{m['rss_peak_20s_mib']:.0f} | {m['rss_median_first_quarter_mib']:.0f} | "
+            f"{m['rss_median_last_quarter_mib']:.0f} | {m['rss_peak_mib']:.0f} | "
+            f"{m['rss_end_after_malloc_trim_mib'] or float('nan'):.0f} | {m['tracemalloc_peak_mib']:.1f} |"
+            for m in r["memory"]
+        ],
         "",
         "All in MiB. RSS is sampled every 0.25 s during the whole recording; the quarters are its first and last "
         "quarter of samples. `malloc_trim(0)` makes glibc return its free pages, so the last RSS column is what "
@@ -332,7 +390,8 @@ def markdown(r: dict, args) -> str:
         "",
         "Peak RSS is the kernel's high-water mark, reset (Linux `/proc/self/clear_refs`) after the model loads and "
         "again before the whole recording, so each column is that step's own peak; the first 20 s are 18 windows (a "
-        "batch of 16 and one of 2). The timeline holds one batch of windows at a time. " + _flat_sentence(r["memory"])
+        "batch of 16 and one of 2). The timeline holds one batch of windows at a time. "
+        + _flat_sentence(r["memory"])
         + " The memory runs use "
         f"`{args.hour_model}` to keep the 1-hour pass short; the timeline's reading and batching do not depend on the "
         "model. tracemalloc sees Python and NumPy allocations (windows, result rows), not PyTorch's.",

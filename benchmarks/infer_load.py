@@ -79,27 +79,39 @@ def main() -> None:
     results, bad, rows = [], [], []
     start = time.perf_counter()
     for first in range(0, len(paths), args.every):
-        chunk = paths[first: first + args.every]
+        chunk = paths[first : first + args.every]
         t = time.perf_counter()
         got, failed = classify_files(model, chunk, batch_size=args.batch_size, progress=False)
         seconds = time.perf_counter() - t
         results += got
         bad += failed
-        row = {"clips": first + len(chunk), "chunk_seconds": round(seconds, 2),
-               "clips_per_s": round(len(chunk) / seconds, 1), "rss_mib": round(status_mib("VmRSS"), 1),
-               "peak_rss_mib": round(status_mib("VmHWM"), 1), "load_avg_1min": round(os.getloadavg()[0], 2)}
+        row = {
+            "clips": first + len(chunk),
+            "chunk_seconds": round(seconds, 2),
+            "clips_per_s": round(len(chunk) / seconds, 1),
+            "rss_mib": round(status_mib("VmRSS"), 1),
+            "peak_rss_mib": round(status_mib("VmHWM"), 1),
+            "load_avg_1min": round(os.getloadavg()[0], 2),
+        }
         rows.append(row)
         print(row, flush=True)
     total = time.perf_counter() - start
     speeds = [r["clips_per_s"] for r in rows]
     rss = [r["rss_mib"] for r in rows]
     summary = {
-        "clips": len(paths), "classified": len(results), "bad": len(bad), "seconds": round(total, 1),
-        "clips_per_s": round(len(paths) / total, 1), "chunk_clips_per_s_min": min(speeds),
+        "clips": len(paths),
+        "classified": len(results),
+        "bad": len(bad),
+        "seconds": round(total, 1),
+        "clips_per_s": round(len(paths) / total, 1),
+        "chunk_clips_per_s_min": min(speeds),
         "chunk_clips_per_s_max": max(speeds),
         "chunk_clips_per_s_cv": round(statistics.pstdev(speeds) / statistics.mean(speeds), 3),
-        "rss_start_mib": round(rss_start, 1), "rss_after_first_chunk_mib": rss[0], "rss_end_mib": rss[-1],
-        "rss_growth_after_first_chunk_mib": round(rss[-1] - rss[0], 1), "peak_rss_mib": rows[-1]["peak_rss_mib"],
+        "rss_start_mib": round(rss_start, 1),
+        "rss_after_first_chunk_mib": rss[0],
+        "rss_end_mib": rss[-1],
+        "rss_growth_after_first_chunk_mib": round(rss[-1] - rss[0], 1),
+        "peak_rss_mib": rows[-1]["peak_rss_mib"],
         "load_avg_at_start": round(load_start, 2),
     }
     print(summary)
@@ -108,48 +120,55 @@ def main() -> None:
         return
     check = malloc_check(args) if args.malloc_check else None
     s = summary
-    md = f"""# Inference under load: {s['clips']} clips through `ser_zoo.infer`, memory and throughput
+    md = f"""# Inference under load: {s["clips"]} clips through `ser_zoo.infer`, memory and throughput
 
-Input: a folder of {s['clips']} symlinks to real CREMA-D clips (16 kHz Opus, made in `/tmp` by the script),
+Input: a folder of {s["clips"]} symlinks to real CREMA-D clips (16 kHz Opus, made in `/tmp` by the script),
 expanded as `ser-zoo infer FOLDER` does and classified with `ser_zoo.infer.classify_files` (batch
 {args.batch_size}) in chunks of {args.every}; after each chunk: process RSS, peak RSS and the chunk's clips/s.
 Model: `{args.model}`, **random init** (the cost does not depend on the weights), default options, 6 classes;
-torch threads {torch.get_num_threads()}. Load average {s['load_avg_at_start']} at the start on the 2 cores
+torch threads {torch.get_num_threads()}. Load average {s["load_avg_at_start"]} at the start on the 2 cores
 (other jobs compete, so absolute speeds are pessimistic; what matters is their trend). `classify_files` pins glibc's mmap
 threshold (ser_zoo/memory.py) so freed batch buffers return to the OS.
 
 {chr(10).join(table(rows))}
 
-**Memory:** RSS {s['rss_after_first_chunk_mib']:.0f} MiB after the first {args.every} clips, {s['rss_end_mib']:.0f} MiB after
-all {s['clips']} ({s['rss_growth_after_first_chunk_mib']:+.1f} MiB, which includes the {s['classified']} kept results);
-peak {s['peak_rss_mib']:.0f} MiB. **Throughput:** {s['clips_per_s']} clips/s overall ({s['seconds']} s), chunks
-between {s['chunk_clips_per_s_min']} and {s['chunk_clips_per_s_max']} clips/s (coefficient of variation
-{s['chunk_clips_per_s_cv']:.1%}, following the shared machine's load). {s['classified']} classified, {s['bad']} bad files.
+**Memory:** RSS {s["rss_after_first_chunk_mib"]:.0f} MiB after the first {args.every} clips, {s["rss_end_mib"]:.0f} MiB after
+all {s["clips"]} ({s["rss_growth_after_first_chunk_mib"]:+.1f} MiB, which includes the {s["classified"]} kept results);
+peak {s["peak_rss_mib"]:.0f} MiB. **Throughput:** {s["clips_per_s"]} clips/s overall ({s["seconds"]} s), chunks
+between {s["chunk_clips_per_s_min"]} and {s["chunk_clips_per_s_max"]} clips/s (coefficient of variation
+{s["chunk_clips_per_s_cv"]:.1%}, following the shared machine's load). {s["classified"]} classified, {s["bad"]} bad files.
 """
     if check:
         c = check["summary"]
         md += f"""
 ## Where the growth comes from: the allocator, not a leak
 
-The first {c['clips']} clips again, in a fresh process with glibc's dynamic mmap threshold pinned
+The first {c["clips"]} clips again, in a fresh process with glibc's dynamic mmap threshold pinned
 (`MALLOC_MMAP_THRESHOLD_=131072`: large buffers always go back to the OS when freed):
 
-{chr(10).join(table(check['samples']))}
+{chr(10).join(table(check["samples"]))}
 
-RSS {c['rss_after_first_chunk_mib']:.0f} -> {c['rss_end_mib']:.0f} MiB ({c['rss_growth_after_first_chunk_mib']:+.1f} MiB), peak
-{c['peak_rss_mib']:.0f} MiB, {c['clips_per_s']} clips/s. With the default allocator, batches padded to their longest clip
+RSS {c["rss_after_first_chunk_mib"]:.0f} -> {c["rss_end_mib"]:.0f} MiB ({c["rss_growth_after_first_chunk_mib"]:+.1f} MiB), peak
+{c["peak_rss_mib"]:.0f} MiB, {c["clips_per_s"]} clips/s. With the default allocator, batches padded to their longest clip
 make differently sized buffers; once freed, glibc raises its mmap threshold and keeps them in the heap, so RSS
 climbs until the heap covers the largest shapes, then levels off, as in the main table. Setting that variable for
 long `ser-zoo infer` jobs keeps memory flat from the start.
 """
-    print(f"wrote {write_result('infer_load', {'summary': summary, 'samples': rows, 'malloc_check': check}, md)}")
+    print(
+        f"wrote {write_result('infer_load', {'summary': summary, 'samples': rows, 'malloc_check': check}, md)}"
+    )
 
 
 def table(rows: list[dict]) -> list[str]:
-    out = ["| clips done | chunk s | clips/s (chunk) | RSS MiB | peak RSS MiB | load avg |",
-           "|---:|---:|---:|---:|---:|---:|"]
-    return out + [f"| {r['clips']} | {r['chunk_seconds']:.1f} | {r['clips_per_s']:.1f} | {r['rss_mib']:.0f} | "
-                  f"{r['peak_rss_mib']:.0f} | {r['load_avg_1min']:.2f} |" for r in rows]
+    out = [
+        "| clips done | chunk s | clips/s (chunk) | RSS MiB | peak RSS MiB | load avg |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    return out + [
+        f"| {r['clips']} | {r['chunk_seconds']:.1f} | {r['clips_per_s']:.1f} | {r['rss_mib']:.0f} | "
+        f"{r['peak_rss_mib']:.0f} | {r['load_avg_1min']:.2f} |"
+        for r in rows
+    ]
 
 
 def malloc_check(args) -> dict:
@@ -159,8 +178,20 @@ def malloc_check(args) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "check.json"
-        cmd = [sys.executable, __file__, "--clips", str(args.malloc_check), "--every", str(max(1, args.every // 2)),
-               "--batch_size", str(args.batch_size), "--model", args.model, "--json_only", str(out)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--clips",
+            str(args.malloc_check),
+            "--every",
+            str(max(1, args.every // 2)),
+            "--batch_size",
+            str(args.batch_size),
+            "--model",
+            args.model,
+            "--json_only",
+            str(out),
+        ]
         if args.root:
             cmd += ["--root", args.root]
         subprocess.run(cmd, check=True, env={**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"})

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from _env import write_result
+
 from ser_zoo.audio import load_audio
 from ser_zoo.data.corpora import read_corpus
 from ser_zoo.data.datamodule import default_data_root
@@ -44,8 +44,8 @@ def clips(root: str, n: int) -> torch.Tensor:
     for i, c in enumerate(chosen):
         w = load_audio(c.path, SR)
         start = max(0, (len(w) - width) // 2)
-        w = w[start:start + width]
-        out[i, :len(w)] = torch.from_numpy(w)
+        w = w[start : start + width]
+        out[i, : len(w)] = torch.from_numpy(w)
     return out
 
 
@@ -53,11 +53,11 @@ def timed(fn, waves: torch.Tensor, batch: int, device: torch.device) -> float:
     """Seconds to run ``fn`` over ``waves`` in batches, after a warm-up call (weights loaded, kernels picked)."""
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     with torch.inference_mode():
-        fn(waves[:1, :SR // 5].to(device))
+        fn(waves[:1, : SR // 5].to(device))
         sync()
         start = time.perf_counter()
         for i in range(0, len(waves), batch):
-            fn(waves[i:i + batch].to(device))
+            fn(waves[i : i + batch].to(device))
         sync()
     return time.perf_counter() - start
 
@@ -92,8 +92,12 @@ def main() -> None:
     for name, (fn, n) in pipelines.items():
         n = min(n, len(waves))
         seconds = timed(fn, waves[:n], args.batch, device)
-        rows[name] = {"clips": n, "seconds": round(seconds, 3), "clips_per_s": round(n / seconds, 2),
-                      "x_realtime": round(n * SECONDS / seconds, 1)}
+        rows[name] = {
+            "clips": n,
+            "seconds": round(seconds, 3),
+            "clips_per_s": round(n / seconds, 2),
+            "x_realtime": round(n * SECONDS / seconds, 1),
+        }
         print(name, rows[name], flush=True)
     base = rows["logmel 64"]["clips_per_s"]
     for r in rows.values():
@@ -101,21 +105,44 @@ def main() -> None:
     load_after = os.getloadavg()
 
     packages = {p: importlib.metadata.version(p) for p in ("torchcrepe", "resemblyzer", "silero-vad")}
-    lines = ["# Pretrained front-ends: throughput on 3 s RAVDESS clips", "",
-             f"Batches of {args.batch} clips of {SECONDS:g} s on {device.type} ({args.threads} threads), after one "
-             "warm-up call; clips/s counts whole 3 s clips. Frozen CREPE/GE2E outputs are cached per clip in "
-             "training (computed on the first epoch only) and VAD trim offsets once per clip.", "",
-             "| pipeline | clips | seconds | clips/s | x real time | vs logmel |", "|---|---:|---:|---:|---:|---:|"]
-    lines += [f"| {k} | {r['clips']} | {r['seconds']:.2f} | {r['clips_per_s']:.2f} | {r['x_realtime']:.1f} | "
-              f"{r['vs_logmel']:.4f}x |" for k, r in rows.items()]
+    lines = [
+        "# Pretrained front-ends: throughput on 3 s RAVDESS clips",
+        "",
+        f"Batches of {args.batch} clips of {SECONDS:g} s on {device.type} ({args.threads} threads), after one "
+        "warm-up call; clips/s counts whole 3 s clips. Frozen CREPE/GE2E outputs are cached per clip in "
+        "training (computed on the first epoch only) and VAD trim offsets once per clip.",
+        "",
+        "| pipeline | clips | seconds | clips/s | x real time | vs logmel |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {k} | {r['clips']} | {r['seconds']:.2f} | {r['clips_per_s']:.2f} | {r['x_realtime']:.1f} | "
+        f"{r['vs_logmel']:.4f}x |"
+        for k, r in rows.items()
+    ]
     shared = load_before[0] >= 1.0  # a core's worth of other work already running when the timing began
-    lines += ["", f"Load average before / after: {load_before[0]:.1f} / {load_after[0]:.1f} (1 min) on "
-              f"{os.cpu_count()} cores: " + ("other jobs shared the CPU, so these rates are lower bounds for this CPU."
-                                            if shared else "no other job was running (the rise is this benchmark's)."),
-              "Packages: " + ", ".join(f"{k} {v}" for k, v in packages.items()) + "."]
-    path = write_result("pretrained_frontends", {"rows": rows, "batch": args.batch, "device": device.type,
-                                                 "load_average": [load_before, load_after], "packages": packages},
-                        "\n".join(lines))
+    lines += [
+        "",
+        f"Load average before / after: {load_before[0]:.1f} / {load_after[0]:.1f} (1 min) on "
+        f"{os.cpu_count()} cores: "
+        + (
+            "other jobs shared the CPU, so these rates are lower bounds for this CPU."
+            if shared
+            else "no other job was running (the rise is this benchmark's)."
+        ),
+        "Packages: " + ", ".join(f"{k} {v}" for k, v in packages.items()) + ".",
+    ]
+    path = write_result(
+        "pretrained_frontends",
+        {
+            "rows": rows,
+            "batch": args.batch,
+            "device": device.type,
+            "load_average": [load_before, load_after],
+            "packages": packages,
+        },
+        "\n".join(lines),
+    )
     print(Path(path).read_text())
 
 

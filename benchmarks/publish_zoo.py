@@ -21,9 +21,9 @@ from typing import Optional
 
 import yaml
 
-from ser_zoo.lit.safe_ckpt import load_checkpoint_file
 from ser_zoo.data.datamodule import SERDataModule, default_data_root
 from ser_zoo.data.splits import get_protocol
+from ser_zoo.lit.safe_ckpt import load_checkpoint_file
 from ser_zoo.zoo import export_checkpoint, load_pretrained
 from ser_zoo.zoo.checkpoints import model_card_markdown
 from ser_zoo.zoo.heard import fold_heard_speakers, saved_heard_speakers
@@ -31,18 +31,22 @@ from ser_zoo.zoo.reproduce import retest
 
 CORPUS_TEXT = {
     "ravdess-6fold": "RAVDESS speech (24 actors, 1440 clips); trained on the fold's 16 training actors, best epoch "
-                     "chosen on 4 validation actors, tested on the 4 held-out actors",
+    "chosen on 4 validation actors, tested on the 4 held-out actors",
     "crema_d-kfold": "CREMA-D (91 actors, 7442 clips); actor folds, validation actors drawn from the training actors",
     "union-11fold": "RAVDESS + CREMA-D + TESS + SAVEE; actor folds, validation actors drawn from the training actors",
     "cross-corpus": "trained on CREMA-D + RAVDESS (10% of their actors validate), tested on SAVEE + TESS, whose "
-                    "speakers it never heard",
+    "speakers it never heard",
 }
 
 
 def best_ckpt(runs: Path, protocol: str, recipe: str, fold: int) -> Path:
-    found = sorted(glob.glob(str(runs / protocol / f"{recipe}-fold{fold}" / "version_*" / "checkpoints" / "best-*.ckpt")))
+    found = sorted(
+        glob.glob(str(runs / protocol / f"{recipe}-fold{fold}" / "version_*" / "checkpoints" / "best-*.ckpt"))
+    )
     if not found:
-        sys.exit(f"no best-*.ckpt for {recipe} fold {fold} under {runs / protocol}; run `ser-zoo bench` first")
+        sys.exit(
+            f"no best-*.ckpt for {recipe} fold {fold} under {runs / protocol}; run `ser-zoo bench` first"
+        )
     return Path(found[-1])
 
 
@@ -53,15 +57,20 @@ def pct(values: list[float]) -> str:
 
 def recipe_metrics(rows: list[dict]) -> dict[str, str]:
     folds = sorted(int(r["fold"]) for r in rows)
-    return {f"recipe {name}, folds {folds} mean ± std": pct([float(r[k]) for r in rows])
-            for k, name in (("ua", "UA"), ("wa", "WA"), ("f1", "macro-F1"))}
+    return {
+        f"recipe {name}, folds {folds} mean ± std": pct([float(r[k]) for r in rows])
+        for k, name in (("ua", "UA"), ("wa", "WA"), ("f1", "macro-F1"))
+    }
 
 
 def recipe_ua(rows: list[dict]) -> dict:
     """The recipe's UA over the folds run, as numbers (``ser-zoo zoo list`` reads it; the metrics hold the text)."""
     ua = [float(r["ua"]) for r in rows]
-    return {"folds": sorted(int(r["fold"]) for r in rows), "mean": round(statistics.mean(ua), 4),
-            "std": round(statistics.stdev(ua), 4) if len(ua) > 1 else None}
+    return {
+        "folds": sorted(int(r["fold"]) for r in rows),
+        "mean": round(statistics.mean(ua), 4),
+        "std": round(statistics.stdev(ua), 4) if len(ua) > 1 else None,
+    }
 
 
 def recipe_init_from(row: dict) -> Optional[str]:
@@ -77,18 +86,23 @@ def refresh_card(args) -> None:
     rows = [r for r in csv.DictReader(open(args.csv)) if r["model"] == args.recipe]
     [row] = [r for r in rows if int(r["fold"]) == card["fold"]]
     if abs(float(row["ua"]) - card["test_fold_ua"]) > 1e-9:
-        sys.exit(f"{args.csv} fold {card['fold']} UA {row['ua']} is not the card's {card['test_fold_ua']}: another run")
+        sys.exit(
+            f"{args.csv} fold {card['fold']} UA {row['ua']} is not the card's {card['test_fold_ua']}: another run"
+        )
     card["metrics"] = {k: v for k, v in card["metrics"].items() if not k.startswith("recipe ")}
     card["metrics"].update(recipe_metrics(rows))
     card["recipe_ua"] = recipe_ua(rows)
     init_from = card["init_from"] if "init_from" in card else recipe_init_from(row)
-    card["heard_speakers"] = fold_heard_speakers(row["protocol"], int(row["fold"]), row["classes"],
-                                                 default_data_root(), init_from)
+    card["heard_speakers"] = fold_heard_speakers(
+        row["protocol"], int(row["fold"]), row["classes"], default_data_root(), init_from
+    )
     if init_from:
         card["init_from"] = init_from
     path.write_text(json.dumps(card, indent=1) + "\n")
     (out / f"{args.name}.md").write_text(model_card_markdown(card))
-    print(f"{args.name}: card recipe figures now {recipe_metrics(rows)}; {len(card['heard_speakers'])} speakers heard")
+    print(
+        f"{args.name}: card recipe figures now {recipe_metrics(rows)}; {len(card['heard_speakers'])} speakers heard"
+    )
 
 
 def main(argv=None) -> None:
@@ -99,9 +113,12 @@ def main(argv=None) -> None:
     p.add_argument("--name", required=True, help="zoo name")
     p.add_argument("--runs", default="runs/bench")
     p.add_argument("--out", default=None, help="default: the repo's checkpoints/")
-    p.add_argument("--refresh_card", action="store_true",
-                   help="keep the published weights; update the card's recipe mean ± std from the CSV's folds "
-                        "and its list of heard speakers")
+    p.add_argument(
+        "--refresh_card",
+        action="store_true",
+        help="keep the published weights; update the card's recipe mean ± std from the CSV's folds "
+        "and its list of heard speakers",
+    )
     args = p.parse_args(argv)
     if args.refresh_card:
         return refresh_card(args)
@@ -112,10 +129,16 @@ def main(argv=None) -> None:
     ckpt = best_ckpt(Path(args.runs), protocol, args.recipe, args.fold)
     saved = load_checkpoint_file(ckpt, map_location="cpu")
     data = saved.get("datamodule_hyper_parameters", {})
-    init_from = saved.get("hyper_parameters", {}).get("init_from")  # what the weights started from, not the YAML now
+    init_from = saved.get("hyper_parameters", {}).get(
+        "init_from"
+    )  # what the weights started from, not the YAML now
     card = {
-        "data": CORPUS_TEXT.get(protocol, protocol) + f"; fold {args.fold}, test speakers {row['test_speakers']}",
-        "protocol": protocol, "fold": args.fold, "classes": classes, "test_speakers": row["test_speakers"],
+        "data": CORPUS_TEXT.get(protocol, protocol)
+        + f"; fold {args.fold}, test speakers {row['test_speakers']}",
+        "protocol": protocol,
+        "fold": args.fold,
+        "classes": classes,
+        "test_speakers": row["test_speakers"],
         "eval": {k: data[k] for k in (*SERDataModule.READING, "limit_clips") if k in data},
         "metrics": {
             f"test UA, fold {args.fold} (this checkpoint)": round(float(row["ua"]) * 100, 2),
@@ -123,23 +146,33 @@ def main(argv=None) -> None:
             f"test macro-F1, fold {args.fold}": round(float(row["f1"]) * 100, 2),
             **recipe_metrics(rows),
         },
-        "test_fold_ua": float(row["ua"]), "recipe_ua": recipe_ua(rows), "n_test": int(row["n_test"]),
+        "test_fold_ua": float(row["ua"]),
+        "recipe_ua": recipe_ua(rows),
+        "n_test": int(row["n_test"]),
         "heard_speakers": saved_heard_speakers(saved, ckpt),
         **({"init_from": init_from} if init_from else {}),
         "epochs": row["epochs"],
         "config": row["config"],
-        "command": (f"ser-zoo bench --protocol {protocol} --folds {args.fold} --models {row['config'].split()[0]}"
-                    + (f" --classes {classes}" if classes != get_protocol(protocol).classes else "")
-                    + (f" --max_epochs {row['config'].split('max_epochs=')[1]}" if "max_epochs=" in row["config"] else "")
-                    + f" --out {Path(args.csv).parent} && python benchmarks/publish_zoo.py "
-                    + f"--csv {args.csv} --recipe {args.recipe} --fold {args.fold} --name {args.name}"),
+        "command": (
+            f"ser-zoo bench --protocol {protocol} --folds {args.fold} --models {row['config'].split()[0]}"
+            + (f" --classes {classes}" if classes != get_protocol(protocol).classes else "")
+            + (
+                f" --max_epochs {row['config'].split('max_epochs=')[1]}"
+                if "max_epochs=" in row["config"]
+                else ""
+            )
+            + f" --out {Path(args.csv).parent} && python benchmarks/publish_zoo.py "
+            + f"--csv {args.csv} --recipe {args.recipe} --fold {args.fold} --name {args.name}"
+        ),
     }
     weights = export_checkpoint(ckpt, args.name, args.out, fp16=True, card_extra=card)
     model = load_pretrained(str(weights))
     r = retest(model, root=None)
     delta = abs(r["ua"] - card["test_fold_ua"]) * 100
-    print(f"{args.name}: {weights} ({weights.stat().st_size / 2**20:.1f} MiB); card UA {card['test_fold_ua'] * 100:.2f}, "
-          f"re-tested fp16 UA {r['ua'] * 100:.2f} (delta {delta:.2f} points) on {protocol} fold {args.fold}")
+    print(
+        f"{args.name}: {weights} ({weights.stat().st_size / 2**20:.1f} MiB); card UA {card['test_fold_ua'] * 100:.2f}, "
+        f"re-tested fp16 UA {r['ua'] * 100:.2f} (delta {delta:.2f} points) on {protocol} fold {args.fold}"
+    )
     if delta > 0.5:
         sys.exit(f"{args.name}: the fp16 export moved UA by {delta:.2f} points; publish with --fp32 instead")
 

@@ -17,8 +17,8 @@ import tempfile
 import time
 
 import lightning as L
-
 from _env import write_result
+
 from ser_zoo.cli import build_cli
 
 
@@ -51,41 +51,76 @@ def main() -> None:
     args, overrides = ap.parse_known_args()
     timer = StepTimer()
     with tempfile.TemporaryDirectory() as tmp:
-        cli = build_cli(["--config", args.config, "--trainer.max_epochs", "1", "--trainer.limit_val_batches", "0",
-                         "--early_stopping.check_on_train_epoch_end", "false",
-                         "--trainer.logger.init_args.save_dir", tmp, "--trainer.default_root_dir", tmp, *overrides],
-                        run=False)
+        cli = build_cli(
+            [
+                "--config",
+                args.config,
+                "--trainer.max_epochs",
+                "1",
+                "--trainer.limit_val_batches",
+                "0",
+                "--early_stopping.check_on_train_epoch_end",
+                "false",
+                "--trainer.logger.init_args.save_dir",
+                tmp,
+                "--trainer.default_root_dir",
+                tmp,
+                *overrides,
+            ],
+            run=False,
+        )
         cli.trainer.callbacks.append(timer)
         cli.trainer.fit(cli.model, datamodule=cli.datamodule)
         dm, model = cli.datamodule, cli.model
     wait, compute = sum(timer.wait), sum(timer.compute)
     step_total = wait + compute
     result = {
-        "config": args.config, "overrides": overrides, "model": model.hparams.model,
-        "protocol": dm.protocol.name, "fold": dm.hparams.fold, "batch_size": dm.hparams.batch_size,
-        "num_workers": dm.hparams.num_workers, "clip_seconds": dm.hparams.clip_seconds,
-        "train_clips": timer.clips, "steps": len(timer.compute), "epoch_seconds": round(timer.epoch_s, 2),
+        "config": args.config,
+        "overrides": overrides,
+        "model": model.hparams.model,
+        "protocol": dm.protocol.name,
+        "fold": dm.hparams.fold,
+        "batch_size": dm.hparams.batch_size,
+        "num_workers": dm.hparams.num_workers,
+        "clip_seconds": dm.hparams.clip_seconds,
+        "train_clips": timer.clips,
+        "steps": len(timer.compute),
+        "epoch_seconds": round(timer.epoch_s, 2),
         "clips_per_s": round(timer.clips / timer.epoch_s, 2),
-        "data_wait_s": round(wait, 3), "compute_s": round(compute, 2),
+        "data_wait_s": round(wait, 3),
+        "compute_s": round(compute, 2),
         "data_wait_share": round(wait / step_total, 4),
         "first_batch_wait_s": round(timer.wait[0], 3),
         "median_step_s": round(sorted(timer.compute)[len(timer.compute) // 2], 3),
     }
     r = result
-    md = "\n".join([
-        f"# One training epoch: {r['model']} on {r['protocol']} fold {r['fold']}", "",
-        f"Recipe `{r['config']}` (batch {r['batch_size']}, {r['clip_seconds']} s random crops, "
-        f"{r['num_workers']} loader worker), one epoch" + (f" cut to its first {r['steps']} steps by "
-        "`--trainer.limit_train_batches`" if any("limit_train_batches" in o for o in overrides) else "")
-        + ", validation off.", "",
-        "| train clips | steps | epoch s | clips/s | median step s | data wait s | data-wait share |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {r['train_clips']} | {r['steps']} | {r['epoch_seconds']:.1f} | {r['clips_per_s']:.1f} | "
-        f"{r['median_step_s']:.2f} | {r['data_wait_s']:.2f} | {100 * r['data_wait_share']:.1f} % |", "",
-        f"The first batch waited {r['first_batch_wait_s']:.2f} s (worker start-up); the loader reads crops from "
-        "the memory-mapped waveform cache, so "
-        + ("the model's compute bounds the epoch." if r["data_wait_share"] < 0.1 else
-           "waiting for data is a large share of the epoch: more loader workers would help.")])
+    md = "\n".join(
+        [
+            f"# One training epoch: {r['model']} on {r['protocol']} fold {r['fold']}",
+            "",
+            f"Recipe `{r['config']}` (batch {r['batch_size']}, {r['clip_seconds']} s random crops, "
+            f"{r['num_workers']} loader worker), one epoch"
+            + (
+                f" cut to its first {r['steps']} steps by `--trainer.limit_train_batches`"
+                if any("limit_train_batches" in o for o in overrides)
+                else ""
+            )
+            + ", validation off.",
+            "",
+            "| train clips | steps | epoch s | clips/s | median step s | data wait s | data-wait share |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+            f"| {r['train_clips']} | {r['steps']} | {r['epoch_seconds']:.1f} | {r['clips_per_s']:.1f} | "
+            f"{r['median_step_s']:.2f} | {r['data_wait_s']:.2f} | {100 * r['data_wait_share']:.1f} % |",
+            "",
+            f"The first batch waited {r['first_batch_wait_s']:.2f} s (worker start-up); the loader reads crops from "
+            "the memory-mapped waveform cache, so "
+            + (
+                "the model's compute bounds the epoch."
+                if r["data_wait_share"] < 0.1
+                else "waiting for data is a large share of the epoch: more loader workers would help."
+            ),
+        ]
+    )
     print(md)
     print("wrote", write_result(args.name, result, md))
 

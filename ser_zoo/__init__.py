@@ -5,5 +5,15 @@ from .models import create_model, list_models, model_entry, register_model
 from .zoo import list_zoo, load_pretrained
 
 __version__ = "0.1.0"
-__all__ = ["load_pretrained", "list_zoo", "create_model", "list_models", "model_entry", "register_model", "SerZooError", "AudioError",
-           "ConfigError", "__version__"]
+__all__ = [
+    "load_pretrained",
+    "list_zoo",
+    "create_model",
+    "list_models",
+    "model_entry",
+    "register_model",
+    "SerZooError",
+    "AudioError",
+    "ConfigError",
+    "__version__",
+]

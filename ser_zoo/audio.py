@@ -36,7 +36,9 @@ def audio_info(path: str | Path) -> sf._SoundFileInfo:
     try:
         return sf.info(str(path))
     except Exception as e:  # libsndfile raises several types for non-audio input
-        raise AudioError(f"{path}: not a readable audio file ({_short(e)}); use WAV, FLAC, OGG or Opus") from None
+        raise AudioError(
+            f"{path}: not a readable audio file ({_short(e)}); use WAV, FLAC, OGG or Opus"
+        ) from None
 
 
 def load_audio(
@@ -58,13 +60,19 @@ def load_audio(
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as e:
-        raise AudioError(f"{path}: truncated or corrupt audio ({_short(e)}); re-download or delete it") from None
+        raise AudioError(
+            f"{path}: truncated or corrupt audio ({_short(e)}); re-download or delete it"
+        ) from None
     if data.shape[0] == 0 or _wav_data_missing(path) or data.shape[0] < info.frames - rate // 100:
-        raise AudioError(f"{path}: truncated (header promises {info.frames} frames, {data.shape[0]} decode); "
-                         "re-download it")
+        raise AudioError(
+            f"{path}: truncated (header promises {info.frames} frames, {data.shape[0]} decode); "
+            "re-download it"
+        )
     if not np.isfinite(data).all():
         raise AudioError(f"{path}: contains NaN or infinite samples; re-export it as PCM audio")
-    return prepare_waveform(data, rate, sample_rate, name=str(path), min_samples=min_samples, allow_silent=allow_silent)
+    return prepare_waveform(
+        data, rate, sample_rate, name=str(path), min_samples=min_samples, allow_silent=allow_silent
+    )
 
 
 def prepare_waveform(
@@ -90,7 +98,9 @@ def prepare_waveform(
             f"{min_samples}-sample analysis window; use a longer clip"
         )
     if not allow_silent and float(np.abs(data).max()) < SILENCE_PEAK:
-        raise AudioError(f"{name}: silent (peak below {SILENCE_PEAK:g}); nothing to classify, remove the clip")
+        raise AudioError(
+            f"{name}: silent (peak below {SILENCE_PEAK:g}); nothing to classify, remove the clip"
+        )
     return np.ascontiguousarray(data, dtype=np.float32)
 
 

@@ -9,107 +9,20 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 from typing import Optional, Sequence
 
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
-
-from .data.datamodule import SERDataModule
 from .errors import SerZooError
-from .lit.last_checkpoint import LastCheckpoint
-from .lit.module import SERModule
-from .lit.writer import PredictionWriter
+from .lit.cli import build_cli
 
 TOOLS = ("bench", "data", "demo", "export", "infer", "leaderboard", "listen", "models", "zoo")
-
-
-class SERCLI(LightningCLI):
-    """LightningCLI with data->model links, val-UA checkpointing / early stopping and a resumable last.ckpt.
-
-    ``checkpoint`` keeps the best-on-validation model; ``last_checkpoint`` owns ``last.ckpt`` (every epoch end
-    and every N steps, see ``lit/last_checkpoint.py``), so ``fit ... --ckpt_path last`` resumes a killed run.
-    """
-
-    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
-        parser.link_arguments("data.class_names", "model.class_names", apply_on="instantiate")
-        parser.link_arguments("data.sample_rate", "model.sample_rate")
-        parser.link_arguments("data.clip_seconds", "model.example_seconds")
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")  # first: trainer.checkpoint_callback
-        parser.set_defaults({"checkpoint.monitor": "val/ua", "checkpoint.mode": "max", "checkpoint.save_last": False,
-                             "checkpoint.filename": "best-epoch{epoch:02d}-ua{val/ua:.3f}",
-                             "checkpoint.auto_insert_metric_name": False})
-        parser.add_lightning_class_args(LastCheckpoint, "last_checkpoint")
-        parser.add_lightning_class_args(PredictionWriter, "prediction_writer")
-        parser.add_lightning_class_args(EarlyStopping, "early_stopping")
-        parser.set_defaults({"early_stopping.monitor": "val/ua", "early_stopping.mode": "max",
-                             "early_stopping.patience": 10})
-
-    def before_instantiate_classes(self) -> None:
-        if self.subcommand == "fit":
-            resume_in_place(self.config["fit"])
-
-    def _instantiate_trainer(self, config: dict, callbacks: list):
-        """``--trainer.enable_checkpointing false`` (a quick look, a profile) drops the checkpoint callbacks this CLI
-        adds, instead of Lightning refusing the combination."""
-        if config.get("enable_checkpointing") is False:
-            callbacks = [c for c in callbacks if not isinstance(c, ModelCheckpoint)]
-        return super()._instantiate_trainer(config, callbacks)
-
-    def _parse_ckpt_path(self) -> None:
-        """LightningCLI reads a ``--ckpt_path`` file's hparams before anything else: check the file first, so a
-        truncated, damaged or code-carrying one fails with one line (names like ``last`` are checked on load)."""
-        import pickle
-
-        from .lit.safe_ckpt import check_checkpoint, unpickle_refused
-
-        sub = self.config.get("subcommand")
-        path = self.config[sub].get("ckpt_path") if sub else None
-        if path and Path(path).is_file():
-            check_checkpoint(path)
-        try:
-            super()._parse_ckpt_path()
-        except pickle.UnpicklingError as e:
-            raise unpickle_refused(path, e) from None
-
-
-def resume_in_place(cfg) -> None:
-    """``fit --ckpt_path last``: log into the newest run folder that holds a ``last.ckpt``.
-
-    The logger would otherwise open a new ``version_N`` folder, where Lightning finds no ``last.ckpt`` and starts
-    from scratch. With this, one command both starts a run and resumes it (e.g. a requeued cluster job).
-    """
-    if cfg.get("ckpt_path") != "last" or cfg.get("checkpoint.dirpath") or cfg.get("last_checkpoint.dirpath"):
-        return
-    logger = cfg.get("trainer.logger")
-    args = getattr(logger, "init_args", None)
-    if args is None or getattr(args, "version", None) is not None or not hasattr(args, "save_dir"):
-        return
-    runs = Path(str(args.save_dir)) / str(getattr(args, "name", None) or "lightning_logs")
-    found = sorted((int(p.parent.parent.name.split("_", 1)[1]), p) for p in runs.glob("version_*/checkpoints/last.ckpt")
-                   if p.parent.parent.name.split("_", 1)[1].isdigit())
-    if found:
-        args.version = found[-1][0]
-
-
-def build_cli(args: Optional[Sequence[str]] = None, run: bool = True) -> SERCLI:
-    return SERCLI(
-        SERModule, SERDataModule, args=args, run=run, seed_everything_default=0,
-        trainer_defaults={"logger": {"class_path": "lightning.pytorch.loggers.CSVLogger",
-                                     "init_args": {"save_dir": "runs", "name": "ser-zoo"}},
-                          # seed_everything + torch.use_deterministic_algorithms(True, warn_only=True)
-                          "deterministic": "warn",
-                          # --ckpt_path files: CRC-checked, weights_only, one-line errors (lit/safe_ckpt.py)
-                          "plugins": {"class_path": "ser_zoo.lit.safe_ckpt.SafeCheckpointIO"}},
-        save_config_kwargs={"overwrite": True},
-    )
 
 
 def _tools_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ser-zoo", description="speech emotion recognition model zoo")
     sub = p.add_subparsers(dest="tool", required=True)
-    data = sub.add_parser("data", help="inspect or fetch corpora").add_subparsers(dest="action", required=True)
+    data = sub.add_parser("data", help="inspect or fetch corpora").add_subparsers(
+        dest="action", required=True
+    )
     s = data.add_parser("summary", help="clips, speakers and hours per corpus and emotion")
     s.add_argument("--root", default=None, help="data root (default: $SER_ZOO_DATA or ../shared/data)")
     d = data.add_parser("download", help="fetch a corpus from its official source")
@@ -126,36 +39,53 @@ def _tools_parser() -> argparse.ArgumentParser:
     demo.add_argument("overrides", nargs="*", help="extra LightningCLI overrides, e.g. --data.fold=1")
     b = sub.add_parser("bench", help="run models on every fold of a protocol; one CSV row per model x fold")
     b.add_argument("--protocol", required=True)
-    b.add_argument("--models", nargs="+", required=True,
-                   help="recipe paths (configs/x.yaml), registered model names or baseline names")
+    b.add_argument(
+        "--models",
+        nargs="+",
+        required=True,
+        help="recipe paths (configs/x.yaml), registered model names or baseline names",
+    )
     b.add_argument("--folds", nargs="*", type=int, default=None, help="default: every fold")
     b.add_argument("--classes", default=None, help="class set (emotions6/7/8); default: the protocol's")
     b.add_argument("--out", default="benchmarks/results")
     b.add_argument("--max_epochs", type=int, default=None, help="override the recipes' schedule")
     b.add_argument("--root", default=None, help="data root (default: $SER_ZOO_DATA or ../shared/data)")
-    inf = sub.add_parser("infer", help="emotions of audio files, folders or globs, or a timeline of one recording")
+    inf = sub.add_parser(
+        "infer", help="emotions of audio files, folders or globs, or a timeline of one recording"
+    )
     inf.add_argument("inputs", nargs="+")
     inf.add_argument("--model", required=True, help="zoo name, .safetensors path or a .ckpt from ser-zoo fit")
     inf.add_argument("--format", default="table", choices=["table", "csv", "json"])
     inf.add_argument("--out", default=None, help="write the results here instead of stdout")
     inf.add_argument("--batch_size", type=int, default=16)
-    inf.add_argument("--window", type=float, default=None, help="seconds per window: timeline of one long file")
+    inf.add_argument(
+        "--window", type=float, default=None, help="seconds per window: timeline of one long file"
+    )
     inf.add_argument("--hop", type=float, default=1.0, help="seconds between windows")
     inf.add_argument("--plot", default=None, help="PNG of emotion probabilities over time (with --window)")
-    inf.add_argument("--vad", action="store_true",
-                     help="classify only the speech segments Silero VAD finds (needs ser-zoo[pretrained])")
+    inf.add_argument(
+        "--vad",
+        action="store_true",
+        help="classify only the speech segments Silero VAD finds (needs ser-zoo[pretrained])",
+    )
     inf.add_argument("--max_segment", type=float, default=10.0, help="with --vad: longer segments are split")
     li = sub.add_parser("listen", help="emotion of live microphone input, every hop over a rolling window")
     li.add_argument("--model", required=True, help="zoo name, .safetensors path or a .ckpt from ser-zoo fit")
     li.add_argument("--window", type=float, default=3.0, help="seconds classified each time")
     li.add_argument("--hop", type=float, default=1.0, help="seconds between results")
-    li.add_argument("--device", default=None, help="input device index or name (python -m sounddevice lists them)")
-    li.add_argument("--seconds", type=float, default=None, help="stop after this long (default: until Ctrl-C)")
+    li.add_argument(
+        "--device", default=None, help="input device index or name (python -m sounddevice lists them)"
+    )
+    li.add_argument(
+        "--seconds", type=float, default=None, help="stop after this long (default: until Ctrl-C)"
+    )
     exp = sub.add_parser("export", help="a model as an ONNX file (front-end included where it exports)")
     exp.add_argument("--model", required=True, help="zoo name, .safetensors path or a .ckpt from ser-zoo fit")
     exp.add_argument("--format", default="onnx", help="onnx")
     exp.add_argument("--out", required=True, help="the .onnx file to write")
-    exp.add_argument("--seconds", type=float, default=None, help="clip length of the input (default: the model's)")
+    exp.add_argument(
+        "--seconds", type=float, default=None, help="clip length of the input (default: the model's)"
+    )
     lb = sub.add_parser("leaderboard", help="rebuild LEADERBOARD.md and plots from the bench CSVs")
     lb.add_argument("--out", default="benchmarks/results")
     zoo = sub.add_parser("zoo", help="published checkpoints").add_subparsers(dest="action", required=True)
@@ -165,7 +95,9 @@ def _tools_parser() -> argparse.ArgumentParser:
     ex.add_argument("--name", required=True)
     ex.add_argument("--out", default=None, help="default: the repo's checkpoints/")
     ex.add_argument("--fp32", action="store_true", help="keep fp32 weights (default fp16)")
-    ex.add_argument("--card", default=None, help="JSON file with card fields: data, protocol, metrics, config, command")
+    ex.add_argument(
+        "--card", default=None, help="JSON file with card fields: data, protocol, metrics, config, command"
+    )
     return p
 
 
@@ -178,7 +110,9 @@ def run_tool(argv: Sequence[str]) -> int:
         root = args.root or default_data_root()
         summary = summarize(root)
         if not summary:
-            raise SerZooError(f"no corpus folders (ravdess/, crema_d/, tess/, savee/) under {root}; check --root")
+            raise SerZooError(
+                f"no corpus folders (ravdess/, crema_d/, tess/, savee/) under {root}; check --root"
+            )
         print(f"data root: {root}\n{format_summary(summary)}")
     elif args.tool == "data" and args.action == "download":
         from .data.download import download_corpus
@@ -199,19 +133,39 @@ def run_tool(argv: Sequence[str]) -> int:
             print(f"{name:<20} {e.source:<9} {e.description}\n{'':<20} front-end {e.frontend}")
         from .models.classical import BASELINES, DEFAULT_FEATURES
 
-        print(f"\nscikit-learn baselines on clip vectors ({DEFAULT_FEATURES}); run with `ser-zoo bench --models NAME`:")
+        print(
+            f"\nscikit-learn baselines on clip vectors ({DEFAULT_FEATURES}); run with `ser-zoo bench --models NAME`:"
+        )
         for name, make in sorted(BASELINES.items()):
             print(f"{name:<20} {'seeds':<9} {' '.join(repr(make()).split())}")
     elif args.tool == "bench":
         from .bench import run_bench
 
-        run_bench(args.protocol, args.models, args.folds, args.out, args.classes, args.max_epochs, args.root,
-                  unknown)
+        run_bench(
+            args.protocol,
+            args.models,
+            args.folds,
+            args.out,
+            args.classes,
+            args.max_epochs,
+            args.root,
+            unknown,
+        )
     elif args.tool == "infer":
         from .infer import run_infer
 
-        return run_infer(args.inputs, args.model, args.format, args.out, args.batch_size, args.window, args.hop,
-                         args.plot, args.vad, args.max_segment)
+        return run_infer(
+            args.inputs,
+            args.model,
+            args.format,
+            args.out,
+            args.batch_size,
+            args.window,
+            args.hop,
+            args.plot,
+            args.vad,
+            args.max_segment,
+        )
     elif args.tool == "listen":
         from .listen import run_listen
 

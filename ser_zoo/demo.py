@@ -29,11 +29,18 @@ def _ensure_data(root: str, corpora: Sequence[str]) -> None:
             download_corpus(name, root)
 
 
-def run_demo(config: Optional[str] = None, max_epochs: Optional[int] = None, overrides: Sequence[str] = ()) -> dict:
-    from .cli import build_cli
+def run_demo(
+    config: Optional[str] = None, max_epochs: Optional[int] = None, overrides: Sequence[str] = ()
+) -> dict:
+    from .lit.cli import build_cli
 
-    args = ["--config", str(config or DEFAULT_CONFIG), "--trainer.max_epochs", str(max_epochs or DEMO_EPOCHS),
-            *overrides]
+    args = [
+        "--config",
+        str(config or DEFAULT_CONFIG),
+        "--trainer.max_epochs",
+        str(max_epochs or DEMO_EPOCHS),
+        *overrides,
+    ]
     start = time.time()
     cli = build_cli(args, run=False)
     dm, model, trainer = cli.datamodule, cli.model, cli.trainer
@@ -47,18 +54,31 @@ def run_demo(config: Optional[str] = None, max_epochs: Optional[int] = None, ove
     tag = "speaker-independent" if protocol.speaker_independent else "random-split, NOT speaker-independent"
     test_speakers = sorted({c.speaker for c in dm.stage_clips("test")})
     result = {
-        "protocol": protocol.name, "fold": dm.hparams.fold, "model": model.hparams.model,
-        "classes": dm.class_names, "test_speakers": test_speakers,
-        "test_wa": metrics["test/wa"], "test_ua": metrics["test/ua"], "test_f1": metrics["test/f1"],
-        "epochs": trainer.current_epoch, "seconds": round(time.time() - start, 1),
-        "checkpoint": best, "confusion_matrix_png": model.test_results.get("confusion_matrix_png"),
+        "protocol": protocol.name,
+        "fold": dm.hparams.fold,
+        "model": model.hparams.model,
+        "classes": dm.class_names,
+        "test_speakers": test_speakers,
+        "test_wa": metrics["test/wa"],
+        "test_ua": metrics["test/ua"],
+        "test_f1": metrics["test/f1"],
+        "epochs": trainer.current_epoch,
+        "seconds": round(time.time() - start, 1),
+        "checkpoint": best,
+        "confusion_matrix_png": model.test_results.get("confusion_matrix_png"),
         "log_dir": trainer.log_dir,
     }
     Path(trainer.log_dir).mkdir(parents=True, exist_ok=True)
     (Path(trainer.log_dir) / "demo_result.json").write_text(json.dumps(result, indent=1))
-    print(f"\n{protocol.name} fold {result['fold']} ({tag}; test speakers {', '.join(test_speakers)}), "
-          f"{len(dm.class_names)} classes, model {result['model']}, {result['epochs']} epochs, {result['seconds']} s")
-    print(f"test WA {result['test_wa']:.4f}  UA {result['test_ua']:.4f}  macro-F1 {result['test_f1']:.4f}  "
-          f"[{protocol.name}]")
-    print(f"checkpoint: {best}\nconfusion matrix: {result['confusion_matrix_png']}\nlog dir: {trainer.log_dir}")
+    print(
+        f"\n{protocol.name} fold {result['fold']} ({tag}; test speakers {', '.join(test_speakers)}), "
+        f"{len(dm.class_names)} classes, model {result['model']}, {result['epochs']} epochs, {result['seconds']} s"
+    )
+    print(
+        f"test WA {result['test_wa']:.4f}  UA {result['test_ua']:.4f}  macro-F1 {result['test_f1']:.4f}  "
+        f"[{protocol.name}]"
+    )
+    print(
+        f"checkpoint: {best}\nconfusion matrix: {result['confusion_matrix_png']}\nlog dir: {trainer.log_dir}"
+    )
     return result

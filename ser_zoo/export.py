@@ -36,18 +36,33 @@ class _RealStft(nn.Module):
     def __init__(self, spec: T.Spectrogram):
         super().__init__()
         if spec.power is None or spec.normalized or spec.pad:
-            raise SerZooError("a complex, normalised or padded spectrogram has no ONNX-exportable equivalent here")
+            raise SerZooError(
+                "a complex, normalised or padded spectrogram has no ONNX-exportable equivalent here"
+            )
         self.n_fft, self.hop_length, self.win_length = spec.n_fft, spec.hop_length, spec.win_length
-        self.center, self.pad_mode, self.onesided, self.power = spec.center, spec.pad_mode, spec.onesided, spec.power
+        self.center, self.pad_mode, self.onesided, self.power = (
+            spec.center,
+            spec.pad_mode,
+            spec.onesided,
+            spec.power,
+        )
         self.register_buffer("window", spec.window.clone(), persistent=False)
 
     def forward(self, wave: Tensor) -> Tensor:
         shape = wave.shape
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # return_complex=False is deprecated, but it is what exports
-            ri = torch.stft(wave.reshape(-1, shape[-1]), self.n_fft, self.hop_length, self.win_length, self.window,
-                            center=self.center, pad_mode=self.pad_mode, onesided=self.onesided,
-                            return_complex=False)
+            ri = torch.stft(
+                wave.reshape(-1, shape[-1]),
+                self.n_fft,
+                self.hop_length,
+                self.win_length,
+                self.window,
+                center=self.center,
+                pad_mode=self.pad_mode,
+                onesided=self.onesided,
+                return_complex=False,
+            )
         power = ri.pow(2).sum(-1)  # |X|^2
         spec = power if self.power == 2.0 else power.pow(self.power / 2.0)
         return spec.reshape(shape[:-1] + spec.shape[-2:])
@@ -113,12 +128,22 @@ def _quiet_stdout():
         os.close(saved)
 
 
-def _to_onnx(wrapper: nn.Module, example: Tensor, path: Path, input_name: str, dynamic_batch: bool = True) -> None:
+def _to_onnx(
+    wrapper: nn.Module, example: Tensor, path: Path, input_name: str, dynamic_batch: bool = True
+) -> None:
     axes = {input_name: {0: "batch"}, "logits": {0: "batch"}} if dynamic_batch else None
     with warnings.catch_warnings(), _quiet_stdout():
         warnings.simplefilter("ignore")
-        torch.onnx.export(wrapper.eval(), (example,), str(path), dynamo=False, opset_version=OPSET,
-                          input_names=[input_name], output_names=["logits"], dynamic_axes=axes)
+        torch.onnx.export(
+            wrapper.eval(),
+            (example,),
+            str(path),
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=[input_name],
+            output_names=["logits"],
+            dynamic_axes=axes,
+        )
 
 
 def _batch_breaks(path: Path, example: Tensor) -> Optional[str]:
@@ -146,12 +171,16 @@ def export_onnx(module, out: Union[str, Path], seconds: Optional[float] = None) 
     h = module.hparams
     seconds = float(seconds or h.example_seconds)
     if takes_input_shape(h.model) and abs(seconds - h.example_seconds) > 1e-9:
-        raise ConfigError(f"model '{h.model}' has a fixed {h.example_seconds:g} s input; export with --seconds "
-                          f"{h.example_seconds:g}")
+        raise ConfigError(
+            f"model '{h.model}' has a fixed {h.example_seconds:g} s input; export with --seconds "
+            f"{h.example_seconds:g}"
+        )
     module = module.eval().cpu()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    wave = 0.1 * torch.randn(1, int(round(seconds * h.sample_rate)), generator=torch.Generator().manual_seed(0))
+    wave = 0.1 * torch.randn(
+        1, int(round(seconds * h.sample_rate)), generator=torch.Generator().manual_seed(0)
+    )
     notes = []
     example, input_name = wave, "waveform"
     try:
@@ -163,22 +192,31 @@ def export_onnx(module, out: Union[str, Path], seconds: Optional[float] = None) 
             example = module.frontend(wave)
         wrapper, input_name = FeatureClassifier(module), "features"
         _to_onnx(wrapper, example, out, input_name)
-        notes.append(f"front-end '{module.frontend_spec.get('name')}' did not export ({reason}); the ONNX model "
-                     f"takes its features {tuple(example.shape)}: compute them with "
-                     f"ser_zoo.features.create_frontend({json.dumps(module.frontend_spec)})")
+        notes.append(
+            f"front-end '{module.frontend_spec.get('name')}' did not export ({reason}); the ONNX model "
+            f"takes its features {tuple(example.shape)}: compute them with "
+            f"ser_zoo.features.create_frontend({json.dumps(module.frontend_spec)})"
+        )
     broken = _batch_breaks(out, example)
     if broken:
         _to_onnx(wrapper, example, out, input_name, dynamic_batch=False)
-        notes.append(f"batch axis fixed at 1: model '{h.model}' bakes the traced batch size into its graph "
-                     f"({broken})")
+        notes.append(
+            f"batch axis fixed at 1: model '{h.model}' bakes the traced batch size into its graph ({broken})"
+        )
     result = ExportResult(out, input_name, tuple(example.shape), not broken, notes)
     model = onnx.load(str(out))
     onnx.checker.check_model(model)
     meta = {
-        "class_names": json.dumps(list(module.class_names)), "sample_rate": str(h.sample_rate),
-        "clip_seconds": f"{seconds:g}", "input": result.input,
-        "input_shape": json.dumps(result.shape), "model": h.model, "frontend": json.dumps(module.frontend_spec),
-        "opset": str(OPSET), "notes": " ".join(notes), "producer": f"ser-zoo {__version__} export",
+        "class_names": json.dumps(list(module.class_names)),
+        "sample_rate": str(h.sample_rate),
+        "clip_seconds": f"{seconds:g}",
+        "input": result.input,
+        "input_shape": json.dumps(result.shape),
+        "model": h.model,
+        "frontend": json.dumps(module.frontend_spec),
+        "opset": str(OPSET),
+        "notes": " ".join(notes),
+        "producer": f"ser-zoo {__version__} export",
     }
     del model.metadata_props[:]
     for k, v in meta.items():
@@ -214,8 +252,10 @@ def run_export(model_spec: str, fmt: str, out: str, seconds: Optional[float] = N
     for note in result.notes:
         print(f"note: {note}")
     size = result.path.stat().st_size / 2**20
-    print(f"wrote {result.path} ({size:.1f} MiB): {result.input} {json.dumps(result.shape)} -> logits over "
-          f"{len(module.class_names)} classes; class names, sample rate and clip length in its metadata")
+    print(
+        f"wrote {result.path} ({size:.1f} MiB): {result.input} {json.dumps(result.shape)} -> logits over "
+        f"{len(module.class_names)} classes; class names, sample rate and clip length in its metadata"
+    )
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
@@ -226,6 +266,8 @@ def run_export(model_spec: str, fmt: str, out: str, seconds: Optional[float] = N
     if result.input == "features":
         with torch.no_grad():
             x = module.frontend(x)
-    print(f"onnxruntime vs PyTorch on {len(x)} noise clip(s): max abs logit difference "
-          f"{onnx_parity(module, out, x):.2e}")
+    print(
+        f"onnxruntime vs PyTorch on {len(x)} noise clip(s): max abs logit difference "
+        f"{onnx_parity(module, out, x):.2e}"
+    )
     return 0

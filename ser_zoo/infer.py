@@ -17,7 +17,6 @@ from typing import Iterator, Optional, Sequence
 
 import numpy as np
 import soundfile as sf
-import torch
 from tqdm.auto import tqdm
 
 from .audio import audio_info, load_audio, prepare_waveform
@@ -53,8 +52,9 @@ def expand_inputs(items: Sequence[str]) -> list[Path]:
     return out
 
 
-def classify_files(model, paths: Sequence[Path], batch_size: int = 16, max_seconds: float = 60.0,
-                   progress: bool = True) -> tuple[list[dict], list[tuple[str, str]]]:
+def classify_files(
+    model, paths: Sequence[Path], batch_size: int = 16, max_seconds: float = 60.0, progress: bool = True
+) -> tuple[list[dict], list[tuple[str, str]]]:
     """(one result per good file, [(file, reason)] for the bad ones)."""
     bound_allocator_slack()
     results, bad = [], []
@@ -79,22 +79,28 @@ def classify_files(model, paths: Sequence[Path], batch_size: int = 16, max_secon
     return results, bad
 
 
-def stream_windows(path: Path, sample_rate: int, window_s: float, hop_s: float) -> Iterator[tuple[float, np.ndarray]]:
+def stream_windows(
+    path: Path, sample_rate: int, window_s: float, hop_s: float
+) -> Iterator[tuple[float, np.ndarray]]:
     """(start second, mono window at ``sample_rate``) read block by block; the last partial window is kept."""
     info = audio_info(path)
     win, hop = int(window_s * info.samplerate), int(hop_s * info.samplerate)
     if hop <= 0 or win <= 0 or hop > win:
         raise ConfigError(f"window {window_s} s and hop {hop_s} s: use 0 < hop <= window")
-    for i, block in enumerate(sf.blocks(str(path), blocksize=win, overlap=win - hop, dtype="float32",
-                                        always_2d=True)):
+    for i, block in enumerate(
+        sf.blocks(str(path), blocksize=win, overlap=win - hop, dtype="float32", always_2d=True)
+    ):
         if i and len(block) <= win - hop:
             break  # only the overlap left: already covered by the previous window
-        yield i * hop / info.samplerate, prepare_waveform(block, info.samplerate, sample_rate, name=str(path),
-                                                          allow_silent=True)
+        yield (
+            i * hop / info.samplerate,
+            prepare_waveform(block, info.samplerate, sample_rate, name=str(path), allow_silent=True),
+        )
 
 
-def timeline(model, path: Path, window_s: float = 3.0, hop_s: float = 1.0, batch_size: int = 16,
-             progress: bool = True) -> list[dict]:
+def timeline(
+    model, path: Path, window_s: float = 3.0, hop_s: float = 1.0, batch_size: int = 16, progress: bool = True
+) -> list[dict]:
     """Per-window predictions over a recording of any length."""
     bound_allocator_slack()
     rows, chunk = [], []
@@ -107,12 +113,19 @@ def timeline(model, path: Path, window_s: float = 3.0, hop_s: float = 1.0, batch
 
     def flush():
         preds = model.predict_batch([w for _, w in chunk])
-        rows.extend({"start": round(t, 3), "end": round(t + len(w) / model.hparams.sample_rate, 3), **r}
-                    for (t, w), r in zip(chunk, preds))
+        rows.extend(
+            {"start": round(t, 3), "end": round(t + len(w) / model.hparams.sample_rate, 3), **r}
+            for (t, w), r in zip(chunk, preds)
+        )
         chunk.clear()
 
-    for t, w in tqdm(stream_windows(Path(path), model.hparams.sample_rate, window_s, hop_s), total=total,
-                     desc="windows", unit="win", disable=not progress):
+    for t, w in tqdm(
+        stream_windows(Path(path), model.hparams.sample_rate, window_s, hop_s),
+        total=total,
+        desc="windows",
+        unit="win",
+        disable=not progress,
+    ):
         chunk.append((t, w))
         if len(chunk) == batch_size:
             flush()
@@ -128,8 +141,9 @@ def split_segment(start: float, end: float, max_s: float) -> list[tuple[float, f
     return [(start + k * step, start + (k + 1) * step) for k in range(parts)]
 
 
-def speech_rows(model, paths: Sequence[Path], max_segment_s: float = 10.0, batch_size: int = 16,
-                progress: bool = True) -> tuple[list[dict], list[tuple[str, str]]]:
+def speech_rows(
+    model, paths: Sequence[Path], max_segment_s: float = 10.0, batch_size: int = 16, progress: bool = True
+) -> tuple[list[dict], list[tuple[str, str]]]:
     """One prediction per speech segment found by Silero VAD (segments over ``max_segment_s`` are split), for
     each file; silence and non-speech are never classified. Bad files are reported and skipped."""
     from .data.vad import stream_speech_segments
@@ -142,7 +156,10 @@ def speech_rows(model, paths: Sequence[Path], max_segment_s: float = 10.0, batch
 
     def flush():
         preds = model.predict_batch([w for *_, w in chunk])
-        rows.extend({"file": f, "start": round(s, 3), "end": round(e, 3), **r} for (f, s, e, _), r in zip(chunk, preds))
+        rows.extend(
+            {"file": f, "start": round(s, 3), "end": round(e, 3), **r}
+            for (f, s, e, _), r in zip(chunk, preds)
+        )
         chunk.clear()
 
     for path in tqdm(paths, desc="VAD segments", unit="file", disable=not progress or len(paths) < 2):
@@ -150,10 +167,21 @@ def speech_rows(model, paths: Sequence[Path], max_segment_s: float = 10.0, batch
             native = audio_info(path).samplerate
             regions = stream_speech_segments(path)
             for start, end in (p for r in regions for p in split_segment(*r, max_segment_s)):
-                data, _ = sf.read(str(path), start=int(start * native), stop=int(np.ceil(end * native)),
-                                  dtype="float32", always_2d=True)
-                chunk.append((str(path), start, end, prepare_waveform(data, native, sr, name=f"{path}@{start:.2f}s",
-                                                                      allow_silent=True)))
+                data, _ = sf.read(
+                    str(path),
+                    start=int(start * native),
+                    stop=int(np.ceil(end * native)),
+                    dtype="float32",
+                    always_2d=True,
+                )
+                chunk.append(
+                    (
+                        str(path),
+                        start,
+                        end,
+                        prepare_waveform(data, native, sr, name=f"{path}@{start:.2f}s", allow_silent=True),
+                    )
+                )
                 if len(chunk) == batch_size:
                     flush()
         except AudioError as e:
@@ -172,14 +200,22 @@ def format_rows(rows: list[dict], class_names: list[str], fmt: str, key: str = "
         w = csv.writer(buf)
         w.writerow([*keys, "label", "prob", *[f"p_{c}" for c in class_names]])
         for r in rows:
-            w.writerow([*[r[k] for k in keys], r["label"], f"{r['prob']:.4f}",
-                        *[f"{r['probs'][c]:.4f}" for c in class_names]])
+            w.writerow(
+                [
+                    *[r[k] for k in keys],
+                    r["label"],
+                    f"{r['prob']:.4f}",
+                    *[f"{r['probs'][c]:.4f}" for c in class_names],
+                ]
+            )
         return buf.getvalue()
     if fmt != "table":
         raise ConfigError(f"--format {fmt!r}; use table, csv or json")
     width = max([len(str(r[keys[0]])) for r in rows] + [4])
     lines = [f"{'  '.join(f'{k:<{width}}' for k in keys)}  {'emotion':<10} prob"]
-    lines += [f"{'  '.join(f'{str(r[k]):<{width}}' for k in keys)}  {r['label']:<10} {r['prob']:.3f}" for r in rows]
+    lines += [
+        f"{'  '.join(f'{str(r[k]):<{width}}' for k in keys)}  {r['label']:<10} {r['prob']:.3f}" for r in rows
+    ]
     return "\n".join(lines)
 
 
@@ -202,9 +238,18 @@ def plot_timeline(rows: list[dict], class_names: list[str], path: Path) -> Path:
     return Path(path)
 
 
-def run_infer(inputs: Sequence[str], model_spec: str, fmt: str = "table", out: Optional[str] = None,
-              batch_size: int = 16, window: Optional[float] = None, hop: float = 1.0,
-              plot: Optional[str] = None, vad: bool = False, max_segment: float = 10.0) -> int:
+def run_infer(
+    inputs: Sequence[str],
+    model_spec: str,
+    fmt: str = "table",
+    out: Optional[str] = None,
+    batch_size: int = 16,
+    window: Optional[float] = None,
+    hop: float = 1.0,
+    plot: Optional[str] = None,
+    vad: bool = False,
+    max_segment: float = 10.0,
+) -> int:
     """The CLI job; returns the exit code (0 when every file was classified, 1 when some were skipped)."""
     if fmt not in ("table", "csv", "json"):
         raise ConfigError(f"--format {fmt!r}; use table, csv or json")

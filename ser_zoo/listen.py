@@ -28,19 +28,19 @@ class RingBuffer:
         self.filled = 0
 
     def write(self, block: np.ndarray) -> None:
-        block = np.asarray(block, np.float32).reshape(len(block), -1)[-len(self.data):]
+        block = np.asarray(block, np.float32).reshape(len(block), -1)[-len(self.data) :]
         n, cap = len(block), len(self.data)
         first = min(n, cap - self.pos)
-        self.data[self.pos:self.pos + first] = block[:first]
-        self.data[:n - first] = block[first:]
+        self.data[self.pos : self.pos + first] = block[:first]
+        self.data[: n - first] = block[first:]
         self.pos = (self.pos + n) % cap
         self.filled = min(cap, self.filled + n)
 
     def latest(self) -> np.ndarray:
         """The buffered frames, oldest first (a copy)."""
         if self.filled < len(self.data):
-            return self.data[:self.filled].copy()
-        return np.concatenate([self.data[self.pos:], self.data[:self.pos]])
+            return self.data[: self.filled].copy()
+        return np.concatenate([self.data[self.pos :], self.data[: self.pos]])
 
 
 def _sounddevice():
@@ -50,8 +50,10 @@ def _sounddevice():
     except ImportError:
         raise SerZooError(f"live input needs the optional sounddevice package: {MIC_HINT}") from None
     except OSError as e:  # sounddevice imports but cannot load the PortAudio C library
-        raise SerZooError(f"sounddevice cannot load PortAudio ({e}); install it (Debian/Ubuntu: apt install "
-                          "libportaudio2, macOS: brew install portaudio) or use 'ser-zoo infer' on a recording") from None
+        raise SerZooError(
+            f"sounddevice cannot load PortAudio ({e}); install it (Debian/Ubuntu: apt install "
+            "libportaudio2, macOS: brew install portaudio) or use 'ser-zoo infer' on a recording"
+        ) from None
 
 
 def open_input_stream(device: Optional[Any] = None):
@@ -61,17 +63,29 @@ def open_input_stream(device: Optional[Any] = None):
         info = sd.query_devices(device, kind="input")
         if int(info["max_input_channels"]) < 1:
             raise ValueError(f"'{info['name']}' has no input channels")
-        return sd.InputStream(device=device, samplerate=float(info["default_samplerate"]),
-                              channels=min(2, int(info["max_input_channels"])), dtype="float32")
+        return sd.InputStream(
+            device=device,
+            samplerate=float(info["default_samplerate"]),
+            channels=min(2, int(info["max_input_channels"])),
+            dtype="float32",
+        )
     except Exception as e:  # PortAudioError / ValueError: no default input, bad index, device busy
         which = "the default input" if device is None else f"input device {device!r}"
         why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise SerZooError(f"no usable audio input ({which}: {why}); connect a microphone or pick one with "
-                          "--device N (list them: python -m sounddevice)") from None
+        raise SerZooError(
+            f"no usable audio input ({which}: {why}); connect a microphone or pick one with "
+            "--device N (list them: python -m sounddevice)"
+        ) from None
 
 
-def listen(model, stream, window_s: float = 3.0, hop_s: float = 1.0, seconds: Optional[float] = None,
-           out: Callable[[str], None] = print) -> list[dict]:
+def listen(
+    model,
+    stream,
+    window_s: float = 3.0,
+    hop_s: float = 1.0,
+    seconds: Optional[float] = None,
+    out: Callable[[str], None] = print,
+) -> list[dict]:
     """Classify the last ``window_s`` of ``stream`` every ``hop_s`` until ``seconds`` (or the stream) end.
 
     One line per hop goes to ``out`` (``  12.0s  angry      0.71``, the time the window ends); the first comes once
@@ -83,10 +97,13 @@ def listen(model, stream, window_s: float = 3.0, hop_s: float = 1.0, seconds: Op
         raise ConfigError(f"window {window_s} s and hop {hop_s} s: use 0 < hop <= window")
     sr = int(model.hparams.sample_rate)
     changes = ([f"{channels} channels averaged to mono"] if channels > 1 else []) + (
-        [f"resampled to the model's {sr} Hz"] if rate != sr else [])
+        [f"resampled to the model's {sr} Hz"] if rate != sr else []
+    )
     if changes:
         out(f"note: input is {rate} Hz, {channels} channel(s): {', '.join(changes)}")
-    out(f"listening: a {window_s:g} s window every {hop_s:g} s (first result after {window_s:g} s); Ctrl-C stops")
+    out(
+        f"listening: a {window_s:g} s window every {hop_s:g} s (first result after {window_s:g} s); Ctrl-C stops"
+    )
     ring, heard, rows, warned = RingBuffer(win, channels), 0, [], False
     limit = None if seconds is None else int(round(seconds * rate))
     with stream:
@@ -95,7 +112,9 @@ def listen(model, stream, window_s: float = 3.0, hop_s: float = 1.0, seconds: Op
             if len(block) < hop:  # a finite source ran out
                 break
             if overflowed and not warned:
-                out("note: input overflowed (classifying is slower than real time here): some audio was dropped")
+                out(
+                    "note: input overflowed (classifying is slower than real time here): some audio was dropped"
+                )
                 warned = True
             ring.write(block)
             heard += hop
@@ -108,8 +127,13 @@ def listen(model, stream, window_s: float = 3.0, hop_s: float = 1.0, seconds: Op
     return rows
 
 
-def run_listen(model_spec: str, window: float = 3.0, hop: float = 1.0, device: Optional[Any] = None,
-               seconds: Optional[float] = None) -> int:
+def run_listen(
+    model_spec: str,
+    window: float = 3.0,
+    hop: float = 1.0,
+    device: Optional[Any] = None,
+    seconds: Optional[float] = None,
+) -> int:
     """The CLI job: the microphone is opened before the model loads, so a missing one fails at once."""
     from .infer import load_model
 

@@ -23,8 +23,10 @@ def import_optional(module: str, extra: str = "pretrained", feature: str = "") -
         return importlib.import_module(module)
     except ImportError as e:
         what = f"{feature} needs " if feature else ""
-        raise ConfigError(f"{what}the '{module.split('.')[0]}' package ({e.name or module} is not installed); "
-                          f"install it with: pip install 'ser-zoo[{extra}]'") from None
+        raise ConfigError(
+            f"{what}the '{module.split('.')[0]}' package ({e.name or module} is not installed); "
+            f"install it with: pip install 'ser-zoo[{extra}]'"
+        ) from None
     finally:
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
@@ -35,10 +37,14 @@ def package_file(package: str, relative: str, extra: str = "pretrained", feature
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         what = f"{feature} needs " if feature else ""
-        raise ConfigError(f"{what}the '{package}' package, which is not installed; "
-                          f"install it with: pip install 'ser-zoo[{extra}]'")
+        raise ConfigError(
+            f"{what}the '{package}' package, which is not installed; "
+            f"install it with: pip install 'ser-zoo[{extra}]'"
+        )
     path = Path(next(iter(spec.submodule_search_locations))) / relative
     if not path.is_file():
-        raise ConfigError(f"{path} is missing from the installed '{package}'; reinstall it: "
-                          f"pip install --force-reinstall 'ser-zoo[{extra}]'")
+        raise ConfigError(
+            f"{path} is missing from the installed '{package}'; reinstall it: "
+            f"pip install --force-reinstall 'ser-zoo[{extra}]'"
+        )
     return path

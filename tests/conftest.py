@@ -28,8 +28,20 @@ def _cache_dir(tmp_path_factory):
     return cache
 
 
-def smoke_fit(data_root, tmp_path, model: str, *, model_kwargs=None, frontend=None, protocol: str = "ravdess-6fold",
-              fold: int = 0, clip_seconds: float = 3.0, limit_clips: int = 16, batch_size: int = 8, **module_kwargs):
+def smoke_fit(
+    data_root,
+    tmp_path,
+    model: str,
+    *,
+    model_kwargs=None,
+    frontend=None,
+    protocol: str = "ravdess-6fold",
+    fold: int = 0,
+    clip_seconds: float = 3.0,
+    limit_clips: int = 16,
+    batch_size: int = 8,
+    **module_kwargs,
+):
     """One epoch of ``model`` on a small real subset, then a test pass; returns (module, test metrics).
 
     The seed-zoo tests call this so every registered model is shown to train through the same
@@ -41,12 +53,34 @@ def smoke_fit(data_root, tmp_path, model: str, *, model_kwargs=None, frontend=No
     from ser_zoo.lit.module import SERModule
 
     L.seed_everything(0, verbose=False)
-    dm = SERDataModule(root=str(data_root), protocol=protocol, fold=fold, limit_clips=limit_clips, batch_size=batch_size,
-                       num_workers=0, clip_seconds=clip_seconds)
-    module = SERModule(model=model, model_kwargs=model_kwargs, frontend=frontend, num_classes=dm.num_classes,
-                       class_names=dm.class_names, example_seconds=clip_seconds, **module_kwargs)
-    trainer = L.Trainer(max_epochs=1, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False, default_root_dir=str(tmp_path))
+    dm = SERDataModule(
+        root=str(data_root),
+        protocol=protocol,
+        fold=fold,
+        limit_clips=limit_clips,
+        batch_size=batch_size,
+        num_workers=0,
+        clip_seconds=clip_seconds,
+    )
+    module = SERModule(
+        model=model,
+        model_kwargs=model_kwargs,
+        frontend=frontend,
+        num_classes=dm.num_classes,
+        class_names=dm.class_names,
+        example_seconds=clip_seconds,
+        **module_kwargs,
+    )
+    trainer = L.Trainer(
+        max_epochs=1,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=str(tmp_path),
+    )
     trainer.fit(module, datamodule=dm)
     [metrics] = trainer.test(module, datamodule=dm, verbose=False)
     return module, metrics
@@ -56,8 +90,8 @@ def synthetic(seconds: float = 1.5, seed: int = 0) -> np.ndarray:
     """Chirp + its square (skew) + noise + DC: non-trivial for every feature."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * SR)) / SR
-    chirp = np.sin(2 * np.pi * (200 * t + 1500 * t ** 2))
-    return (0.5 * chirp + 0.1 * chirp ** 2 + 0.05 * rng.standard_normal(t.size) + 0.01).astype(np.float32)
+    chirp = np.sin(2 * np.pi * (200 * t + 1500 * t**2))
+    return (0.5 * chirp + 0.1 * chirp**2 + 0.05 * rng.standard_normal(t.size) + 0.01).astype(np.float32)
 
 
 def real_clip() -> np.ndarray:

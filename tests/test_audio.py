@@ -42,7 +42,10 @@ def test_empty_file(tmp_path):
 
 @pytest.mark.parametrize("fmt", ["wav", "flac", "ogg"])
 def test_truncated_file(tmp_path, fmt):
-    p = write(tmp_path / f"cut.{fmt}", tone(2.0) + 0.01 * np.random.default_rng(0).standard_normal(32000).astype(np.float32))
+    p = write(
+        tmp_path / f"cut.{fmt}",
+        tone(2.0) + 0.01 * np.random.default_rng(0).standard_normal(32000).astype(np.float32),
+    )
     p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
     with pytest.raises(AudioError) as e:
         load_audio(p)

@@ -92,7 +92,9 @@ def test_gain_and_shift():
     zeroed, _ = TimeShift(max_seconds=3 / SR, mode="zero", sample_rate=SR)(ramp, lengths, full(2))
     for row, n in zip(zeroed, (10, 6)):
         kept = row[:n][row[:n] != 0]
-        assert torch.all(kept.diff() == 1) and row[n:].abs().sum() == 0  # moved in order, silence fills the gap
+        assert (
+            torch.all(kept.diff() == 1) and row[n:].abs().sum() == 0
+        )  # moved in order, silence fills the gap
 
 
 def test_spec_masks_are_per_example():
@@ -112,8 +114,14 @@ def test_spec_masks_are_per_example():
 
 
 def test_pipeline_is_identity_in_eval_and_reproducible_under_a_seed():
-    spec = {"shift": {"p": 0.5}, "stretch": {"p": 0.5}, "pitch": {"p": 0.5}, "gain": {"p": 0.5},
-            "lowpass": {"p": 0.5, "cutoff_hz": [2000, 6000]}, "noise": {"p": 0.5}}
+    spec = {
+        "shift": {"p": 0.5},
+        "stretch": {"p": 0.5},
+        "pitch": {"p": 0.5},
+        "gain": {"p": 0.5},
+        "lowpass": {"p": 0.5, "cutoff_hz": [2000, 6000]},
+        "noise": {"p": 0.5},
+    }
     aug = Augmentation(spec)
     x, lengths = tone(330.0, 1.0, 6), torch.full((6,), SR)
     aug.eval()
@@ -131,9 +139,14 @@ def test_pipeline_is_identity_in_eval_and_reproducible_under_a_seed():
 def test_mixup_mixes_signals_and_labels_in_the_loss(data_root, tmp_path):
     from conftest import smoke_fit
 
-    module, metrics = smoke_fit(data_root, tmp_path, "mel_cnn", model_kwargs={"channels": [4, 8], "hidden": 16},
-                                clip_seconds=1.0, augment={"mixup": {"p": 1.0, "alpha": 0.4}, "noise": {"p": 0.5},
-                                                           "time_mask": {"p": 0.5}})
+    module, metrics = smoke_fit(
+        data_root,
+        tmp_path,
+        "mel_cnn",
+        model_kwargs={"channels": [4, 8], "hidden": 16},
+        clip_seconds=1.0,
+        augment={"mixup": {"p": 1.0, "alpha": 0.4}, "noise": {"p": 0.5}, "time_mask": {"p": 0.5}},
+    )
     assert math.isfinite(metrics["test/loss"])
     aug = module.augment.train()
     x = torch.randn(4, 100)
@@ -142,14 +155,17 @@ def test_mixup_mixes_signals_and_labels_in_the_loss(data_root, tmp_path):
     assert ((lam >= 0.5) & (lam <= 1)).all()
 
 
-@pytest.mark.parametrize("spec, message", [
-    ({"stretch": {"rate": [-0.5, 1.1]}}, "stretch.rate: range \\[-0.5, 1.1\\] is impossible"),
-    ({"lowpass": {"cutoff_hz": [2000, 9000]}}, "lowpass.cutoff_hz: range \\[2000, 9000\\] is impossible"),
-    ({"noise": {"p": 1.5}}, "noise.p=1.5; use a probability"),
-    ({"gain": {"db": [6, -6]}}, "gain.db: range \\[6, -6\\] is impossible"),
-    ({"pitch": {"semis": [1, 2]}}, "augment pitch has no option \\['semis'\\]"),
-    ({"reverb": {}}, "unknown augmentation \\['reverb'\\]"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"stretch": {"rate": [-0.5, 1.1]}}, "stretch.rate: range \\[-0.5, 1.1\\] is impossible"),
+        ({"lowpass": {"cutoff_hz": [2000, 9000]}}, "lowpass.cutoff_hz: range \\[2000, 9000\\] is impossible"),
+        ({"noise": {"p": 1.5}}, "noise.p=1.5; use a probability"),
+        ({"gain": {"db": [6, -6]}}, "gain.db: range \\[6, -6\\] is impossible"),
+        ({"pitch": {"semis": [1, 2]}}, "augment pitch has no option \\['semis'\\]"),
+        ({"reverb": {}}, "unknown augmentation \\['reverb'\\]"),
+    ],
+)
 def test_impossible_settings_fail_with_one_clear_line(spec, message):
     with pytest.raises(ConfigError, match=message):
         Augmentation(spec)
@@ -157,6 +173,10 @@ def test_impossible_settings_fail_with_one_clear_line(spec, message):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 def test_runs_on_the_batch_device():
-    aug = Augmentation({"pitch": {}, "stretch": {}, "lowpass": {}, "noise": {}, "shift": {}, "gain": {}}).cuda().train()
+    aug = (
+        Augmentation({"pitch": {}, "stretch": {}, "lowpass": {}, "noise": {}, "shift": {}, "gain": {}})
+        .cuda()
+        .train()
+    )
     out, lengths = aug.waveforms(tone(300.0, 1.0, 4).cuda(), torch.full((4,), SR, device="cuda"))
     assert out.is_cuda and lengths.is_cuda

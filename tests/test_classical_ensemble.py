@@ -4,12 +4,17 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
-
 from conftest import benchmark_script
+
 from ser_zoo.errors import ConfigError
 from ser_zoo.lit.module import SERModule
-from ser_zoo.models.classical import (VectorFeatures, _fold_features, list_baselines, make_baseline,
-                                      run_baseline)
+from ser_zoo.models.classical import (
+    VectorFeatures,
+    _fold_features,
+    list_baselines,
+    make_baseline,
+    run_baseline,
+)
 from ser_zoo.models.ensemble import AveragingEnsemble, StackedEnsemble, evaluate, load_members
 
 SMALL = {"channels": [4, 8], "hidden": 16}
@@ -50,15 +55,22 @@ def test_baseline_runs_a_protocol_fold(name, data_root):
     cm = np.asarray(r["confusion"])
     assert cm.sum() == 64 and abs(np.trace(cm) / 64 - r["wa"]) < 1e-6
     assert r["test_speakers"] == "ravdess_01 ravdess_02 ravdess_03 ravdess_04"
-    _, (_, _, train_clips), (_, _, test_clips) = _fold_features("ravdess-6fold", 0, str(data_root), None,
-                                                                "stats+mfcc_mean", 64)
+    _, (_, _, train_clips), (_, _, test_clips) = _fold_features(
+        "ravdess-6fold", 0, str(data_root), None, "stats+mfcc_mean", 64
+    )
     assert not {c.speaker for c in train_clips} & {c.speaker for c in test_clips}
 
 
 def tiny(num_classes=8, seed=0, names=None):
     torch.manual_seed(seed)
-    return SERModule(model="mel_cnn", model_kwargs=SMALL, frontend={"name": "logmel", "n_mels": 40},
-                     num_classes=num_classes, class_names=names, example_seconds=1.0).eval()
+    return SERModule(
+        model="mel_cnn",
+        model_kwargs=SMALL,
+        frontend={"name": "logmel", "n_mels": 40},
+        num_classes=num_classes,
+        class_names=names,
+        example_seconds=1.0,
+    ).eval()
 
 
 def test_averaging_is_the_mean_of_member_probabilities():
@@ -78,8 +90,14 @@ def test_averaging_is_the_mean_of_member_probabilities():
 def test_stacker_sees_validation_speakers_only_and_members_load_from_ckpt(data_root, tmp_path):
     from ser_zoo.data.datamodule import SERDataModule
 
-    dm = SERDataModule(root=str(data_root), protocol="ravdess-6fold", limit_clips=24, batch_size=8, num_workers=0,
-                       clip_seconds=1.0)
+    dm = SERDataModule(
+        root=str(data_root),
+        protocol="ravdess-6fold",
+        limit_clips=24,
+        batch_size=8,
+        num_workers=0,
+        clip_seconds=1.0,
+    )
     dm.setup("fit")
     paths = []
     for seed in (0, 1):
@@ -103,18 +121,31 @@ def test_a_baseline_joins_deep_members_fitted_on_training_speakers(data_root):
     from ser_zoo.data.datamodule import SERDataModule
     from ser_zoo.models.ensemble import BaselineMember, ensemble_table
 
-    dm = SERDataModule(root=str(data_root), protocol="ravdess-6fold", limit_clips=24, batch_size=8, num_workers=0,
-                       clip_seconds=1.0)
+    dm = SERDataModule(
+        root=str(data_root),
+        protocol="ravdess-6fold",
+        limit_clips=24,
+        batch_size=8,
+        num_workers=0,
+        clip_seconds=1.0,
+    )
     dm.setup("fit")
     base = BaselineMember("logreg", "ravdess-6fold", 0, root=str(data_root), limit_clips=24)
     rows = ensemble_table([("deep", tiny(dm.num_classes, 0, dm.class_names)), ("logreg", base)], dm)
-    assert [r[0] for r in rows] == ["deep", "logreg", "average of members", "stacked (logreg fitted on val speakers)",
-                                    "ensemble selection (weights from val-speaker UA)"]
+    assert [r[0] for r in rows] == [
+        "deep",
+        "logreg",
+        "average of members",
+        "stacked (logreg fitted on val speakers)",
+        "ensemble selection (weights from val-speaker UA)",
+    ]
     assert len(rows[-1][1]["weights"]) == 2 and abs(sum(rows[-1][1]["weights"]) - 1) < 1e-6
     assert all(r["n_test"] == 24 and np.asarray(r["confusion"]).sum() == 24 for _, r in rows)
     train = dm.stage_clips("train")
     assert base.pipe[0].n_samples_seen_ == len(train)  # fitted on the training speakers only
-    assert not {c.speaker for c in train} & {c.speaker for c in dm.stage_clips("val") + dm.stage_clips("test")}
+    assert not {c.speaker for c in train} & {
+        c.speaker for c in dm.stage_clips("val") + dm.stage_clips("test")
+    }
     test = dm.stage_clips("test")
     p = base.probs("test", test)
     np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-6)
@@ -138,7 +169,10 @@ def test_ensemble_selection_picks_complementary_members_on_validation_speakers()
     assert weights[0] > 0 and weights[1] > 0 and weights[2] == 0 and abs(weights.sum() - 1) < 1e-9
     mixed = np.tensordot(weights, np.stack([first_half, second_half, noise]), 1)
     assert (mixed.argmax(1) == labels).all()
-    assert list(ensemble_selection([noise, first_half], labels, rounds=1)) == [0.0, 1.0]  # the first pick: the better
+    assert list(ensemble_selection([noise, first_half], labels, rounds=1)) == [
+        0.0,
+        1.0,
+    ]  # the first pick: the better
 
 
 @pytest.mark.slow
@@ -148,8 +182,14 @@ def test_each_deep_member_reads_the_fold_at_its_own_crop(data_root):
     from ser_zoo.models.ensemble import ensemble_table
 
     def fold(seconds, limit=24):
-        dm = SERDataModule(root=str(data_root), protocol="ravdess-6fold", limit_clips=limit, batch_size=8,
-                           num_workers=0, clip_seconds=seconds)
+        dm = SERDataModule(
+            root=str(data_root),
+            protocol="ravdess-6fold",
+            limit_clips=limit,
+            batch_size=8,
+            num_workers=0,
+            clip_seconds=seconds,
+        )
         dm.setup("fit")
         dm.setup("test")
         return dm
@@ -172,19 +212,42 @@ def test_an_ensemble_member_reads_the_fold_as_it_was_benched():
 
     ens = benchmark_script("ensemble_fold")
     trained_on_2s = SimpleNamespace(hparams=SimpleNamespace(example_seconds=2.0))
-    saved = {"datamodule_hyper_parameters": {"protocol": "ravdess-6fold", "fold": 0, "batch_size": 8, "limit_clips": 24,
-                                             "sample_rate": 16000, "clip_seconds": 1.0, "eval_crop": "full",
-                                             "max_clip_seconds": 60.0, "vad_trim": True}}
+    saved = {
+        "datamodule_hyper_parameters": {
+            "protocol": "ravdess-6fold",
+            "fold": 0,
+            "batch_size": 8,
+            "limit_clips": 24,
+            "sample_rate": 16000,
+            "clip_seconds": 1.0,
+            "eval_crop": "full",
+            "max_clip_seconds": 60.0,
+            "vad_trim": True,
+        }
+    }
     whole = ens.member_reading(trained_on_2s, saved)
-    assert whole == {"sample_rate": 16000, "clip_seconds": 1.0, "eval_crop": "full", "max_clip_seconds": 60.0,
-                     "vad_trim": True}
+    assert whole == {
+        "sample_rate": 16000,
+        "clip_seconds": 1.0,
+        "eval_crop": "full",
+        "max_clip_seconds": 60.0,
+        "vad_trim": True,
+    }
     assert ens.reading_text(whole) == "whole clips, VAD-trimmed"
-    zoo = SimpleNamespace(hparams=trained_on_2s.hparams,
-                          card={"eval": {"clip_seconds": 2.5, "eval_crop": "center", "limit_clips": None}})
+    zoo = SimpleNamespace(
+        hparams=trained_on_2s.hparams,
+        card={"eval": {"clip_seconds": 2.5, "eval_crop": "center", "limit_clips": None}},
+    )
     defaults = {"sample_rate": 16000, "eval_crop": "center", "max_clip_seconds": 60.0, "vad_trim": False}
-    assert ens.member_reading(zoo, None) == {**defaults, "clip_seconds": 2.5}  # unsaved settings: the defaults
+    assert ens.member_reading(zoo, None) == {
+        **defaults,
+        "clip_seconds": 2.5,
+    }  # unsaved settings: the defaults
     assert ens.reading_text(ens.member_reading(zoo, None)) == "2.5 s crops"
-    assert ens.member_reading(trained_on_2s, {}) == {**defaults, "clip_seconds": 2.0}  # nothing saved: its training crop
+    assert ens.member_reading(trained_on_2s, {}) == {
+        **defaults,
+        "clip_seconds": 2.0,
+    }  # nothing saved: its training crop
 
 
 @pytest.mark.slow
@@ -195,25 +258,63 @@ def test_ensemble_fold_refuses_a_member_from_another_fold_and_writes_a_leaderboa
 
     from ser_zoo.data.datamodule import SERDataModule
 
-    dm = SERDataModule(root=str(data_root), protocol="ravdess-6fold", fold=0, limit_clips=24, batch_size=8,
-                       num_workers=0, clip_seconds=1.0)
-    m = SERModule(model="mel_cnn", model_kwargs=SMALL, frontend={"name": "logmel", "n_mels": 40}, num_classes=8,
-                  class_names=dm.class_names, example_seconds=1.0)
-    trainer = L.Trainer(max_epochs=1, limit_train_batches=1, limit_val_batches=1, logger=False,
-                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    dm = SERDataModule(
+        root=str(data_root),
+        protocol="ravdess-6fold",
+        fold=0,
+        limit_clips=24,
+        batch_size=8,
+        num_workers=0,
+        clip_seconds=1.0,
+    )
+    m = SERModule(
+        model="mel_cnn",
+        model_kwargs=SMALL,
+        frontend={"name": "logmel", "n_mels": 40},
+        num_classes=8,
+        class_names=dm.class_names,
+        example_seconds=1.0,
+    )
+    trainer = L.Trainer(
+        max_epochs=1,
+        limit_train_batches=1,
+        limit_val_batches=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     trainer.fit(m, datamodule=dm)
     ckpt = tmp_path / "runs" / "tiny-fold0" / "version_0" / "checkpoints" / "best.ckpt"
     ckpt.parent.mkdir(parents=True)
     trainer.save_checkpoint(ckpt)
     ens = benchmark_script("ensemble_fold")
-    common = ["--protocol", "ravdess-6fold", "--members", str(ckpt), "--baselines", "logreg", "--root", str(data_root),
-              "--limit_clips", "24", "--out", str(tmp_path / "ensemble.md"), "--results", str(tmp_path)]
-    with pytest.raises(ConfigError, match=r"heard 4 of the test speakers of ravdess-6fold fold 1 \(ravdess_05"):
+    common = [
+        "--protocol",
+        "ravdess-6fold",
+        "--members",
+        str(ckpt),
+        "--baselines",
+        "logreg",
+        "--root",
+        str(data_root),
+        "--limit_clips",
+        "24",
+        "--out",
+        str(tmp_path / "ensemble.md"),
+        "--results",
+        str(tmp_path),
+    ]
+    with pytest.raises(
+        ConfigError, match=r"heard 4 of the test speakers of ravdess-6fold fold 1 \(ravdess_05"
+    ):
         ens.main([*common, "--fold", "1"])
     ens.main([*common, "--fold", "0", "--leaderboard", "tiny"])
     avg, stack, select = list(csv.DictReader((tmp_path / "ravdess-6fold.csv").open()))
     assert (avg["model"], stack["model"], select["model"]) == ("tiny-average", "tiny-stack", "tiny-select")
-    assert select["config"].startswith("ensemble selection (weights from val-speaker UA) of tiny + logreg (weights ")
+    assert select["config"].startswith(
+        "ensemble selection (weights from val-speaker UA) of tiny + logreg (weights "
+    )
     assert "| tiny (1 s crops) |" in (tmp_path / "ensemble.md").read_text()  # read at its saved 1 s crop
     assert avg["config"] == "mean of the probabilities of tiny + logreg"
     assert stack["config"] == "stack (logreg on val speakers) of tiny + logreg"

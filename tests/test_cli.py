@@ -64,10 +64,28 @@ def test_unknown_protocol_is_one_line(capsys):
 
 @pytest.mark.slow
 def test_fit_then_test_end_to_end(data_root, tmp_path, capsys):
-    common = ["--config", RECIPE, "--data.root", str(data_root), "--data.limit_clips", "48", "--data.batch_size", "16",
-              "--data.num_workers", "0", "--trainer.logger.init_args.save_dir", str(tmp_path),
-              "--trainer.enable_progress_bar", "false", "--model.model", "mel_cnn",
-              "--model.model_kwargs", "{}", "--model.frontend", "{name: logmel, n_mels: 40}"]
+    common = [
+        "--config",
+        RECIPE,
+        "--data.root",
+        str(data_root),
+        "--data.limit_clips",
+        "48",
+        "--data.batch_size",
+        "16",
+        "--data.num_workers",
+        "0",
+        "--trainer.logger.init_args.save_dir",
+        str(tmp_path),
+        "--trainer.enable_progress_bar",
+        "false",
+        "--model.model",
+        "mel_cnn",
+        "--model.model_kwargs",
+        "{}",
+        "--model.frontend",
+        "{name: logmel, n_mels: 40}",
+    ]
     assert main(["fit", *common, "--trainer.max_epochs", "2"]) == 0
     run = tmp_path / "resnet18_ravdess" / "version_0"
     ckpts = sorted((run / "checkpoints").glob("*.ckpt"))
@@ -81,11 +99,27 @@ def test_fit_then_test_end_to_end(data_root, tmp_path, capsys):
     assert sum(map(sum, confusion["confusion_matrix"])) == 48  # every limited test clip counted once
     assert (test_run / "confusion_matrix.png").stat().st_size > 1000
     out = tmp_path / "pred"
-    assert main(["predict", *common, "--ckpt_path", str(run / "checkpoints" / "last.ckpt"),
-                 "--prediction_writer.output_dir", str(out)]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                *common,
+                "--ckpt_path",
+                str(run / "checkpoints" / "last.ckpt"),
+                "--prediction_writer.output_dir",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rows = list(csv.DictReader((out / "predictions.csv").open()))
     assert len(rows) == 48 and len({r["clip_id"] for r in rows}) == 48
-    assert {r["speaker"] for r in rows} <= {"ravdess_01", "ravdess_02", "ravdess_03", "ravdess_04"}  # fold 0 test
+    assert {r["speaker"] for r in rows} <= {
+        "ravdess_01",
+        "ravdess_02",
+        "ravdess_03",
+        "ravdess_04",
+    }  # fold 0 test
     assert all(abs(sum(float(r[f"p_{c}"]) for c in confusion["class_names"]) - 1) < 1e-3 for r in rows)
     agree = sum(r["pred"] == r["label"] for r in rows)
     assert agree == sum(confusion["confusion_matrix"][i][i] for i in range(len(confusion["class_names"])))
@@ -93,11 +127,38 @@ def test_fit_then_test_end_to_end(data_root, tmp_path, capsys):
 
 def test_fit_without_checkpointing_writes_no_checkpoint(data_root, tmp_path):
     """--trainer.enable_checkpointing false drops the CLI's own checkpoint callbacks instead of failing in Lightning."""
-    assert main(["fit", "--config", RECIPE, "--data.root", str(data_root), "--data.limit_clips", "16",
-                 "--data.batch_size", "16", "--data.num_workers", "0", "--trainer.logger.init_args.save_dir",
-                 str(tmp_path), "--trainer.enable_progress_bar", "false", "--model.model", "mel_cnn",
-                 "--model.model_kwargs", "{}", "--model.frontend", "{name: logmel, n_mels: 40}",
-                 "--trainer.max_epochs", "1", "--trainer.enable_checkpointing", "false"]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--config",
+                RECIPE,
+                "--data.root",
+                str(data_root),
+                "--data.limit_clips",
+                "16",
+                "--data.batch_size",
+                "16",
+                "--data.num_workers",
+                "0",
+                "--trainer.logger.init_args.save_dir",
+                str(tmp_path),
+                "--trainer.enable_progress_bar",
+                "false",
+                "--model.model",
+                "mel_cnn",
+                "--model.model_kwargs",
+                "{}",
+                "--model.frontend",
+                "{name: logmel, n_mels: 40}",
+                "--trainer.max_epochs",
+                "1",
+                "--trainer.enable_checkpointing",
+                "false",
+            ]
+        )
+        == 0
+    )
     run = tmp_path / "resnet18_ravdess" / "version_0"
     assert "val/ua" in (run / "metrics.csv").read_text() and not list(run.rglob("*.ckpt"))
 
@@ -111,16 +172,51 @@ def test_optional_loggers(logger, data_root, tmp_path, monkeypatch):
         monkeypatch.setenv("WANDB_MODE", "offline")
         monkeypatch.setenv("WANDB_DIR", str(tmp_path))
         monkeypatch.setenv("WANDB_SILENT", "true")
-        flags = ["--trainer.logger", "lightning.pytorch.loggers.WandbLogger", "--trainer.logger.offline", "true",
-                 "--trainer.logger.save_dir", str(tmp_path), "--trainer.logger.project", "ser-zoo-test"]
+        flags = [
+            "--trainer.logger",
+            "lightning.pytorch.loggers.WandbLogger",
+            "--trainer.logger.offline",
+            "true",
+            "--trainer.logger.save_dir",
+            str(tmp_path),
+            "--trainer.logger.project",
+            "ser-zoo-test",
+        ]
     else:
         pytest.importorskip("tensorboard")
-        flags = ["--trainer.logger", "lightning.pytorch.loggers.TensorBoardLogger",
-                 "--trainer.logger.save_dir", str(tmp_path)]
-    assert main(["fit", "--config", RECIPE, "--data.root", str(data_root), "--data.limit_clips", "16",
-                 "--data.num_workers", "0", "--trainer.enable_progress_bar", "false", "--trainer.max_epochs", "1",
-                 "--trainer.default_root_dir", str(tmp_path), "--model.model", "mel_cnn", "--model.model_kwargs",
-                 "{}", *flags]) == 0
+        flags = [
+            "--trainer.logger",
+            "lightning.pytorch.loggers.TensorBoardLogger",
+            "--trainer.logger.save_dir",
+            str(tmp_path),
+        ]
+    assert (
+        main(
+            [
+                "fit",
+                "--config",
+                RECIPE,
+                "--data.root",
+                str(data_root),
+                "--data.limit_clips",
+                "16",
+                "--data.num_workers",
+                "0",
+                "--trainer.enable_progress_bar",
+                "false",
+                "--trainer.max_epochs",
+                "1",
+                "--trainer.default_root_dir",
+                str(tmp_path),
+                "--model.model",
+                "mel_cnn",
+                "--model.model_kwargs",
+                "{}",
+                *flags,
+            ]
+        )
+        == 0
+    )
     if logger == "wandb":
         runs = list(tmp_path.glob("wandb/offline-run-*/*.wandb"))
         assert runs and runs[0].stat().st_size > 0

@@ -21,14 +21,21 @@ def test_reader_matches_manifest(data_root, corpus):
     assert len(clips) == OFFICIAL_COUNTS[corpus]
     manifest = _manifest(data_root)
     for clip in clips:
-        row = manifest[str(clip.path)[len(str(data_root)) + 1:]]
-        assert (clip.corpus, clip.speaker, clip.gender, clip.emotion) == (row["corpus"], row["speaker"], row["gender"], row["emotion"])
+        row = manifest[str(clip.path)[len(str(data_root)) + 1 :]]
+        assert (clip.corpus, clip.speaker, clip.gender, clip.emotion) == (
+            row["corpus"],
+            row["speaker"],
+            row["gender"],
+            row["emotion"],
+        )
         assert clip.intensity == row["intensity"] and clip.text == row["text"]
     assert len({c.id for c in clips}) == len(clips), "clip ids must be unique"
 
 
 def test_official_speaker_counts(data_root):
-    speakers = {name: {(c.speaker, c.gender) for c in read_corpus(name, data_root)} for name in OFFICIAL_COUNTS}
+    speakers = {
+        name: {(c.speaker, c.gender) for c in read_corpus(name, data_root)} for name in OFFICIAL_COUNTS
+    }
     genders = {name: Counter(g for _, g in s) for name, s in speakers.items()}
     assert genders["ravdess"] == {"male": 12, "female": 12}
     assert genders["crema_d"] == {"male": 48, "female": 43}
@@ -42,12 +49,20 @@ def test_tess_oddly_named_file_belongs_to_oaf(data_root):
 
 def test_readers_accept_any_extension_and_skip_foreign_files(tmp_path):
     (tmp_path / "ravdess" / "Actor_03").mkdir(parents=True)
-    for name in ["03-01-05-02-01-01-03.wav", "03-01-08-01-02-02-03.OGG", "03-02-05-02-01-01-03.wav",  # song: skipped
-                 "01-01-05-02-01-01-03.wav", "notes.txt", "README.wav"]:
+    for name in [
+        "03-01-05-02-01-01-03.wav",
+        "03-01-08-01-02-02-03.OGG",
+        "03-02-05-02-01-01-03.wav",  # song: skipped
+        "01-01-05-02-01-01-03.wav",
+        "notes.txt",
+        "README.wav",
+    ]:
         (tmp_path / "ravdess" / "Actor_03" / name).write_bytes(b"x")
     clips = read_ravdess(tmp_path)
     assert [(c.emotion, c.intensity, c.gender, c.speaker) for c in clips] == [
-        ("angry", "strong", "male", "ravdess_03"), ("surprised", "normal", "male", "ravdess_03")]
+        ("angry", "strong", "male", "ravdess_03"),
+        ("surprised", "normal", "male", "ravdess_03"),
+    ]
     (tmp_path / "savee" / "AudioData" / "JK").mkdir(parents=True)
     for name in ["sa03.flac", "su11.wav", "n30.flac", "x01.wav"]:
         (tmp_path / "savee" / "AudioData" / "JK" / name).write_bytes(b"x")
@@ -68,9 +83,13 @@ def test_class_sets():
 
 
 def test_union_six_class_filter(data_root):
-    clips = filter_classes([c for n in OFFICIAL_COUNTS for c in read_corpus(n, data_root)], resolve_classes("emotions6"))
+    clips = filter_classes(
+        [c for n in OFFICIAL_COUNTS for c in read_corpus(n, data_root)], resolve_classes("emotions6")
+    )
     assert not {c.emotion for c in clips} & {"calm", "surprised"}
-    assert len(clips) == 12162 - 192 - 192 - 400 - 60  # all clips minus RAVDESS calm/surprised, TESS ps, SAVEE su
+    assert (
+        len(clips) == 12162 - 192 - 192 - 400 - 60
+    )  # all clips minus RAVDESS calm/surprised, TESS ps, SAVEE su
 
 
 def test_unknown_corpus_and_missing_folder(tmp_path):

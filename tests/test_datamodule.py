@@ -11,13 +11,19 @@ from ser_zoo.data.corpora import Clip
 
 
 def test_ravdess_fold_batches(data_root):
-    dm = SERDataModule(root=str(data_root), protocol="ravdess-6fold", fold=1, batch_size=8, num_workers=0,
-                       clip_seconds=2.0)
+    dm = SERDataModule(
+        root=str(data_root), protocol="ravdess-6fold", fold=1, batch_size=8, num_workers=0, clip_seconds=2.0
+    )
     dm.prepare_data()
     dm.setup("fit")
     assert dm.num_classes == 8 and dm.class_names[0] == "neutral"
     assert [len(dm.datasets[s]) for s in ("train", "val", "test")] == [960, 240, 240]
-    assert {c.speaker for c in dm.stage_clips("test")} == {"ravdess_05", "ravdess_06", "ravdess_07", "ravdess_08"}
+    assert {c.speaker for c in dm.stage_clips("test")} == {
+        "ravdess_05",
+        "ravdess_06",
+        "ravdess_07",
+        "ravdess_08",
+    }
     batch = next(iter(dm.train_dataloader()))
     assert batch["audio"].shape == (8, 32000) and batch["audio"].dtype == torch.float32
     assert (batch["lengths"] <= 32000).all() and batch["label"].max() < 8
@@ -27,14 +33,23 @@ def test_ravdess_fold_batches(data_root):
     b = next(iter(dm.val_dataloader()))["audio"]
     assert torch.equal(a, b)
     ds = dm.datasets["train"]
-    long_clip = max(range(len(ds)), key=lambda i: dm.datasets["train"].cache["ravdess"].length(ds.clips[i].id))
+    long_clip = max(
+        range(len(ds)), key=lambda i: dm.datasets["train"].cache["ravdess"].length(ds.clips[i].id)
+    )
     crops = {ds[long_clip][0][:200].sum().item() for _ in range(5)}
     assert len(crops) > 1
 
 
 def test_full_eval_crop_keeps_whole_clips(data_root):
-    dm = SERDataModule(root=str(data_root), protocol="savee-loso", fold=0, batch_size=4, num_workers=0,
-                       eval_crop="full", clip_seconds=1.0)
+    dm = SERDataModule(
+        root=str(data_root),
+        protocol="savee-loso",
+        fold=0,
+        batch_size=4,
+        num_workers=0,
+        eval_crop="full",
+        clip_seconds=1.0,
+    )
     dm.setup("test")
     batch = next(iter(dm.test_dataloader()))
     lengths = batch["lengths"]
@@ -54,10 +69,14 @@ def test_cache_skips_bad_clips_and_keeps_the_rest(tmp_path, capsys):
     sf.write(silent, np.zeros(8000, np.float32), 16000)
     junk = tmp_path / "junk.wav"
     junk.write_text("not audio")
-    cache = WaveformCache([_clip(good), _clip(silent), _clip(junk)], tmp_path / "cache", name="x", progress=False)
+    cache = WaveformCache(
+        [_clip(good), _clip(silent), _clip(junk)], tmp_path / "cache", name="x", progress=False
+    )
     assert len(cache) == 1 and "x_1/good" in cache
     assert set(cache.skipped) == {"x_1/silent", "x_1/junk"}
-    assert "silent" in cache.skipped["x_1/silent"] and "not a readable audio file" in cache.skipped["x_1/junk"]
+    assert (
+        "silent" in cache.skipped["x_1/silent"] and "not a readable audio file" in cache.skipped["x_1/junk"]
+    )
     assert "2 of 3 clips skipped" in capsys.readouterr().out
     np.testing.assert_allclose(cache.get("x_1/good") / 32767, sf.read(good)[0], atol=1e-4)
 
@@ -94,15 +113,22 @@ def test_clip_keys_name_the_audio_not_the_files_or_the_clip_list(tmp_path):
     assert both.dir != first.dir and both.clip_key("x_1/a") == key  # another clip list, same clip: same key
     os.utime(wav, ns=(1, 1))  # same bytes, other mtime: a new cache key ...
     touched = WaveformCache([_clip(wav)], tmp_path / "cache", name="x", progress=False)
-    assert touched.dir != first.dir and touched.built and touched.clip_key("x_1/a") == key  # ... and the same clip key
+    assert (
+        touched.dir != first.dir and touched.built and touched.clip_key("x_1/a") == key
+    )  # ... and the same clip key
     index = touched.dir / "index.json"
     meta = json.loads(index.read_text())
     del meta["digests"]  # a cache built before clips were digested gets its digests on the next open
     index.write_text(json.dumps(meta))
     reopened = WaveformCache([_clip(wav)], tmp_path / "cache", name="x", progress=False)
-    assert not reopened.built and reopened.clip_key("x_1/a") == key and "digests" in json.loads(index.read_text())
+    assert (
+        not reopened.built
+        and reopened.clip_key("x_1/a") == key
+        and "digests" in json.loads(index.read_text())
+    )
     sf.write(wav, 0.1 * np.sin(np.arange(8000) / 4).astype(np.float32), 16000)  # other audio, same length
     assert WaveformCache([_clip(wav)], tmp_path / "cache", name="x", progress=False).clip_key("x_1/a") != key
+
 
 def test_bad_root_and_fold(tmp_path):
     from ser_zoo.errors import ConfigError, SerZooError

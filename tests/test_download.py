@@ -30,8 +30,12 @@ def wav_bytes(n_frames: int = 400, freq: float = 440.0) -> bytes:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(16000)
-        w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * freq * i / 16000)))
-                               for i in range(n_frames)))
+        w.writeframes(
+            b"".join(
+                struct.pack("<h", int(8000 * math.sin(2 * math.pi * freq * i / 16000)))
+                for i in range(n_frames)
+            )
+        )
     return buf.getvalue()
 
 
@@ -68,8 +72,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802 (http.server naming)
         srv = self.server
-        srv.log.append({"path": self.path, "range": self.headers.get("Range"),
-                        "auth": self.headers.get("Authorization")})
+        srv.log.append(
+            {"path": self.path, "range": self.headers.get("Range"), "auth": self.headers.get("Authorization")}
+        )
         if srv.status != 200:
             self.send_error(srv.status)
             return
@@ -89,8 +94,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         if srv.drop_after is not None:  # send a prefix, then hang up (HTTP/1.0 closes after the handler)
-            payload, srv.drop_after = payload[:srv.drop_after], None
-        srv.sent.append(len(payload))  # before writing: the client may finish reading before this thread resumes
+            payload, srv.drop_after = payload[: srv.drop_after], None
+        srv.sent.append(
+            len(payload)
+        )  # before writing: the client may finish reading before this thread resumes
         self.wfile.write(payload)
 
     def log_message(self, *args):
@@ -114,8 +121,13 @@ def test_download_corpus_over_http_extracts_identical_files_then_skips(server, r
     data = ravdess_zip.read_bytes()
     server.files["/ravdess.zip"] = data
     root = tmp_path / "data"
-    out = dl.download_corpus("ravdess", root, url=server.url + "/ravdess.zip",
-                             checksum="md5:" + hashlib.md5(data).hexdigest(), progress=False)
+    out = dl.download_corpus(
+        "ravdess",
+        root,
+        url=server.url + "/ravdess.zip",
+        checksum="md5:" + hashlib.md5(data).hexdigest(),
+        progress=False,
+    )
     assert out == root / "ravdess"
     assert (out / WAV_NAME).read_bytes() == wav
     assert (out / "Actor_02").is_dir()
@@ -130,7 +142,9 @@ def test_interrupted_download_resumes_with_range(server, ravdess_zip, tmp_path):
     data = ravdess_zip.read_bytes()
     server.files["/r.zip"] = data
     server.drop_after = 1000
-    dest = dl.download_file(server.url + "/r.zip", tmp_path / "r.zip", "sha256:" + sha256(data), progress=False)
+    dest = dl.download_file(
+        server.url + "/r.zip", tmp_path / "r.zip", "sha256:" + sha256(data), progress=False
+    )
     assert dest.read_bytes() == data
     assert [entry["range"] for entry in server.log] == [None, "bytes=1000-"]
     assert server.sent == [1000, len(data) - 1000]  # the second request only carried the rest
@@ -142,7 +156,9 @@ def test_server_ignoring_range_restarts_from_zero(server, ravdess_zip, tmp_path)
     server.files["/r.zip"] = data
     server.honour_range = False
     (tmp_path / "r.zip.part").write_bytes(b"stale bytes from another file")
-    dest = dl.download_file(server.url + "/r.zip", tmp_path / "r.zip", "sha256:" + sha256(data), progress=False)
+    dest = dl.download_file(
+        server.url + "/r.zip", tmp_path / "r.zip", "sha256:" + sha256(data), progress=False
+    )
     assert server.log[0]["range"] == "bytes=29-"
     assert dest.read_bytes() == data  # the 200 reply replaced the stale prefix instead of being appended
 
@@ -153,7 +169,9 @@ def test_wrong_checksum_deletes_download_and_names_both_digests(server, ravdess_
     wrong = "ab" * 32
     root = tmp_path / "data"
     with pytest.raises(SerZooError) as err:
-        dl.download_corpus("ravdess", root, url=server.url + "/r.zip", checksum="sha256:" + wrong, progress=False)
+        dl.download_corpus(
+            "ravdess", root, url=server.url + "/r.zip", checksum="sha256:" + wrong, progress=False
+        )
     assert wrong in str(err.value) and sha256(data) in str(err.value)
     assert "Audio_Speech_Actors_01-24.zip" in str(err.value)
     assert list((root / ".downloads").iterdir()) == []  # neither the final file nor a .part is left
@@ -289,10 +307,13 @@ def test_file_url_and_plain_path_work_and_print_sha256(tmp_path, ravdess_zip, wa
 
 def test_crema_d_lfs_pointers_are_detected(tmp_path):
     pointer = b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"0" * 64 + b"\nsize 50000\n"
-    archive = make_zip(tmp_path / "master.zip", {
-        "CREMA-D-master/AudioWAV/1001_DFA_ANG_XX.wav": pointer,
-        "CREMA-D-master/VideoDemographics.csv": b"ActorID,Age,Sex\n1001,51,Male\n",
-    })
+    archive = make_zip(
+        tmp_path / "master.zip",
+        {
+            "CREMA-D-master/AudioWAV/1001_DFA_ANG_XX.wav": pointer,
+            "CREMA-D-master/VideoDemographics.csv": b"ActorID,Age,Sex\n1001,51,Male\n",
+        },
+    )
     with pytest.raises(SerZooError) as err:
         dl.download_corpus("crema_d", tmp_path / "data", url=str(archive), progress=False)
     msg = str(err.value)
@@ -302,16 +323,21 @@ def test_crema_d_lfs_pointers_are_detected(tmp_path):
 
 
 def test_crema_d_extracts_only_audio_and_demographics(tmp_path, wav):
-    archive = make_zip(tmp_path / "master.zip", {
-        "CREMA-D-master/AudioWAV/1001_DFA_ANG_XX.wav": wav,
-        "CREMA-D-master/AudioMP3/1001_DFA_ANG_XX.mp3": b"mp3",
-        "CREMA-D-master/VideoDemographics.csv": b"ActorID,Age,Sex\n1001,51,Male\n",
-        "CREMA-D-master/README.md": b"readme",
-    })
+    archive = make_zip(
+        tmp_path / "master.zip",
+        {
+            "CREMA-D-master/AudioWAV/1001_DFA_ANG_XX.wav": wav,
+            "CREMA-D-master/AudioMP3/1001_DFA_ANG_XX.mp3": b"mp3",
+            "CREMA-D-master/VideoDemographics.csv": b"ActorID,Age,Sex\n1001,51,Male\n",
+            "CREMA-D-master/README.md": b"readme",
+        },
+    )
     out = dl.download_corpus("crema-d", tmp_path / "data", url=str(archive), progress=False)
     assert out == tmp_path / "data" / "crema_d"
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
-        "AudioWAV/1001_DFA_ANG_XX.wav", "VideoDemographics.csv"]
+        "AudioWAV/1001_DFA_ANG_XX.wav",
+        "VideoDemographics.csv",
+    ]
 
 
 def test_html_page_instead_of_archive_is_reported_and_discarded(server, tmp_path):

@@ -11,6 +11,8 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import SHARED_DATA
+from test_zoo import CLASSES8, fit_ckpt
 
 from ser_zoo import export as export_mod
 from ser_zoo.audio import load_audio
@@ -18,9 +20,6 @@ from ser_zoo.cli import main
 from ser_zoo.errors import ConfigError
 from ser_zoo.export import export_onnx, onnx_parity, run_export
 from ser_zoo.lit.module import SERModule
-
-from conftest import SHARED_DATA
-from test_zoo import CLASSES8, fit_ckpt
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -69,7 +68,9 @@ def calibrated(model: str, x: torch.Tensor, **kwargs) -> SERModule:
     return module
 
 
-@pytest.mark.parametrize("model,kwargs", [("resnet18", {"model_kwargs": {"pretrained": False}}), ("mel_cnn", {})])
+@pytest.mark.parametrize(
+    "model,kwargs", [("resnet18", {"model_kwargs": {"pretrained": False}}), ("mel_cnn", {})]
+)
 def test_onnx_matches_pytorch_with_the_frontend_inside(model, kwargs, tmp_path):
     x = clips()
     module = calibrated(model, x, **kwargs)
@@ -80,11 +81,16 @@ def test_onnx_matches_pytorch_with_the_frontend_inside(model, kwargs, tmp_path):
     assert "STFT" in {n.op_type for n in graph.graph.node}
     meta = {p.key: p.value for p in graph.metadata_props}
     assert json.loads(meta["class_names"]) == CLASSES8 and meta["sample_rate"] == "16000"
-    assert meta["clip_seconds"] == "3" and meta["input"] == "waveform" and json.loads(meta["input_shape"]) == [
-        "batch", 48000]
+    assert (
+        meta["clip_seconds"] == "3"
+        and meta["input"] == "waveform"
+        and json.loads(meta["input_shape"]) == ["batch", 48000]
+    )
     with torch.no_grad():
         spread = module(x).abs().max().item()
-    assert spread == pytest.approx(5.0, rel=1e-3)  # not a near-zero untrained output that would hide a mismatch
+    assert spread == pytest.approx(
+        5.0, rel=1e-3
+    )  # not a near-zero untrained output that would hide a mismatch
     diff = onnx_parity(module, result.path, x)  # batch 4 through a graph traced at batch 1
     assert diff < TOLERANCE, f"{model}: max abs logit difference {diff:.2e} (|logit| up to {spread:.1f})"
     assert onnx_parity(module, result.path, x[:1]) < TOLERANCE
@@ -104,7 +110,9 @@ def test_cli_export_from_a_checkpoint(tmp_path, capsys):
 
 def test_a_frontend_that_does_not_export_falls_back_to_features(tmp_path, monkeypatch):
     module, _ = fit_ckpt(tmp_path)
-    monkeypatch.setattr(export_mod, "onnx_friendly", lambda fe: fe)  # torchaudio's complex STFT: not exportable
+    monkeypatch.setattr(
+        export_mod, "onnx_friendly", lambda fe: fe
+    )  # torchaudio's complex STFT: not exportable
     result = export_onnx(module.eval(), tmp_path / "feats.onnx", seconds=1.0)
     assert result.input == "features" and result.input_shape == (1, 1, 40, 101)
     assert "front-end 'logmel' did not export" in result.notes[0] and "create_frontend" in result.notes[0]

@@ -12,17 +12,15 @@ measured errors are 10-100x below them:
 
 from __future__ import annotations
 
-
 import librosa
 import numpy as np
 import pytest
 import scipy.stats
 import torch
+from conftest import real_clip, synthetic
 
 from ser_zoo.errors import ConfigError
 from ser_zoo.features import FRONTENDS, ClipStats, Concat, create_frontend, list_frontends
-
-from conftest import real_clip, synthetic
 
 SR, N_FFT, HOP = 16000, 512, 160
 
@@ -41,15 +39,22 @@ def run(spec, y: np.ndarray) -> np.ndarray:
 
 # -- parity -----------------------------------------------------------------------------------------
 def test_logmel_matches_librosa(signal):
-    ref = librosa.power_to_db(librosa.feature.melspectrogram(y=signal, sr=SR, n_fft=N_FFT, hop_length=HOP, n_mels=64,
-                                                             pad_mode="constant"), ref=1.0, top_db=80)
+    ref = librosa.power_to_db(
+        librosa.feature.melspectrogram(
+            y=signal, sr=SR, n_fft=N_FFT, hop_length=HOP, n_mels=64, pad_mode="constant"
+        ),
+        ref=1.0,
+        top_db=80,
+    )
     out = run({"name": "logmel", "normalize": None}, signal)[0]
     assert out.shape == ref.shape
     assert np.abs(out - ref).max() < 0.01  # dB, every bin including the clamped floor
 
 
 def test_mfcc_matches_librosa(signal):
-    ref = librosa.feature.mfcc(y=signal, sr=SR, n_mfcc=40, n_fft=N_FFT, hop_length=HOP, n_mels=64, pad_mode="constant")
+    ref = librosa.feature.mfcc(
+        y=signal, sr=SR, n_mfcc=40, n_fft=N_FFT, hop_length=HOP, n_mels=64, pad_mode="constant"
+    )
     out = run({"name": "mfcc", "normalize": None}, signal)[0]
     assert out.shape == ref.shape
     assert np.abs(out - ref).max() < 1e-5 * np.ptp(ref)
@@ -78,7 +83,9 @@ def test_rms_matches_librosa(signal):
 
 
 def test_chroma_matches_librosa(signal):
-    ref = librosa.feature.chroma_stft(y=signal, sr=SR, n_fft=N_FFT, hop_length=HOP, tuning=0.0, pad_mode="constant")
+    ref = librosa.feature.chroma_stft(
+        y=signal, sr=SR, n_fft=N_FFT, hop_length=HOP, tuning=0.0, pad_mode="constant"
+    )
     out = run("chroma", signal)[0]
     assert out.shape == ref.shape == (12, 1 + signal.size // HOP)
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-5)
@@ -87,8 +94,16 @@ def test_chroma_matches_librosa(signal):
 def clip_stats_reference(y: np.ndarray) -> np.ndarray:
     y64 = y.astype(np.float64)
     kw = dict(y=y, sr=SR, n_fft=N_FFT, hop_length=HOP, pad_mode="constant")
-    return np.array([y64.mean(), y64.var(), scipy.stats.skew(y64), scipy.stats.kurtosis(y64),
-                     librosa.feature.spectral_centroid(**kw).mean(), librosa.feature.spectral_bandwidth(**kw).mean()])
+    return np.array(
+        [
+            y64.mean(),
+            y64.var(),
+            scipy.stats.skew(y64),
+            scipy.stats.kurtosis(y64),
+            librosa.feature.spectral_centroid(**kw).mean(),
+            librosa.feature.spectral_bandwidth(**kw).mean(),
+        ]
+    )
 
 
 def test_clip_stats_match_scipy_and_librosa(signal):
@@ -189,8 +204,22 @@ def test_concat_flattens_parts_in_order():
 
 # -- registry / buffers -----------------------------------------------------------------------------
 def test_registry_names():
-    assert list_frontends() == sorted(["logmel", "mfcc", "spectrogram", "zcr", "rms", "chroma", "clip_stats", "clip_means",
-                                      "concat", "stack", "crepe_pitch", "voice_embedding"])
+    assert list_frontends() == sorted(
+        [
+            "logmel",
+            "mfcc",
+            "spectrogram",
+            "zcr",
+            "rms",
+            "chroma",
+            "clip_stats",
+            "clip_means",
+            "concat",
+            "stack",
+            "crepe_pitch",
+            "voice_embedding",
+        ]
+    )
     assert isinstance(create_frontend({"name": "mfcc", "n_mfcc": 13}), FRONTENDS["mfcc"])
     assert create_frontend({"name": "mfcc", "n_mfcc": 13}).output_shape(1600) == (1, 13, 11)
 

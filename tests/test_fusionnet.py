@@ -7,19 +7,17 @@ clip_means parity, measured on a chirp and a RAVDESS clip (tolerances are 10-100
 
 from __future__ import annotations
 
-
 import librosa
 import numpy as np
 import pytest
 import torch
+from conftest import real_clip
+from conftest import synthetic as chirp
 
 from ser_zoo.errors import ConfigError
 from ser_zoo.features import create_frontend
 from ser_zoo.models import create_model, list_models, model_entry
 from ser_zoo.models.fusionnet import fusion_mlp, seed001_conv1d_extractor
-
-from conftest import real_clip
-from conftest import synthetic as chirp
 
 SR = 16000
 
@@ -106,13 +104,15 @@ def test_gender_changes_output_only_when_used(head):
 # -- clip_means front-end vs the notebooks' librosa calls -----------------------------------------------------
 def notebook_features(y: np.ndarray) -> np.ndarray:
     """The Kaggle notebooks' extract_features at librosa defaults (chroma with tuning 0, see pooled.py)."""
-    return np.hstack([
-        np.mean(librosa.feature.zero_crossing_rate(y=y).T, axis=0),
-        np.mean(librosa.feature.chroma_stft(S=np.abs(librosa.stft(y)), sr=SR, tuning=0.0).T, axis=0),
-        np.mean(librosa.feature.mfcc(y=y, sr=SR, n_mfcc=20).T, axis=0),
-        np.mean(librosa.feature.rms(y=y).T, axis=0),
-        np.mean(librosa.feature.melspectrogram(y=y, sr=SR).T, axis=0),
-    ])
+    return np.hstack(
+        [
+            np.mean(librosa.feature.zero_crossing_rate(y=y).T, axis=0),
+            np.mean(librosa.feature.chroma_stft(S=np.abs(librosa.stft(y)), sr=SR, tuning=0.0).T, axis=0),
+            np.mean(librosa.feature.mfcc(y=y, sr=SR, n_mfcc=20).T, axis=0),
+            np.mean(librosa.feature.rms(y=y).T, axis=0),
+            np.mean(librosa.feature.melspectrogram(y=y, sr=SR).T, axis=0),
+        ]
+    )
 
 
 def clip_means(y: np.ndarray, lengths=None, **kw) -> np.ndarray:
@@ -149,7 +149,7 @@ def test_clip_means_options():
 def test_clip_means_ignore_zero_padding():
     short = chirp(1.0)
     padded = np.zeros((2, int(1.5 * SR)), np.float32)
-    padded[0, :short.size], padded[1] = short, chirp(1.5)
+    padded[0, : short.size], padded[1] = short, chirp(1.5)
     out = clip_means(padded, torch.tensor([short.size, padded.shape[1]]), stats=True)
     np.testing.assert_allclose(out[0], clip_means(short, stats=True)[0], rtol=1e-3, atol=1e-6)
     np.testing.assert_allclose(out[1], clip_means(chirp(1.5), stats=True)[0], rtol=1e-5, atol=1e-8)

@@ -6,12 +6,11 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
+from test_zoo import fit_ckpt
 
 from ser_zoo.cli import main
 from ser_zoo.infer import expand_inputs, stream_windows
 from ser_zoo.zoo import export_checkpoint
-
-from test_zoo import fit_ckpt
 
 SR = 16000
 
@@ -42,8 +41,21 @@ def audio_dir(tmp_path):
 
 def test_folder_csv_lists_good_files_and_reports_bad_ones(model_path, audio_dir, tmp_path, capsys):
     out = tmp_path / "r.csv"
-    code = main(["infer", str(audio_dir), str(tmp_path / "missing.wav"), "--model", model_path, "--format", "csv",
-                 "--out", str(out), "--batch_size", "2"])
+    code = main(
+        [
+            "infer",
+            str(audio_dir),
+            str(tmp_path / "missing.wav"),
+            "--model",
+            model_path,
+            "--format",
+            "csv",
+            "--out",
+            str(out),
+            "--batch_size",
+            "2",
+        ]
+    )
     assert code == 1  # some files skipped
     rows = list(csv.DictReader(out.open()))
     assert sorted(r["file"].split("/")[-1] for r in rows) == ["a.wav", "b.flac", "c_44k_stereo.wav"]
@@ -72,8 +84,27 @@ def test_long_recording_timeline_streams_windows(model_path, tmp_path, capsys):
     assert starts == [float(i) for i in range(9)]  # windows start every second; the tail window is kept
     out = tmp_path / "timeline.json"
     png = tmp_path / "timeline.png"
-    assert main(["infer", str(long), "--model", model_path, "--window", "3", "--hop", "1", "--format", "json",
-                 "--out", str(out), "--plot", str(png)]) == 0
+    assert (
+        main(
+            [
+                "infer",
+                str(long),
+                "--model",
+                model_path,
+                "--window",
+                "3",
+                "--hop",
+                "1",
+                "--format",
+                "json",
+                "--out",
+                str(out),
+                "--plot",
+                str(png),
+            ]
+        )
+        == 0
+    )
     rows = json.loads(out.read_text())
     assert [r["start"] for r in rows] == starts and rows[-1]["end"] == 10.5
     assert png.stat().st_size > 1000

@@ -6,14 +6,13 @@ import types
 import numpy as np
 import pytest
 import soundfile as sf
+from test_zoo import fit_ckpt
 
 from ser_zoo import listen as listen_mod
 from ser_zoo.cli import main
 from ser_zoo.errors import SerZooError
 from ser_zoo.infer import load_model
 from ser_zoo.listen import RingBuffer, listen, open_input_stream
-
-from test_zoo import fit_ckpt
 
 RATE = 48000
 
@@ -35,7 +34,7 @@ class FilePlayback:
 
     def read(self, frames):
         assert self.entered, "read outside the context manager"
-        block = self.data[self.pos:self.pos + frames]
+        block = self.data[self.pos : self.pos + frames]
         self.pos += len(block)
         self.reads += 1
         return block, self.reads in self.block_overflows
@@ -61,19 +60,26 @@ def test_fake_stream_gives_one_prediction_per_hop_matching_predict(ckpt, stereo4
     model = load_model(ckpt)
     lines = []
     rows = listen(model, FilePlayback(stereo48k), window_s=3.0, hop_s=1.0, out=lines.append)
-    assert [r["time"] for r in rows] == [float(s) for s in range(3, 11)]  # 10 s, 3 s window, 1 s hop: 8 results
+    assert [r["time"] for r in rows] == [
+        float(s) for s in range(3, 11)
+    ]  # 10 s, 3 s window, 1 s hop: 8 results
     for r in rows:
         assert set(r["probs"]) == set(model.class_names) and abs(sum(r["probs"].values()) - 1) < 1e-5
         assert 0 <= r["prob"] <= 1 and r["prob"] == max(r["probs"].values())
     data, _ = sf.read(str(stereo48k), dtype="float32")
     for r in (rows[0], rows[4], rows[-1]):  # the same 3 s, down-mixed, through the one-clip API
         end = int(r["time"] * RATE)
-        ref = model.predict(data[end - 3 * RATE:end].mean(1), sample_rate=RATE)
+        ref = model.predict(data[end - 3 * RATE : end].mean(1), sample_rate=RATE)
         assert ref["label"] == r["label"]
         assert max(abs(ref["probs"][c] - r["probs"][c]) for c in model.class_names) < 1e-5
-    assert lines[0] == "note: input is 48000 Hz, 2 channel(s): 2 channels averaged to mono, resampled to the model's 16000 Hz"
+    assert (
+        lines[0]
+        == "note: input is 48000 Hz, 2 channel(s): 2 channels averaged to mono, resampled to the model's 16000 Hz"
+    )
     assert lines[1].startswith("listening: a 3 s window every 1 s")
-    assert lines[2] == f"    3.0s  {rows[0]['label']:<10} {rows[0]['prob']:.2f}" and len(lines) == 2 + len(rows)
+    assert lines[2] == f"    3.0s  {rows[0]['label']:<10} {rows[0]['prob']:.2f}" and len(lines) == 2 + len(
+        rows
+    )
 
 
 def test_seconds_limit_overflow_note_and_16k_mono_needs_no_note(ckpt, tmp_path):
@@ -81,8 +87,9 @@ def test_seconds_limit_overflow_note_and_16k_mono_needs_no_note(ckpt, tmp_path):
     path = tmp_path / "mono16k.wav"
     sf.write(path, (0.2 * np.sin(np.arange(6 * 16000) / 10)).astype(np.float32), 16000)
     lines = []
-    rows = listen(model, FilePlayback(path, block_overflows={2}), window_s=2.0, hop_s=0.5, seconds=4.0,
-                  out=lines.append)
+    rows = listen(
+        model, FilePlayback(path, block_overflows={2}), window_s=2.0, hop_s=0.5, seconds=4.0, out=lines.append
+    )
     assert [r["time"] for r in rows] == [2.0, 2.5, 3.0, 3.5, 4.0]
     assert not any("resampled" in l for l in lines)
     assert sum("overflowed" in l for l in lines) == 1
@@ -108,7 +115,10 @@ def test_cli_listen_streams_from_the_input_factory(ckpt, stereo48k, monkeypatch,
         return FilePlayback(stereo48k)
 
     monkeypatch.setattr(listen_mod, "open_input_stream", fake_factory)
-    assert main(["listen", "--model", ckpt, "--window", "3", "--hop", "1", "--device", "2", "--seconds", "5"]) == 0
+    assert (
+        main(["listen", "--model", ckpt, "--window", "3", "--hop", "1", "--device", "2", "--seconds", "5"])
+        == 0
+    )
     out = capsys.readouterr().out.splitlines()
     assert opened["device"] == 2
     assert out[0].startswith("note: input is 48000 Hz, 2 channel(s)")
@@ -148,9 +158,14 @@ def test_no_input_device_is_one_line_with_the_fix(ckpt, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "sounddevice", fake)
     assert main(["listen", "--model", ckpt]) == 2
     line = _one_error_line(capsys)
-    assert "no usable audio input (the default input: Error querying device -1)" in line and "--device N" in line
+    assert (
+        "no usable audio input (the default input: Error querying device -1)" in line and "--device N" in line
+    )
 
-    fake.query_devices = lambda device=None, kind=None: {"name": "HDMI out", "max_input_channels": 0,
-                                                         "default_samplerate": 48000.0}
+    fake.query_devices = lambda device=None, kind=None: {
+        "name": "HDMI out",
+        "max_input_channels": 0,
+        "default_samplerate": 48000.0,
+    }
     with pytest.raises(SerZooError, match="input device 3: 'HDMI out' has no input channels"):
         open_input_stream(3)

@@ -96,7 +96,9 @@ def test_vgg16_transfer_from_torchvision_layout(tmp_path):
     torch.save(sd, path)
     model = create_model("vgg16", num_classes=6, pretrained=True, weights=str(path))
     torch.testing.assert_close(model.features[0].weight, sd["features.0.weight"].sum(1, keepdim=True))
-    torch.testing.assert_close(model.pre_logits.fc1.weight, sd["classifier.0.weight"].reshape(4096, 512, 7, 7))
+    torch.testing.assert_close(
+        model.pre_logits.fc1.weight, sd["classifier.0.weight"].reshape(4096, 512, 7, 7)
+    )
     torch.testing.assert_close(model.features[28].weight, sd["features.28.weight"])
     assert model.head.fc.weight.shape == (6, 4096)
     model.eval()
@@ -140,5 +142,12 @@ def test_recipes_parse_with_their_model(capsys):
 
     for recipe, model in (("resnet18_ravdess", "resnet18"), ("vgg16_ravdess", "vgg16")):
         with pytest.raises(SystemExit):
-            main(["fit", "--config", str(Path(__file__).parents[1] / "configs" / f"{recipe}.yaml"), "--print_config"])
+            main(
+                [
+                    "fit",
+                    "--config",
+                    str(Path(__file__).parents[1] / "configs" / f"{recipe}.yaml"),
+                    "--print_config",
+                ]
+            )
         assert yaml.safe_load(capsys.readouterr().out)["model"]["model"] == model

@@ -97,9 +97,13 @@ def test_shapes_frame_grid_and_stacking():
     y = pitch(wave, lengths)
     assert y.shape == (2, 1, 2, 51) == (2, *pitch.output_shape(8000)) and pitch.kind == "image"
     assert y.shape[-1] == logmel(wave).shape[-1]  # the log-mel's own frames (hop 160, centred)
-    assert (y[1, ..., 1 + 5000 // 160:] == 0).all() and torch.isfinite(y).all()
-    stack = create_frontend({"name": "stack", "parts": [{"name": "logmel", "n_mels": 64},
-                                                        {"name": "crepe_pitch", "cache": False}]})
+    assert (y[1, ..., 1 + 5000 // 160 :] == 0).all() and torch.isfinite(y).all()
+    stack = create_frontend(
+        {
+            "name": "stack",
+            "parts": [{"name": "logmel", "n_mels": 64}, {"name": "crepe_pitch", "cache": False}],
+        }
+    )
     x = stack(wave, lengths)
     assert x.shape == (2, 1, 66, 51) == (2, *stack.output_shape(8000))
     with pytest.raises(ConfigError, match="rows; they must be equal"):
@@ -114,14 +118,20 @@ def test_shapes_frame_grid_and_stacking():
 
 @pytest.mark.parametrize("model", ["tiny", "full"])
 def test_crepe_recovers_220_and_440_hz_tones_within_10_cents(model, crepe_full):
-    fe = crepe_full if model == "full" else create_frontend({"name": "crepe_pitch", "normalize": None, "cache": False})
+    fe = (
+        crepe_full
+        if model == "full"
+        else create_frontend({"name": "crepe_pitch", "normalize": None, "cache": False})
+    )
     seconds = 0.5 if model == "tiny" else 0.12  # full CREPE costs ~1.5 GMAC per frame
     y = fe(torch.stack([tone(220.0, seconds), tone(440.0, seconds)]))[:, 0]
     for row, freq in zip(y, (220.0, 440.0)):
         inner = row[:, 4:-4]  # frames whose 64 ms window lies inside the tone
         error = inner[0] - 1200 * math.log2(freq / 10)
-        print(f"CREPE {model} {freq:g} Hz: median error {error.median():+.2f} cents, "
-              f"max |error| {error.abs().max():.2f}")
+        print(
+            f"CREPE {model} {freq:g} Hz: median error {error.median():+.2f} cents, "
+            f"max |error| {error.abs().max():.2f}"
+        )
         assert error.median().abs() < 10 and (inner[1] > 0.5).all()
     if model == "tiny":
         hz = create_frontend({"name": "crepe_pitch", "unit": "hz", "normalize": None, "cache": False})
@@ -134,10 +144,13 @@ def test_crepe_periodicity_matches_torchcrepe():
     torch.manual_seed(0)
     wave = tone(300.0, 0.3) + 0.2 * torch.randn(int(0.3 * SR))
     ours = create_frontend({"name": "crepe_pitch", "normalize": None, "cache": False})(wave[None])[0, 0]
-    pitch, periodicity = torchcrepe.predict(wave[None], SR, 160, 50.0, 1000.0, "tiny",
-                                            torchcrepe.decode.weighted_argmax, return_periodicity=True)
+    pitch, periodicity = torchcrepe.predict(
+        wave[None], SR, 160, 50.0, 1000.0, "tiny", torchcrepe.decode.weighted_argmax, return_periodicity=True
+    )
     assert torch.allclose(ours[1], periodicity[0], atol=1e-5)
-    assert (ours[0] - 1200 * torch.log2(pitch[0] / 10)).abs().max() < 25  # torchcrepe dithers by up to 20 cents
+    assert (
+        ours[0] - 1200 * torch.log2(pitch[0] / 10)
+    ).abs().max() < 25  # torchcrepe dithers by up to 20 cents
 
 
 def test_ge2e_mel_and_embedding_match_resemblyzer(data_root):
@@ -159,11 +172,13 @@ def test_ge2e_mel_and_embedding_match_resemblyzer(data_root):
     fe = create_frontend({"name": "voice_embedding", "cache": False})
     short = wav[:30000]
     batch = torch.zeros(2, len(wav))
-    batch[0], batch[1, :len(short)] = torch.from_numpy(wav), torch.from_numpy(short)
+    batch[0], batch[1, : len(short)] = torch.from_numpy(wav), torch.from_numpy(short)
     got = fe(batch, torch.tensor([len(wav), len(short)])).numpy()
     print(f"GE2E embedding cosine vs resemblyzer: {float(got[0] @ expected):.6f}")
     assert float(got[0] @ expected) > 0.9999 and np.abs(got[0] - expected).max() < 1e-4
-    assert float(got[1] @ VoiceEncoder("cpu", verbose=False).embed_utterance(short)) > 0.9999  # padding masked
+    assert (
+        float(got[1] @ VoiceEncoder("cpu", verbose=False).embed_utterance(short)) > 0.9999
+    )  # padding masked
 
 
 def test_vad_trims_silence_padding_to_the_speech_boundaries(data_root):
@@ -177,8 +192,10 @@ def test_vad_trims_silence_padding_to_the_speech_boundaries(data_root):
     padded = np.concatenate([np.zeros(SR, np.float32), wav, np.zeros(SR, np.float32)])
     (s, e), whole = trim_bounds([padded, np.zeros(SR, np.float32)], SR)
     err = max(abs(s / SR - 1 - start), abs(e / SR - 1 - end))
-    print(f"VAD: speech {start:.3f}-{end:.3f} s; padded clip trimmed to {s / SR - 1:.3f}-{e / SR - 1:.3f} s "
-          f"(max boundary error {1000 * err:.0f} ms)")
+    print(
+        f"VAD: speech {start:.3f}-{end:.3f} s; padded clip trimmed to {s / SR - 1:.3f}-{e / SR - 1:.3f} s "
+        f"(max boundary error {1000 * err:.0f} ms)"
+    )
     assert err < 0.1 and tuple(whole) == (0, SR)  # no speech: the clip is kept whole
     at_8k = speech_segments(padded[::2], 8000)  # resampled to 16 kHz inside
     assert abs(at_8k[0][0] - 1 - start) < 0.1
@@ -202,10 +219,18 @@ def test_vad_offsets_are_stored_once_and_reused(data_root, tmp_path, monkeypatch
         assert again.length(c.id) == len(again.get(c.id)) == e - s < base.length(c.id)
     ds = ClipDataset(clips, [0, 0, 0], {"ravdess": again}, "center", SR)
     batch = pad_collate([ds[0], ds[1]], min_length=SR)
-    assert batch["clip"][0] == again.clip_key(clips[0].id) == f"{again.family}/{clips[0].id}@{base.digest(clips[0].id)}"
+    assert (
+        batch["clip"][0]
+        == again.clip_key(clips[0].id)
+        == f"{again.family}/{clips[0].id}@{base.digest(clips[0].id)}"
+    )
     assert "-vad" in again.family
-    other = WaveformCache(clips[1:], tmp_path, SR, name="ravdess", progress=False)  # another clip list, same corpus
-    assert vad.TrimmedCache(other, [clips[1].id], progress=False).bounds(clips[1].id) == first.bounds(clips[1].id)
+    other = WaveformCache(
+        clips[1:], tmp_path, SR, name="ravdess", progress=False
+    )  # another clip list, same corpus
+    assert vad.TrimmedCache(other, [clips[1].id], progress=False).bounds(clips[1].id) == first.bounds(
+        clips[1].id
+    )
     assert batch["start"][0] == (again.length(clips[0].id) - SR) // 2
 
 
@@ -220,18 +245,20 @@ def test_data_module_vad_trim_feeds_trimmed_crops_and_whole_clips(data_root):
     whole = dm.full_clip(key)
     trimmed = dm.datasets["val"].cache["ravdess"]
     assert "-vad" in key and len(whole) == trimmed.length(clip.id) < trimmed.base.length(clip.id)
-    np.testing.assert_array_equal(batch["audio"][0, :n].numpy(), whole[start:start + n])
+    np.testing.assert_array_equal(batch["audio"][0, :n].numpy(), whole[start : start + n])
 
 
 def test_cached_crepe_frames_are_reused_and_match_the_crop(tmp_path, monkeypatch):
     fe = create_frontend({"name": "crepe_pitch", "normalize": None, "cache_dir": str(tmp_path)})
     torch.manual_seed(0)
-    clips = {"c/a": (tone(180.0, 1.2) + 0.05 * torch.randn(int(1.2 * SR))).numpy(),
-             "c/b": (tone(260.0, 1.0) + 0.05 * torch.randn(SR)).numpy()}
+    clips = {
+        "c/a": (tone(180.0, 1.2) + 0.05 * torch.randn(int(1.2 * SR))).numpy(),
+        "c/b": (tone(260.0, 1.0) + 0.05 * torch.randn(SR)).numpy(),
+    }
     attach_clip_source(fe, clips.__getitem__)
     calls = count_calls(monkeypatch, fe)
     width, starts = 8000, torch.tensor([3200, 1600])  # crops on the 160-sample frame grid
-    crops = torch.stack([torch.from_numpy(clips[k][s:s + width]) for k, s in zip(clips, starts.tolist())])
+    crops = torch.stack([torch.from_numpy(clips[k][s : s + width]) for k, s in zip(clips, starts.tolist())])
     with clip_refs(fe, list(clips), starts):
         cached = fe(crops, torch.tensor([width, width]))
     assert calls and len(list(tmp_path.rglob("*.npy"))) == 2
@@ -247,18 +274,27 @@ def test_module_uses_the_cache_unless_the_waveform_was_augmented(tmp_path, monke
     from ser_zoo.data.datamodule import pad_collate
     from ser_zoo.lit.module import SERModule
 
-    module = SERModule(model="ge2e_head", frontend={"name": "voice_embedding", "cache_dir": str(tmp_path)},
-                       num_classes=4, augment={"gain": {"p": 1.0, "db": [-3, 3]}})
+    module = SERModule(
+        model="ge2e_head",
+        frontend={"name": "voice_embedding", "cache_dir": str(tmp_path)},
+        num_classes=4,
+        augment={"gain": {"p": 1.0, "db": [-3, 3]}},
+    )
     torch.manual_seed(0)
     clips = {f"corpus/{i}": 0.1 * torch.randn(SR * 2).numpy() for i in range(3)}
     attach_clip_source(module.frontend, clips.__getitem__)
     calls = count_calls(monkeypatch, module.frontend)
-    items = [(torch.from_numpy(w[4000:4000 + 24000]), 0, i, 0.5, k, 4000) for i, (k, w) in enumerate(clips.items())]
+    items = [
+        (torch.from_numpy(w[4000 : 4000 + 24000]), 0, i, 0.5, k, 4000)
+        for i, (k, w) in enumerate(clips.items())
+    ]
     batch = pad_collate(items, min_length=24000)
     module.eval()
     first = module._logits(batch, train=False)[0]
     n = len(calls)
-    assert n > 0 and module._logits(batch, train=False)[0].allclose(first) and len(calls) == n  # second pass: cache
+    assert (
+        n > 0 and module._logits(batch, train=False)[0].allclose(first) and len(calls) == n
+    )  # second pass: cache
     assert module(batch["audio"], batch["lengths"]).shape == (3, 4) and len(calls) > n  # inference: no cache
     module.train()
     n = len(calls)
@@ -270,10 +306,12 @@ def test_cached_voice_embedding_matches_the_crop_on_speech(data_root, tmp_path, 
     from ser_zoo.audio import load_audio
 
     fe = create_frontend({"name": "voice_embedding", "cache_dir": str(tmp_path)})
-    clips = {f"ravdess/{p.stem}": load_audio(p) for p in sorted((data_root / "ravdess" / "Actor_02").glob("*"))[:3]}
+    clips = {
+        f"ravdess/{p.stem}": load_audio(p) for p in sorted((data_root / "ravdess" / "Actor_02").glob("*"))[:3]
+    }
     attach_clip_source(fe, clips.__getitem__)
     width, start = 40000, 4000
-    crops = torch.stack([torch.from_numpy(w[start:start + width]) for w in clips.values()])
+    crops = torch.stack([torch.from_numpy(w[start : start + width]) for w in clips.values()])
     lengths = torch.full((len(clips),), width)
     with clip_refs(fe, list(clips), torch.full((len(clips),), start)):
         cached = fe(crops, lengths)
@@ -290,8 +328,17 @@ def test_cached_voice_embedding_matches_the_crop_on_speech(data_root, tmp_path, 
 def test_recipes_parse_and_build(recipe, tmp_path):
     from ser_zoo.cli import build_cli
 
-    cli = build_cli(["--config", str(CONFIGS / f"{recipe}.yaml"), "--trainer.logger", "false",
-                     "--trainer.default_root_dir", str(tmp_path)], run=False)
+    cli = build_cli(
+        [
+            "--config",
+            str(CONFIGS / f"{recipe}.yaml"),
+            "--trainer.logger",
+            "false",
+            "--trainer.default_root_dir",
+            str(tmp_path),
+        ],
+        run=False,
+    )
     fe = cli.model.frontend
     if recipe.startswith("resnet18"):
         assert fe.output_shape(48000) == (1, 66, 301) and cli.model.hparams.model == "resnet18"
@@ -311,7 +358,9 @@ def test_pitch_statistics_of_a_tone_and_of_silence():
     stats = fx(wave, torch.tensor([SR * 2, SR]))
     assert stats.shape == (2, 10) and fx.pitch.hop_length == PITCH_HOP
     mean, std, p10, p50, p90, spread, move, _, _, voiced = stats[0].tolist()
-    assert abs(mean - float(hz_to_cents(220.0))) < 10 and std < 10 and spread < 20 and move < 10 and voiced > 0.9
+    assert (
+        abs(mean - float(hz_to_cents(220.0))) < 10 and std < 10 and spread < 20 and move < 10 and voiced > 0.9
+    )
     assert stats[1, :7].abs().max() == 0 and stats[1, 9] < 0.1  # silence: no voiced frame, F0 entries zero
     assert pitch_statistics(torch.zeros(1, 2, 5)).abs().max() == 0  # a clip with no frames at all
 
@@ -323,7 +372,9 @@ def test_baseline_vectors_are_cached_per_clip_and_vad_trim_is_a_separate_view(da
     first = classical.run_baseline("logreg", "ravdess-6fold", 0, **kw)
     trimmed = classical.run_baseline("logreg", "ravdess-6fold", 0, vad_trim=True, **kw)
     classical._fold_features.cache_clear()
-    monkeypatch.setattr(classical.VectorFeatures, "forward", lambda *a: pytest.fail("features computed again"))
+    monkeypatch.setattr(
+        classical.VectorFeatures, "forward", lambda *a: pytest.fail("features computed again")
+    )
     again = classical.run_baseline("logreg", "ravdess-6fold", 0, **kw)
     again_trimmed = classical.run_baseline("logreg", "ravdess-6fold", 0, vad_trim=True, **kw)
     assert again["ua"] == first["ua"] and again_trimmed["ua"] == trimmed["ua"]
@@ -357,27 +408,37 @@ def test_streamed_vad_finds_the_speech_of_a_long_file_block_by_block(speech_reco
     path, speech_a, speech_b = speech_recording
     for block_s in (60.0, 1.3):  # one block, and many blocks with the warm-up context
         found = stream_speech_segments(path, block_s=block_s)
-        assert abs(found[0][0] - speech_a[0]) < 0.1 and abs(found[-1][1] - speech_b[1]) < 0.1, (block_s, found)
-        assert all(not (speech_a[1] + 0.1 < s < speech_b[0] - 0.1) for s, _ in found)  # nothing in the 2 s gap
+        assert abs(found[0][0] - speech_a[0]) < 0.1 and abs(found[-1][1] - speech_b[1]) < 0.1, (
+            block_s,
+            found,
+        )
+        assert all(
+            not (speech_a[1] + 0.1 < s < speech_b[0] - 0.1) for s, _ in found
+        )  # nothing in the 2 s gap
 
 
 def test_infer_vad_classifies_speech_segments_only(speech_recording, tmp_path, capsys):
     import json
 
-    from ser_zoo.cli import main
     from test_infer import fit_ckpt
+
+    from ser_zoo.cli import main
     from ser_zoo.zoo import export_checkpoint
 
     path, speech_a, speech_b = speech_recording
     model = str(export_checkpoint(fit_ckpt(tmp_path)[1], "tiny", tmp_path / "zoo"))
-    code = main(["infer", str(path), str(tmp_path / "missing.wav"), "--model", model, "--vad", "--format", "json"])
+    code = main(
+        ["infer", str(path), str(tmp_path / "missing.wav"), "--model", model, "--vad", "--format", "json"]
+    )
     captured = capsys.readouterr()
     rows = json.loads(captured.out)
     assert code == 1 and "missing.wav" in captured.err  # the bad file is reported, the good one classified
     assert rows and all(r["file"] == str(path) and r["label"] in r["probs"] for r in rows)
     assert abs(rows[0]["start"] - speech_a[0]) < 0.1 and abs(rows[-1]["end"] - speech_b[1]) < 0.1
     assert all(r["end"] <= speech_a[1] + 0.1 or r["start"] >= speech_b[0] - 0.1 for r in rows)
-    assert main(["infer", str(path), "--model", model, "--vad", "--max_segment", "0.5", "--format", "json"]) == 0
+    assert (
+        main(["infer", str(path), "--model", model, "--vad", "--max_segment", "0.5", "--format", "json"]) == 0
+    )
     short = json.loads(capsys.readouterr().out)
     assert len(short) > len(rows) and all(r["end"] - r["start"] <= 0.5 + 1e-3 for r in short)
     assert main(["infer", str(path), "--model", model, "--vad", "--window", "3"]) == 2

@@ -26,7 +26,9 @@ def test_no_speaker_on_two_sides(clips_by_protocol, name):
         train, val, test = ({clips[i].speaker for i in part} for part in (split.train, split.val, split.test))
         assert train and val and test
         assert not (train & test) and not (val & test)
-        if getattr(protocol, "val_from_training_speakers", False):  # tess-loso: 2 speakers, validation by word
+        if getattr(
+            protocol, "val_from_training_speakers", False
+        ):  # tess-loso: 2 speakers, validation by word
             texts = ({clips[i].text for i in part} for part in (split.train, split.val))
             assert not set.intersection(*texts)
         else:
@@ -41,7 +43,9 @@ def test_ravdess_folds_are_seed_actor_blocks(clips_by_protocol):
     protocol, clips = PROTOCOLS["ravdess-6fold"], clips_by_protocol["ravdess-6fold"]
     for fold in range(6):
         split = protocol.split(clips, fold)
-        assert {clips[i].speaker for i in split.test} == {f"ravdess_{a:02d}" for a in range(4 * fold + 1, 4 * fold + 5)}
+        assert {clips[i].speaker for i in split.test} == {
+            f"ravdess_{a:02d}" for a in range(4 * fold + 1, 4 * fold + 5)
+        }
         val = [clips[i] for i in split.val]
         assert len({c.speaker for c in val}) == 4 and {c.gender for c in val} == {"male", "female"}
 

@@ -33,11 +33,34 @@ EPOCHS = 2
 
 
 def common(data_root) -> list[str]:
-    return ["--config", RECIPE, "--data.protocol", "savee-loso", "--data.classes", "null", "--data.root", str(data_root),
-            "--data.limit_clips", "32", "--data.batch_size", "2", "--data.num_workers", "0", "--data.clip_seconds", "1.0",
-            "--model.model_kwargs", '{"channels": [4, 8], "hidden": 16}', "--trainer.max_epochs", str(EPOCHS),
-            "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
-            "--last_checkpoint.every_n_train_steps", "3"]
+    return [
+        "--config",
+        RECIPE,
+        "--data.protocol",
+        "savee-loso",
+        "--data.classes",
+        "null",
+        "--data.root",
+        str(data_root),
+        "--data.limit_clips",
+        "32",
+        "--data.batch_size",
+        "2",
+        "--data.num_workers",
+        "0",
+        "--data.clip_seconds",
+        "1.0",
+        "--model.model_kwargs",
+        '{"channels": [4, 8], "hidden": 16}',
+        "--trainer.max_epochs",
+        str(EPOCHS),
+        "--trainer.enable_progress_bar",
+        "false",
+        "--trainer.enable_model_summary",
+        "false",
+        "--last_checkpoint.every_n_train_steps",
+        "3",
+    ]
 
 
 def run_dir(save_dir: Path) -> Path:
@@ -50,12 +73,24 @@ def last_ckpt(save_dir: Path) -> Path:
 
 def val_rows(save_dir: Path) -> list[dict]:
     rows = csv.DictReader((run_dir(save_dir) / "metrics.csv").open())
-    return [{k: v for k, v in r.items() if k.startswith("val/") or k in ("epoch", "step")} for r in rows if r["val/ua"]]
+    return [
+        {k: v for k, v in r.items() if k.startswith("val/") or k in ("epoch", "step")}
+        for r in rows
+        if r["val/ua"]
+    ]
 
 
 def final_test_metrics(data_root, ckpt: Path) -> dict[str, float]:
-    cli = build_cli([*common(data_root), "--trainer.logger", "false", "--trainer.default_root_dir",
-                     str(ckpt.parent.parent / "test")], run=False)  # where the confusion-matrix files go
+    cli = build_cli(
+        [
+            *common(data_root),
+            "--trainer.logger",
+            "false",
+            "--trainer.default_root_dir",
+            str(ckpt.parent.parent / "test"),
+        ],
+        run=False,
+    )  # where the confusion-matrix files go
     [metrics] = cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path=str(ckpt), verbose=False)
     return {k: round(v, 6) for k, v in metrics.items()}
 
@@ -84,19 +119,44 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(data_root, tmp_path
     uninterrupted run: same weights, same validation and test metrics. Only the interrupted epoch's *training*
     metrics differ (they cover the batches after the resume). Every fit here runs in a fresh child process, so
     the comparison never depends on state earlier tests left in the pytest process."""
+
     def fit(save: Path, *extra: str) -> None:
-        out = subprocess.run([sys.executable, "-m", "ser_zoo", "fit", *common(data_root),
-                              "--trainer.logger.init_args.save_dir", str(save), *extra], cwd=tmp_path,
-                             capture_output=True, text=True, timeout=600)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ser_zoo",
+                "fit",
+                *common(data_root),
+                "--trainer.logger.init_args.save_dir",
+                str(save),
+                *extra,
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
 
     uninterrupted = tmp_path / "uninterrupted"
     fit(uninterrupted)
     save = tmp_path / "killed"
     log = (tmp_path / "child.log").open("w")
-    child = subprocess.Popen([sys.executable, "-m", "ser_zoo", "fit", *common(data_root),
-                              "--trainer.logger.init_args.save_dir", str(save)], cwd=tmp_path, stdout=log,
-                             stderr=subprocess.STDOUT)
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ser_zoo",
+            "fit",
+            *common(data_root),
+            "--trainer.logger.init_args.save_dir",
+            str(save),
+        ],
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.time() + 300
     while not last_ckpt(save).exists() and child.poll() is None and time.time() < deadline:
         time.sleep(0.005)
@@ -112,7 +172,9 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(data_root, tmp_path
     assert torch.load(last_ckpt(save), weights_only=True)["global_step"] == EPOCHS * STEPS_PER_EPOCH
     assert_same_weights(last_ckpt(save), last_ckpt(uninterrupted))
     assert val_rows(save) == val_rows(uninterrupted)
-    assert final_test_metrics(data_root, last_ckpt(save)) == final_test_metrics(data_root, last_ckpt(uninterrupted))
+    assert final_test_metrics(data_root, last_ckpt(save)) == final_test_metrics(
+        data_root, last_ckpt(uninterrupted)
+    )
 
 
 def test_last_ckpt_is_the_latest_state_not_the_best(uninterrupted):
@@ -143,18 +205,57 @@ def test_ddp_two_cpu_processes_sync_their_metrics(data_root, tmp_path):
     Each rank validates half of the 16 clips (16 is even, so DistributedSampler pads nothing); the logged
     val metrics, loss included, must equal one process validating the same final weights on all 16."""
     save = tmp_path / "ddp"
-    args = [*common(data_root), "--data.limit_clips", "16", "--data.batch_size", "4", "--trainer.max_epochs", "1"]
-    out = subprocess.run([sys.executable, "-m", "ser_zoo", "fit", *args, "--trainer.strategy", "ddp",
-                          "--trainer.devices", "2", "--trainer.accelerator", "cpu",
-                          "--trainer.logger.init_args.save_dir", str(save)],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    args = [
+        *common(data_root),
+        "--data.limit_clips",
+        "16",
+        "--data.batch_size",
+        "4",
+        "--trainer.max_epochs",
+        "1",
+    ]
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ser_zoo",
+            "fit",
+            *args,
+            "--trainer.strategy",
+            "ddp",
+            "--trainer.devices",
+            "2",
+            "--trainer.accelerator",
+            "cpu",
+            "--trainer.logger.init_args.save_dir",
+            str(save),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "distributed_backend=gloo" in out.stdout + out.stderr and "Starting with 2 processes" in out.stdout + out.stderr
+    assert (
+        "distributed_backend=gloo" in out.stdout + out.stderr
+        and "Starting with 2 processes" in out.stdout + out.stderr
+    )
     [ddp] = val_rows(save)
-    cli = build_cli([*args, "--trainer.logger", "false", "--trainer.devices", "1", "--trainer.default_root_dir",
-                     str(tmp_path)], run=False)
-    [single] = cli.trainer.validate(cli.model, datamodule=cli.datamodule, ckpt_path=str(last_ckpt(save)),
-                                    verbose=False)
+    cli = build_cli(
+        [
+            *args,
+            "--trainer.logger",
+            "false",
+            "--trainer.devices",
+            "1",
+            "--trainer.default_root_dir",
+            str(tmp_path),
+        ],
+        run=False,
+    )
+    [single] = cli.trainer.validate(
+        cli.model, datamodule=cli.datamodule, ckpt_path=str(last_ckpt(save)), verbose=False
+    )
     assert len(cli.datamodule.datasets["val"]) == 16
     for k in ("val/wa", "val/ua", "val/f1", "val/loss"):
         assert float(ddp[k]) == pytest.approx(single[k], abs=1e-5), k
@@ -205,7 +306,9 @@ def test_cache_key_follows_file_list_rate_and_length_limit(data_root):
     clips = savee_clips(data_root)
     key = cache_key(clips, 16000)
     assert key == cache_key(list(clips), 16000)
-    assert len({key, cache_key(clips[:-1], 16000), cache_key(clips, 8000), cache_key(clips, 16000, 30.0)}) == 4
+    assert (
+        len({key, cache_key(clips[:-1], 16000), cache_key(clips, 8000), cache_key(clips, 16000, 30.0)}) == 4
+    )
 
 
 def test_damaged_or_foreign_cache_is_rebuilt(data_root, tmp_path):
@@ -240,16 +343,27 @@ def test_damaged_or_foreign_cache_is_rebuilt(data_root, tmp_path):
 def test_fit_checkpoints_load_with_weights_only(uninterrupted, tmp_path):
     """Fit checkpoints hold only tensors and plain values, so loading them never needs pickle's full power."""
     module = SERModule.load_from_checkpoint(last_ckpt(uninterrupted), map_location="cpu")
-    assert module.hparams.model == "mel_cnn" and module.hparams.model_kwargs == {"channels": [4, 8], "hidden": 16}
+    assert module.hparams.model == "mel_cnn" and module.hparams.model_kwargs == {
+        "channels": [4, 8],
+        "hidden": 16,
+    }
     import lightning as L
 
-    aug = SERModule(model="mel_cnn", model_kwargs={"channels": [4, 8], "hidden": 16}, num_classes=7,
-                    example_seconds=1.0, augment={"noise": {"p": 0.5, "snr_db": [5, 20]}, "mixup": {"p": 0.3, "alpha": 0.4}})
+    aug = SERModule(
+        model="mel_cnn",
+        model_kwargs={"channels": [4, 8], "hidden": 16},
+        num_classes=7,
+        example_seconds=1.0,
+        augment={"noise": {"p": 0.5, "snr_db": [5, 20]}, "mixup": {"p": 0.3, "alpha": 0.4}},
+    )
     trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False)
     trainer.strategy.connect(aug)
     trainer.save_checkpoint(tmp_path / "aug.ckpt")
     torch.load(tmp_path / "aug.ckpt", weights_only=True)
-    assert SERModule.load_from_checkpoint(tmp_path / "aug.ckpt").hparams.augment["mixup"] == {"p": 0.3, "alpha": 0.4}
+    assert SERModule.load_from_checkpoint(tmp_path / "aug.ckpt").hparams.augment["mixup"] == {
+        "p": 0.3,
+        "alpha": 0.4,
+    }
 
 
 class _Evil:
@@ -263,12 +377,15 @@ def _damaged(src: Path, tmp_path: Path) -> dict[str, Path]:
     import zipfile
 
     data = src.read_bytes()
-    out = {"truncated": tmp_path / "truncated.ckpt", "tampered": tmp_path / "tampered.ckpt",
-           "pickle": tmp_path / "pickle.ckpt"}
+    out = {
+        "truncated": tmp_path / "truncated.ckpt",
+        "tampered": tmp_path / "tampered.ckpt",
+        "pickle": tmp_path / "pickle.ckpt",
+    }
     out["truncated"].write_bytes(data[: len(data) * 2 // 3])
     with zipfile.ZipFile(src) as z:
         rec = max((i for i in z.infolist() if "/data/" in i.filename), key=lambda i: i.file_size)
-    name_len, extra_len = struct.unpack("<HH", data[rec.header_offset + 26: rec.header_offset + 30])
+    name_len, extra_len = struct.unpack("<HH", data[rec.header_offset + 26 : rec.header_offset + 30])
     flipped = bytearray(data)
     flipped[rec.header_offset + 30 + name_len + extra_len + rec.file_size // 2] ^= 0xFF
     out["tampered"].write_bytes(bytes(flipped))
@@ -276,12 +393,16 @@ def _damaged(src: Path, tmp_path: Path) -> dict[str, Path]:
     return out
 
 
-def test_damaged_fit_checkpoint_fails_with_one_line_naming_it(data_root, uninterrupted, tmp_path, capsys,
-                                                              monkeypatch):
+def test_damaged_fit_checkpoint_fails_with_one_line_naming_it(
+    data_root, uninterrupted, tmp_path, capsys, monkeypatch
+):
     monkeypatch.chdir(tmp_path)
     bad = _damaged(last_ckpt(uninterrupted), tmp_path)
-    expected = {"truncated": "not a complete checkpoint", "tampered": "CRC-32 mismatch in record",
-                "pickle": "refused to unpickle"}
+    expected = {
+        "truncated": "not a complete checkpoint",
+        "tampered": "CRC-32 mismatch in record",
+        "pickle": "refused to unpickle",
+    }
     for kind, path in bad.items():
         with pytest.raises(SerZooError, match=expected[kind]) as err:
             SERModule.load_from_checkpoint(path)
@@ -296,10 +417,23 @@ def test_damaged_fit_checkpoint_fails_with_one_line_naming_it(data_root, uninter
     resumed = run_dir(tmp_path / "runs") / "checkpoints"
     resumed.mkdir(parents=True)
     bad["tampered"].rename(resumed / "last.ckpt")
-    assert main(["fit", *common(data_root), "--trainer.logger.init_args.save_dir", str(tmp_path / "runs"),
-                 "--ckpt_path", "last"]) == 2
+    assert (
+        main(
+            [
+                "fit",
+                *common(data_root),
+                "--trainer.logger.init_args.save_dir",
+                str(tmp_path / "runs"),
+                "--ckpt_path",
+                "last",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.startswith(f"ser-zoo: error: {resumed / 'last.ckpt'}: CRC-32 mismatch in record archive/data/"), err
+    assert err.startswith(
+        f"ser-zoo: error: {resumed / 'last.ckpt'}: CRC-32 mismatch in record archive/data/"
+    ), err
 
 
 def test_damaged_zoo_checkpoint_fails_naming_file_and_sha256(uninterrupted, tmp_path, capsys):
@@ -321,12 +455,16 @@ def test_bench_skips_only_complete_fold_rows(tmp_path):
     from ser_zoo.bench.runner import append_row, read_rows, row_complete
 
     assert row_complete({"wa": "0.5", "ua": "0.4", "f1": "0.3"})
-    assert not row_complete({"wa": "0.5", "ua": "", "f1": "0.3"}) and not row_complete({"wa": "0.5", "ua": "x"})
+    assert not row_complete({"wa": "0.5", "ua": "", "f1": "0.3"}) and not row_complete(
+        {"wa": "0.5", "ua": "x"}
+    )
     assert not row_complete({"wa": "nan", "ua": "0.4", "f1": "0.3"}) and not row_complete({"model": "m"})
     path = tmp_path / "p.csv"
     row = {"protocol": "p", "classes": "c", "model": "m", "fold": 0, "wa": "", "ua": "", "f1": ""}
     append_row(path, row, [])
     append_row(path, {**row, "fold": 1, "wa": "0.5", "ua": "0.5", "f1": "0.5"}, [])
-    append_row(path, {**row, "wa": "0.1", "ua": "0.2", "f1": "0.3"}, [])  # the rerun replaces the incomplete row
+    append_row(
+        path, {**row, "wa": "0.1", "ua": "0.2", "f1": "0.3"}, []
+    )  # the rerun replaces the incomplete row
     rows = read_rows(path)
     assert [(r["fold"], r["wa"]) for r in rows] == [("1", "0.5"), ("0", "0.1")]

@@ -3,7 +3,6 @@
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -15,8 +14,19 @@ from ser_zoo.models.conv2d_mfcc import keras_param_count
 from ser_zoo.models.fusionnet import fusion_mlp, seed001_conv1d_extractor
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-SEED_MODELS = ["dummynet_zcr", "dummynet_energy", "dummynet_zcr_energy", "dummynet_mel", "rezonet", "exponet",
-               "conv2d_mfcc", "mel_cnn", "mfcc_cnn", "mfcc_crnn", "fusionnet"]
+SEED_MODELS = [
+    "dummynet_zcr",
+    "dummynet_energy",
+    "dummynet_zcr_energy",
+    "dummynet_mel",
+    "rezonet",
+    "exponet",
+    "conv2d_mfcc",
+    "mel_cnn",
+    "mfcc_cnn",
+    "mfcc_crnn",
+    "fusionnet",
+]
 
 
 def n_params(model: torch.nn.Module) -> int:
@@ -26,8 +36,11 @@ def n_params(model: torch.nn.Module) -> int:
 def test_conv2d_mfcc_matches_seed_003_table():
     model = create_model("conv2d_mfcc", num_classes=7, input_shape=(1, 39, 216))
     assert keras_param_count(model) == 208_303 and n_params(model) == 208_111  # Keras total / trainable
-    layers = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear, torch.nn.BatchNorm2d,
-                                                              torch.nn.BatchNorm1d))]
+    layers = [
+        m
+        for m in model.modules()
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear, torch.nn.BatchNorm2d, torch.nn.BatchNorm1d))
+    ]
     keras_counts = [n_params(m) + (2 * m.num_features if hasattr(m, "running_var") else 0) for m in layers]
     assert keras_counts == [1360, 32, 10824, 32, 584, 32, 72, 32, 194624, 256, 455]
     shapes = []
@@ -42,7 +55,9 @@ def test_conv2d_mfcc_matches_seed_003_table():
 def test_fusionnet_extractor_matches_seed_001_summary():
     extractor = seed001_conv1d_extractor(num_classes=6)
     assert n_params(extractor) == 665_850
-    per_layer = [n_params(m) for m in extractor.modules() if isinstance(m, (torch.nn.Conv1d, torch.nn.Linear))]
+    per_layer = [
+        n_params(m) for m in extractor.modules() if isinstance(m, (torch.nn.Conv1d, torch.nn.Linear))
+    ]
     assert per_layer == [1536, 327936, 335904, 396, 78]
     # the seed's fusion table lists 12/10/6 dense layers; its text's 39 inputs give 676 parameters (the table's
     # 504 for the first layer would mean 41 inputs, which the text does not account for).
@@ -77,11 +92,22 @@ def test_forward_and_backward_from_the_declared_front_end(name):
     assert all(p.grad is not None for p in module.net.parameters() if p.requires_grad)
 
 
-@pytest.mark.parametrize("name, frontend, words", [
-    ("dummynet_zcr", {"name": "logmel"}, "model 'dummynet_zcr' takes sequence input but front-end 'logmel' gives image"),
-    ("conv2d_mfcc", {"name": "mfcc", "n_mfcc": 13}, "model 'conv2d_mfcc' cannot take front-end 'mfcc' output"),
-    ("fusionnet", {"name": "clip_stats"}, "model 'fusionnet' cannot take front-end 'clip_stats' output"),
-])
+@pytest.mark.parametrize(
+    "name, frontend, words",
+    [
+        (
+            "dummynet_zcr",
+            {"name": "logmel"},
+            "model 'dummynet_zcr' takes sequence input but front-end 'logmel' gives image",
+        ),
+        (
+            "conv2d_mfcc",
+            {"name": "mfcc", "n_mfcc": 13},
+            "model 'conv2d_mfcc' cannot take front-end 'mfcc' output",
+        ),
+        ("fusionnet", {"name": "clip_stats"}, "model 'fusionnet' cannot take front-end 'clip_stats' output"),
+    ],
+)
 def test_model_front_end_mismatch_fails_at_construction(name, frontend, words):
     with pytest.raises(ConfigError, match=words):
         SERModule(model=name, frontend=frontend, num_classes=6, example_seconds=1.0)
@@ -101,7 +127,16 @@ def test_one_epoch_on_real_clips(name, data_root, tmp_path):
 def test_every_recipe_builds_its_model_and_a_speaker_independent_protocol(recipe, data_root):
     from ser_zoo.cli import build_cli
 
-    cli = build_cli(["--config", str(CONFIGS / f"{recipe}.yaml"), "--data.root", str(data_root),
-                     "--trainer.logger", "false"], run=False)
+    cli = build_cli(
+        [
+            "--config",
+            str(CONFIGS / f"{recipe}.yaml"),
+            "--data.root",
+            str(data_root),
+            "--trainer.logger",
+            "false",
+        ],
+        run=False,
+    )
     assert cli.datamodule.protocol.speaker_independent
     assert cli.model.hparams.model in recipe or recipe.startswith(cli.model.hparams.model)

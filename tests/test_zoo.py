@@ -20,8 +20,14 @@ SMALL = {"channels": [4, 8], "hidden": 16}
 
 def fit_ckpt(tmp_path, num_classes=8) -> tuple[SERModule, str]:
     torch.manual_seed(0)
-    module = SERModule(model="mel_cnn", model_kwargs=SMALL, frontend={"name": "logmel", "n_mels": 40},
-                       num_classes=num_classes, class_names=CLASSES8[:num_classes], example_seconds=1.0)
+    module = SERModule(
+        model="mel_cnn",
+        model_kwargs=SMALL,
+        frontend={"name": "logmel", "n_mels": 40},
+        num_classes=num_classes,
+        class_names=CLASSES8[:num_classes],
+        example_seconds=1.0,
+    )
     with torch.no_grad():  # move the weights away from their init so a failed load would show
         for p in module.parameters():
             p.add_(0.05 * torch.randn_like(p))
@@ -43,8 +49,12 @@ def exported(tmp_path):
 def test_export_is_byte_reproducible(exported, tmp_path):
     """Exporting the same .ckpt again gives the same file, so a card's sha256 can be re-derived from its run."""
     ckpt = tmp_path / "fit.ckpt"
-    shas = {json.loads(export_checkpoint(ckpt, "tiny_ravdess", tmp_path / f"again{i}").with_suffix(".json")
-                       .read_text())["sha256"] for i in range(4)}
+    shas = {
+        json.loads(
+            export_checkpoint(ckpt, "tiny_ravdess", tmp_path / f"again{i}").with_suffix(".json").read_text()
+        )["sha256"]
+        for i in range(4)
+    }
     assert shas == {json.loads(exported[1].with_suffix(".json").read_text())["sha256"]}
 
 
@@ -111,20 +121,37 @@ def test_fine_tune_start_keeps_backbone_and_replaces_head(exported, monkeypatch)
     import ser_zoo.zoo.checkpoints as ck
 
     monkeypatch.setattr(ck, "ZOO_DIR", weights.parent)
-    new = SERModule(model="mel_cnn", model_kwargs=SMALL, frontend={"name": "logmel", "n_mels": 40}, num_classes=6,
-                    class_names=CLASSES8[:6], example_seconds=1.0)
+    new = SERModule(
+        model="mel_cnn",
+        model_kwargs=SMALL,
+        frontend={"name": "logmel", "n_mels": 40},
+        num_classes=6,
+        class_names=CLASSES8[:6],
+        example_seconds=1.0,
+    )
     start = init_from_pretrained(new, "tiny_ravdess", zoo_dir=weights.parent)
     assert sorted(start.fresh) == ["net.head.5.bias", "net.head.5.weight"]
     assert start.card["name"] == "tiny_ravdess" and start.card["class_names"] == CLASSES8
     torch.testing.assert_close(new.net.features[0][0].weight, module.net.features[0][0].weight.half().float())
     assert new.net.head[5].weight.shape == (6, 16)
     with pytest.raises(ConfigError, match="is a mel_cnn but the recipe builds resnet18"):
-        init_from_pretrained(SERModule(model="resnet18", num_classes=6, example_seconds=1.0), "tiny_ravdess",
-                             zoo_dir=weights.parent)
+        init_from_pretrained(
+            SERModule(model="resnet18", num_classes=6, example_seconds=1.0),
+            "tiny_ravdess",
+            zoo_dir=weights.parent,
+        )
     with pytest.raises(ConfigError, match="front-end or model options differ"):
-        init_from_pretrained(SERModule(model="mel_cnn", model_kwargs={"channels": [4, 16], "hidden": 16},
-                                       frontend={"name": "logmel", "n_mels": 40}, num_classes=8,
-                                       example_seconds=1.0), "tiny_ravdess", zoo_dir=weights.parent)
+        init_from_pretrained(
+            SERModule(
+                model="mel_cnn",
+                model_kwargs={"channels": [4, 16], "hidden": 16},
+                frontend={"name": "logmel", "n_mels": 40},
+                num_classes=8,
+                example_seconds=1.0,
+            ),
+            "tiny_ravdess",
+            zoo_dir=weights.parent,
+        )
 
 
 def test_a_fine_tuned_checkpoint_loads_without_its_zoo_start(exported, tmp_path, monkeypatch):
@@ -133,8 +160,15 @@ def test_a_fine_tuned_checkpoint_loads_without_its_zoo_start(exported, tmp_path,
     import ser_zoo.zoo.checkpoints as ck
 
     monkeypatch.setattr(ck, "ZOO_DIR", weights.parent)
-    tuned = SERModule(model="mel_cnn", model_kwargs=SMALL, frontend={"name": "logmel", "n_mels": 40}, num_classes=6,
-                      class_names=CLASSES8[:6], example_seconds=1.0, init_from="tiny_ravdess")
+    tuned = SERModule(
+        model="mel_cnn",
+        model_kwargs=SMALL,
+        frontend={"name": "logmel", "n_mels": 40},
+        num_classes=6,
+        class_names=CLASSES8[:6],
+        example_seconds=1.0,
+        init_from="tiny_ravdess",
+    )
     trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False)
     trainer.strategy.connect(tuned)
     trainer.save_checkpoint(tmp_path / "tuned.ckpt")
@@ -150,7 +184,11 @@ def test_predict_takes_paths_and_any_rate_or_channel_count(exported, tmp_path):
     tone = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
     sf.write(tmp_path / "a.wav", tone, 16000)
     r = model.predict(tmp_path / "a.wav")
-    assert r["label"] in CLASSES8 and abs(sum(r["probs"].values()) - 1) < 1e-4 and r["prob"] == max(r["probs"].values())
+    assert (
+        r["label"] in CLASSES8
+        and abs(sum(r["probs"].values()) - 1) < 1e-4
+        and r["prob"] == max(r["probs"].values())
+    )
     stereo_44k = np.stack([np.interp(np.linspace(0, 2, 88200), t, tone)] * 2, 1).astype(np.float32)
     batch = model.predict(np.stack([stereo_44k.mean(1), stereo_44k[:, 0]]), sample_rate=44100)
     assert len(batch) == 2 and batch[0]["label"] == batch[1]["label"]
@@ -164,18 +202,39 @@ def test_zoo_cli_exports_and_lists(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(ck, "ZOO_DIR", tmp_path / "zoo")
     _, ckpt = fit_ckpt(tmp_path)
     card = tmp_path / "card.json"
-    card.write_text(json.dumps({"protocol": "ravdess-6fold", "metrics": {"ua": "51.56", "wa": "53.33", "f1": "52.52"}}))
+    card.write_text(
+        json.dumps({"protocol": "ravdess-6fold", "metrics": {"ua": "51.56", "wa": "53.33", "f1": "52.52"}})
+    )
     assert main(["zoo", "export", ckpt, "--name", "tiny", "--card", str(card)]) == 0
-    card.write_text(json.dumps({"protocol": "ravdess-6fold", "fold": 1, "test_fold_ua": 0.6016,
-                                "recipe_ua": {"folds": [0, 1, 2, 3, 4, 5], "mean": 0.5137, "std": 0.0455}}))
+    card.write_text(
+        json.dumps(
+            {
+                "protocol": "ravdess-6fold",
+                "fold": 1,
+                "test_fold_ua": 0.6016,
+                "recipe_ua": {"folds": [0, 1, 2, 3, 4, 5], "mean": 0.5137, "std": 0.0455},
+            }
+        )
+    )
     assert main(["zoo", "export", ckpt, "--name", "tiny_published", "--card", str(card)]) == 0
     assert main(["zoo", "list"]) == 0
     out = capsys.readouterr().out
     header, row, published = out.splitlines()[-3:]
     assert header.split()[:6] == ["name", "model", "classes", "protocol", "fold", "test"]
     assert row.split() == ["tiny", "mel_cnn", "8", "ravdess-6fold", "-", "51.56", "-", "0.0"]
-    assert published.split() == ["tiny_published", "mel_cnn", "8", "ravdess-6fold", "1", "60.16", "51.37", "±", "4.55",
-                                 "(6)", "0.0"]
+    assert published.split() == [
+        "tiny_published",
+        "mel_cnn",
+        "8",
+        "ravdess-6fold",
+        "1",
+        "60.16",
+        "51.37",
+        "±",
+        "4.55",
+        "(6)",
+        "0.0",
+    ]
     assert load_pretrained("tiny").card["metrics"]["f1"] == "52.52"
 
 
@@ -183,7 +242,9 @@ PUBLISHED = [c["name"] for c in list_zoo() if "protocol" in c]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", PUBLISHED or [pytest.param("none", marks=pytest.mark.skip("no zoo checkpoints"))])
+@pytest.mark.parametrize(
+    "name", PUBLISHED or [pytest.param("none", marks=pytest.mark.skip("no zoo checkpoints"))]
+)
 def test_published_checkpoint_reproduces_its_card(name, data_root):
     """Each shipped checkpoint, re-tested on its card's protocol fold, gives the card's UA within 0.5 points."""
     from ser_zoo.zoo.reproduce import retest
@@ -200,18 +261,28 @@ def test_published_checkpoint_reproduces_its_card(name, data_root):
 def test_fine_tuning_refuses_a_fold_whose_test_speakers_the_start_heard(data_root, tmp_path):
     """The card lists the speakers behind the weights; a fit from them that tests on one of those stops before training."""
     from conftest import smoke_fit
+
     from ser_zoo.zoo.heard import fold_heard_speakers
 
     _, ckpt = fit_ckpt(tmp_path)
-    heard = fold_heard_speakers("ravdess-6fold", 1, None, data_root)  # trained on fold 1: actors 5-8 never heard
+    heard = fold_heard_speakers(
+        "ravdess-6fold", 1, None, data_root
+    )  # trained on fold 1: actors 5-8 never heard
     assert len(heard) == 20 and not {"ravdess_05", "ravdess_06", "ravdess_07", "ravdess_08"} & set(heard)
     weights = export_checkpoint(ckpt, "tiny_fold1", tmp_path / "zoo", card_extra={"heard_speakers": heard})
     assert "**Speakers heard:** 20" in weights.with_suffix(".md").read_text()
     start = {"model_kwargs": SMALL, "frontend": {"name": "logmel", "n_mels": 40}, "init_from": str(weights)}
-    with pytest.raises(ConfigError, match=r"init_from 'tiny_fold1' heard 4 of the test speakers of ravdess-6fold "
-                                          r"fold 0 \(ravdess_01, ravdess_02, ravdess_03, ravdess_04\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"init_from 'tiny_fold1' heard 4 of the test speakers of ravdess-6fold "
+        r"fold 0 \(ravdess_01, ravdess_02, ravdess_03, ravdess_04\)",
+    ):
         smoke_fit(data_root, tmp_path, "mel_cnn", clip_seconds=1.0, **start)
-    tuned, metrics = smoke_fit(data_root, tmp_path, "mel_cnn", clip_seconds=1.0, fold=1, **start)  # unheard: trains
+    tuned, metrics = smoke_fit(
+        data_root, tmp_path, "mel_cnn", clip_seconds=1.0, fold=1, **start
+    )  # unheard: trains
     assert 0.0 <= metrics["test/ua"] <= 1.0 and tuned.trainer.current_epoch == 1
     chain = fold_heard_speakers("crema_d-kfold", 0, None, data_root, init_from=str(weights))
-    assert set(heard) < set(chain) and any(s.startswith("crema_d_") for s in chain)  # a start's speakers are inherited
+    assert set(heard) < set(chain) and any(
+        s.startswith("crema_d_") for s in chain
+    )  # a start's speakers are inherited

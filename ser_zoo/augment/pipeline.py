@@ -31,8 +31,14 @@ from ..errors import ConfigError
 from .spectrogram import FrequencyMask, TimeMask
 from .waveform import AddNoise, Gain, LowPass, PitchShift, TimeShift, TimeStretch
 
-WAVEFORM = {"shift": TimeShift, "stretch": TimeStretch, "pitch": PitchShift, "gain": Gain, "lowpass": LowPass,
-            "noise": AddNoise}
+WAVEFORM = {
+    "shift": TimeShift,
+    "stretch": TimeStretch,
+    "pitch": PitchShift,
+    "gain": Gain,
+    "lowpass": LowPass,
+    "noise": AddNoise,
+}
 FEATURE = {"freq_mask": FrequencyMask, "time_mask": TimeMask}
 NEEDS_RATE = ("shift", "lowpass")
 
@@ -91,8 +97,10 @@ class Augmentation(nn.Module):
         if not self.training or not len(self.feature):
             return feats
         if feats.dim() != 4:
-            raise ConfigError(f"freq_mask/time_mask need a spectrogram-image front-end (B, C, F, T), got {feats.dim()}-D "
-                              "features; remove them from model.augment")
+            raise ConfigError(
+                f"freq_mask/time_mask need a spectrogram-image front-end (B, C, F, T), got {feats.dim()}-D "
+                "features; remove them from model.augment"
+            )
         for name, t in self.feature.items():
             feats = t(feats, self._draw(name, len(feats), feats.device))
         return feats

@@ -14,7 +14,9 @@ class _Masking(nn.Module):
     def __init__(self, max_width: int, count: int = 1):
         super().__init__()
         if max_width < 0 or count < 0:
-            raise ConfigError(f"augment {type(self).__name__}: max width {max_width} and count {count} must be >= 0")
+            raise ConfigError(
+                f"augment {type(self).__name__}: max width {max_width} and count {count} must be >= 0"
+            )
         self.max_width, self.count = int(max_width), int(count)
 
     def forward(self, feats: Tensor, apply: Tensor) -> Tensor:

@@ -23,8 +23,9 @@ def uniform(lo: float, hi: float, n: int, device: torch.device) -> Tensor:
     return lo + (hi - lo) * torch.rand(n, device=device)
 
 
-def check_range(name: str, rng, lo_limit: float = -math.inf, hi_limit: float = math.inf,
-                exclusive_lo: bool = False) -> tuple[float, float]:
+def check_range(
+    name: str, rng, lo_limit: float = -math.inf, hi_limit: float = math.inf, exclusive_lo: bool = False
+) -> tuple[float, float]:
     """A [lo, hi] option, validated with one clear line naming the option."""
     try:
         lo, hi = (float(rng), float(rng)) if isinstance(rng, (int, float)) else (float(rng[0]), float(rng[1]))
@@ -32,8 +33,12 @@ def check_range(name: str, rng, lo_limit: float = -math.inf, hi_limit: float = m
         raise ConfigError(f"augment {name}: expected [low, high], got {rng!r}") from None
     bad_lo = lo <= lo_limit if exclusive_lo else lo < lo_limit
     if lo > hi or bad_lo or hi > hi_limit:
-        bound = f"{'>' if exclusive_lo else '>='} {lo_limit:g}" + (f" and <= {hi_limit:g}" if hi_limit < math.inf else "")
-        raise ConfigError(f"augment {name}: range [{lo:g}, {hi:g}] is impossible; use low <= high, both {bound}")
+        bound = f"{'>' if exclusive_lo else '>='} {lo_limit:g}" + (
+            f" and <= {hi_limit:g}" if hi_limit < math.inf else ""
+        )
+        raise ConfigError(
+            f"augment {name}: range [{lo:g}, {hi:g}] is impossible; use low <= high, both {bound}"
+        )
     return lo, hi
 
 
@@ -130,8 +135,11 @@ class _Vocoder(nn.Module):
     def __init__(self):
         super().__init__()
         self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
-        self.register_buffer("phase_advance", torch.linspace(0, math.pi * self.hop, self.n_fft // 2 + 1)[..., None],
-                             persistent=False)
+        self.register_buffer(
+            "phase_advance",
+            torch.linspace(0, math.pi * self.hop, self.n_fft // 2 + 1)[..., None],
+            persistent=False,
+        )
 
     def stretch(self, wave: Tensor, rate: Tensor) -> Tensor:
         """Each row played ``rate`` times faster, pitch kept: length about T / rate."""
@@ -169,7 +177,9 @@ class PitchShift(_Vocoder):
 
     def forward(self, wave: Tensor, lengths: Tensor, apply: Tensor):
         B, T = wave.shape
-        steps = torch.where(apply, uniform(*self.semitones, B, wave.device), torch.zeros(B, device=wave.device))
+        steps = torch.where(
+            apply, uniform(*self.semitones, B, wave.device), torch.zeros(B, device=wave.device)
+        )
         rate = 2.0 ** (-steps / 12)
         stretched = self.stretch(wave * valid_mask(lengths, T), rate)
         out = _interp_read(stretched, 1.0 / rate, T) * valid_mask(lengths, T)
@@ -182,7 +192,9 @@ class LowPass(nn.Module):
 
     def __init__(self, cutoff_hz=(2000.0, 6000.0), sample_rate: int = 16000):
         super().__init__()
-        self.cutoff = check_range("lowpass.cutoff_hz", cutoff_hz, 0.0, sample_rate / 2 / 1.1, exclusive_lo=True)
+        self.cutoff = check_range(
+            "lowpass.cutoff_hz", cutoff_hz, 0.0, sample_rate / 2 / 1.1, exclusive_lo=True
+        )
         self.sample_rate = sample_rate
 
     def forward(self, wave: Tensor, lengths: Tensor, apply: Tensor):

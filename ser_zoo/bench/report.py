@@ -32,16 +32,27 @@ def summarize(rows: list[dict]) -> list[dict]:
     for model, rs in by_model.items():
         cms = [np.asarray(json.loads(r["confusion"])) for r in rs if r.get("confusion")]
         cm = sum(cms) if cms else None
-        out.append({
-            "model": model, "folds": sorted(int(r["fold"]) for r in rs),
-            "ua": [float(r["ua"]) for r in rs], "wa": [float(r["wa"]) for r in rs], "f1": [float(r["f1"]) for r in rs],
-            "ua_by_fold": {int(r["fold"]): float(r["ua"]) for r in rs},
-            "params": rs[0]["params"], "train_seconds": np.mean([float(r["train_seconds"]) for r in rs]),
-            "device": ", ".join(sorted({r["device"] for r in rs})), "epochs": rs[0]["epochs"],
-            "config": rs[0]["config"] + ("" if len({r["config"] for r in rs}) == 1 else
-                                         f" (as on fold {rs[0]['fold']}; other folds differ, see the CSV)"),
-            "confusion": cm,
-        })
+        out.append(
+            {
+                "model": model,
+                "folds": sorted(int(r["fold"]) for r in rs),
+                "ua": [float(r["ua"]) for r in rs],
+                "wa": [float(r["wa"]) for r in rs],
+                "f1": [float(r["f1"]) for r in rs],
+                "ua_by_fold": {int(r["fold"]): float(r["ua"]) for r in rs},
+                "params": rs[0]["params"],
+                "train_seconds": np.mean([float(r["train_seconds"]) for r in rs]),
+                "device": ", ".join(sorted({r["device"] for r in rs})),
+                "epochs": rs[0]["epochs"],
+                "config": rs[0]["config"]
+                + (
+                    ""
+                    if len({r["config"] for r in rs}) == 1
+                    else f" (as on fold {rs[0]['fold']}; other folds differ, see the CSV)"
+                ),
+                "confusion": cm,
+            }
+        )
     return sorted(out, key=lambda e: -np.mean(e["ua"]))
 
 
@@ -62,8 +73,10 @@ def best_on_shared_folds(entries: list[dict], shared: list[int]) -> str:
     if not folds_differ(entries, shared):
         return "same"
     b = max(entries, key=lambda e: np.mean([e["ua_by_fold"][f] for f in shared]))
-    return f"{b['model']} {_fmt([b['ua_by_fold'][f] for f in shared])} (fold{'s' if len(shared) > 1 else ''} " \
-           f"{','.join(map(str, shared))})"
+    return (
+        f"{b['model']} {_fmt([b['ua_by_fold'][f] for f in shared])} (fold{'s' if len(shared) > 1 else ''} "
+        f"{','.join(map(str, shared))})"
+    )
 
 
 def _per_class_f1(cm: np.ndarray) -> np.ndarray:
@@ -86,11 +99,17 @@ def _plots(stem: str, entries: list[dict], class_names: list[str], out: Path) ->
     x = np.arange(len(entries))
     for k, (metric, off) in enumerate((("ua", -0.27), ("wa", 0), ("f1", 0.27))):
         stats = [_mean_std(e[metric]) for e in entries]
-        ax.bar(x + off, [m for m, _ in stats], 0.27, yerr=[s for _, s in stats], capsize=3, label=metric.upper())
+        ax.bar(
+            x + off, [m for m, _ in stats], 0.27, yerr=[s for _, s in stats], capsize=3, label=metric.upper()
+        )
     ax.set_xticks(x, [e["model"] for e in entries], rotation=30, ha="right")
     ax.set_ylabel("% (mean ± std over folds)")
-    ax.set_title(f"{stem}: speaker-independent" if PROTOCOLS.get(stem.split("-emotions")[0], None) is None
-                 or PROTOCOLS[stem.split("-emotions")[0]].speaker_independent else f"{stem}: random-split")
+    ax.set_title(
+        f"{stem}: speaker-independent"
+        if PROTOCOLS.get(stem.split("-emotions")[0], None) is None
+        or PROTOCOLS[stem.split("-emotions")[0]].speaker_independent
+        else f"{stem}: random-split"
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out / f"{stem}_leaderboard.png", dpi=110)
@@ -100,14 +119,22 @@ def _plots(stem: str, entries: list[dict], class_names: list[str], out: Path) ->
     with_cm = [e for e in entries if e["confusion"] is not None]
     if with_cm:
         best = with_cm[0]
-        plot_confusion_matrix(best["confusion"], class_names, out / f"{stem}_best_confusion.png",
-                              title=f"{stem}: {best['model']}, test folds {best['folds']} summed")
+        plot_confusion_matrix(
+            best["confusion"],
+            class_names,
+            out / f"{stem}_best_confusion.png",
+            title=f"{stem}: {best['model']}, test folds {best['folds']} summed",
+        )
         files.append(f"{stem}_best_confusion.png")
         fig, ax = plt.subplots(figsize=(max(5, 0.8 * len(class_names) + 2), 3.6))
         width = 0.8 / len(with_cm)
         for i, e in enumerate(with_cm):
-            ax.bar(np.arange(len(class_names)) + i * width, 100 * _per_class_f1(e["confusion"]), width,
-                   label=e["model"])
+            ax.bar(
+                np.arange(len(class_names)) + i * width,
+                100 * _per_class_f1(e["confusion"]),
+                width,
+                label=e["model"],
+            )
         ax.set_xticks(np.arange(len(class_names)) + 0.4 - width / 2, class_names, rotation=30, ha="right")
         ax.set_ylabel("F1 % (folds pooled)")
         ax.set_title(f"{stem}: per-class F1")
@@ -122,11 +149,15 @@ def _plots(stem: str, entries: list[dict], class_names: list[str], out: Path) ->
 def write_report(out: str | Path = "benchmarks/results", plots: bool = True) -> Path:
     """Rebuild LEADERBOARD.md (and the PNGs) from every ``<protocol>[-<classes>].csv`` under ``out``."""
     out = Path(out)
-    lines = ["# ser-zoo leaderboard", "",
-             "Every number is measured by `ser-zoo bench` under the named protocol: test speakers never appear in "
-             "training or validation, the checkpoint is chosen on validation speakers only. UA = mean per-class "
-             "recall, WA = accuracy, F1 = macro-F1; mean ± std (sample) over the folds run, in %. "
-             "Regenerate with `ser-zoo leaderboard`.", ""]
+    lines = [
+        "# ser-zoo leaderboard",
+        "",
+        "Every number is measured by `ser-zoo bench` under the named protocol: test speakers never appear in "
+        "training or validation, the checkpoint is chosen on validation speakers only. UA = mean per-class "
+        "recall, WA = accuracy, F1 = macro-F1; mean ± std (sample) over the folds run, in %. "
+        "Regenerate with `ser-zoo leaderboard`.",
+        "",
+    ]
     best_lines, header = [], len(lines)
     for path in sorted(out.glob("*.csv")):
         rows = read_rows(path)
@@ -143,37 +174,57 @@ def write_report(out: str | Path = "benchmarks/results", plots: bool = True) -> 
             b = entries[0]
             target = TARGETS.get((protocol, classes))
             reached = "" if target is None else ("yes" if np.mean(b["ua"]) * 100 >= target else "no")
-            best_lines.append(f"| {stem} | {tag} | {b['model']} | {_fmt(b['ua'])} | {len(b['folds'])} | "
-                              f"{best_on_shared_folds(entries, shared)} | "
-                              f"{'' if target is None else f'{target:.0f}'} | {reached} |")
-        shared_head = f" UA, fold{'s' if len(shared) > 1 else ''} {','.join(map(str, shared))} |" if matched else ""
-        lines += [f"## {stem} ({tag}, {classes}: {', '.join(class_names)})", "",
-                  f"{proto.description if proto else ''}", "",
-                  f"| rank | model | UA | WA | macro-F1 | folds |{shared_head} params | train s / fold | device "
-                  "| recipe |",
-                  f"|---:|---|---:|---:|---:|---|{'---:|' if matched else ''}---:|---:|---|---|"]
+            best_lines.append(
+                f"| {stem} | {tag} | {b['model']} | {_fmt(b['ua'])} | {len(b['folds'])} | "
+                f"{best_on_shared_folds(entries, shared)} | "
+                f"{'' if target is None else f'{target:.0f}'} | {reached} |"
+            )
+        shared_head = (
+            f" UA, fold{'s' if len(shared) > 1 else ''} {','.join(map(str, shared))} |" if matched else ""
+        )
+        lines += [
+            f"## {stem} ({tag}, {classes}: {', '.join(class_names)})",
+            "",
+            f"{proto.description if proto else ''}",
+            "",
+            f"| rank | model | UA | WA | macro-F1 | folds |{shared_head} params | train s / fold | device "
+            "| recipe |",
+            f"|---:|---|---:|---:|---:|---|{'---:|' if matched else ''}---:|---:|---|---|",
+        ]
         for i, e in enumerate(entries, 1):
             on_shared = f" {_fmt([e['ua_by_fold'][f] for f in shared])} |" if matched else ""
-            lines.append(f"| {i} | {e['model']} | {_fmt(e['ua'])} | {_fmt(e['wa'])} | {_fmt(e['f1'])} | "
-                         f"{len(e['folds'])}: {','.join(map(str, e['folds']))} |{on_shared} "
-                         f"{int(float(e['params'])):,} | {e['train_seconds']:.0f} | {e['device']} | `{e['config']}` |")
+            lines.append(
+                f"| {i} | {e['model']} | {_fmt(e['ua'])} | {_fmt(e['wa'])} | {_fmt(e['f1'])} | "
+                f"{len(e['folds'])}: {','.join(map(str, e['folds']))} |{on_shared} "
+                f"{int(float(e['params'])):,} | {e['train_seconds']:.0f} | {e['device']} | `{e['config']}` |"
+            )
         refs = seed_numbers(protocol, classes)
         if refs:
-            lines += ["", "Seeds' reported numbers on this corpus and class set (their protocol beside each; "
-                      "random-split figures leak speakers and are not comparable):", "",
-                      "| seed | system | metric | reported % | seed's protocol |", "|---|---|---|---:|---|"]
+            lines += [
+                "",
+                "Seeds' reported numbers on this corpus and class set (their protocol beside each; "
+                "random-split figures leak speakers and are not comparable):",
+                "",
+                "| seed | system | metric | reported % | seed's protocol |",
+                "|---|---|---|---:|---|",
+            ]
             lines += [f"| {r[2]} | {r[3]} | {r[4]} | {r[5]} | {r[6]} |" for r in refs]
         if plots:
             files = _plots(stem, entries, class_names, out)
             lines += [""] + [f"![{f}]({f})" for f in files]
         lines.append("")
     if best_lines:
-        summary = ["Best UA per protocol (the top row of each table below) against the project's speaker-independent "
-                   "targets. Means over different folds are not directly comparable, so the best model on the folds "
-                   "every model of the protocol ran is shown beside it (each table then has a column for them):", "",
-                   "| protocol | kind | best model | UA | folds run | best on the folds every model ran | target UA "
-                   "| reached |",
-                   "|---|---|---|---:|---:|---|---:|---|", *best_lines, ""]
+        summary = [
+            "Best UA per protocol (the top row of each table below) against the project's speaker-independent "
+            "targets. Means over different folds are not directly comparable, so the best model on the folds "
+            "every model of the protocol ran is shown beside it (each table then has a column for them):",
+            "",
+            "| protocol | kind | best model | UA | folds run | best on the folds every model ran | target UA "
+            "| reached |",
+            "|---|---|---|---:|---:|---|---:|---|",
+            *best_lines,
+            "",
+        ]
         lines[header:header] = summary
     path = out / "LEADERBOARD.md"
     path.write_text("\n".join(lines))

@@ -24,8 +24,25 @@ from ..errors import ConfigError
 
 log = logging.getLogger("ser_zoo")
 REPO = Path(__file__).resolve().parents[2]
-BASE_COLUMNS = ["protocol", "classes", "model", "fold", "wa", "ua", "f1", "epochs", "train_seconds", "params",
-                "n_test", "test_speakers", "device", "git_commit", "config", "date", "confusion"]
+BASE_COLUMNS = [
+    "protocol",
+    "classes",
+    "model",
+    "fold",
+    "wa",
+    "ua",
+    "f1",
+    "epochs",
+    "train_seconds",
+    "params",
+    "n_test",
+    "test_speakers",
+    "device",
+    "git_commit",
+    "config",
+    "date",
+    "confusion",
+]
 
 
 def results_path(out: Path, protocol: str, classes: Optional[str]) -> Path:
@@ -36,7 +53,9 @@ def results_path(out: Path, protocol: str, classes: Optional[str]) -> Path:
 
 def git_commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        )
         return out.stdout.strip() or "unknown"
     except OSError:
         return "unknown"
@@ -78,29 +97,57 @@ def append_row(path: Path, row: dict, class_names: Sequence[str]) -> None:
 
 def result_row(protocol: str, classes: str, label: str, fold: int, r: dict) -> dict:
     """One CSV row from a fold's result (metrics, recall, confusion, cost, provenance) and the commit that made it."""
-    return {"protocol": protocol, "classes": classes, "model": label, "fold": fold,
-            "wa": f"{r['wa']:.4f}", "ua": f"{r['ua']:.4f}", "f1": f"{r['f1']:.4f}",
-            **{f"recall_{c}": f"{v:.4f}" for c, v in r["recall"].items()},
-            "epochs": r["epochs"], "train_seconds": r["train_seconds"], "params": r["params"],
-            "n_test": r["n_test"], "test_speakers": r["test_speakers"], "device": r["device"],
-            "git_commit": git_commit(), "config": r["config"],
-            "date": datetime.datetime.now().isoformat(timespec="seconds"),
-            "confusion": json.dumps(r["confusion"])}
+    return {
+        "protocol": protocol,
+        "classes": classes,
+        "model": label,
+        "fold": fold,
+        "wa": f"{r['wa']:.4f}",
+        "ua": f"{r['ua']:.4f}",
+        "f1": f"{r['f1']:.4f}",
+        **{f"recall_{c}": f"{v:.4f}" for c, v in r["recall"].items()},
+        "epochs": r["epochs"],
+        "train_seconds": r["train_seconds"],
+        "params": r["params"],
+        "n_test": r["n_test"],
+        "test_speakers": r["test_speakers"],
+        "device": r["device"],
+        "git_commit": git_commit(),
+        "config": r["config"],
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "confusion": json.dumps(r["confusion"]),
+    }
 
 
 def model_label(spec: str) -> str:
     return Path(spec).stem if spec.endswith((".yaml", ".yml")) else spec
 
 
-def _lightning_fold(spec: str, protocol: str, fold: int, classes: Optional[str], out: Path,
-                    max_epochs: Optional[int], root: Optional[str], overrides: Sequence[str]) -> dict:
-    from ..cli import build_cli
+def _lightning_fold(
+    spec: str,
+    protocol: str,
+    fold: int,
+    classes: Optional[str],
+    out: Path,
+    max_epochs: Optional[int],
+    root: Optional[str],
+    overrides: Sequence[str],
+) -> dict:
+    from ..lit.cli import build_cli
 
     args = ["--config", spec] if spec.endswith((".yaml", ".yml")) else ["--model.model", spec]
-    args += ["--data.protocol", protocol, "--data.fold", str(fold),
-             "--trainer.logger.init_args.save_dir", str(Path("runs") / "bench" / protocol),
-             "--trainer.logger.init_args.name", f"{model_label(spec)}-fold{fold}",
-             "--trainer.enable_progress_bar", str(sys.stderr.isatty()).lower()]
+    args += [
+        "--data.protocol",
+        protocol,
+        "--data.fold",
+        str(fold),
+        "--trainer.logger.init_args.save_dir",
+        str(Path("runs") / "bench" / protocol),
+        "--trainer.logger.init_args.name",
+        f"{model_label(spec)}-fold{fold}",
+        "--trainer.enable_progress_bar",
+        str(sys.stderr.isatty()).lower(),
+    ]
     if classes:
         args += ["--data.classes", classes]
     if max_epochs:
@@ -117,12 +164,16 @@ def _lightning_fold(spec: str, protocol: str, fold: int, classes: Optional[str],
     import torch
 
     return {
-        "wa": metrics["test/wa"], "ua": metrics["test/ua"], "f1": metrics["test/f1"],
-        "recall": model.test_results["per_class_recall"], "confusion": model.test_results["confusion_matrix"],
+        "wa": metrics["test/wa"],
+        "ua": metrics["test/ua"],
+        "f1": metrics["test/f1"],
+        "recall": model.test_results["per_class_recall"],
+        "confusion": model.test_results["confusion_matrix"],
         "epochs": trainer.current_epoch,
-        "train_seconds": round(seconds, 1), "params": sum(p.numel() for p in model.net.parameters()),
-        "n_test": len(dm.stage_clips("test")), "test_speakers": " ".join(sorted({c.speaker for c in
-                                                                                dm.stage_clips("test")})),
+        "train_seconds": round(seconds, 1),
+        "params": sum(p.numel() for p in model.net.parameters()),
+        "n_test": len(dm.stage_clips("test")),
+        "test_speakers": " ".join(sorted({c.speaker for c in dm.stage_clips("test")})),
         "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
         "config": " ".join([spec, *overrides]) + (f" max_epochs={max_epochs}" if max_epochs else ""),
         "class_names": dm.class_names,
@@ -135,8 +186,13 @@ def _baseline_fold(spec: str, protocol: str, fold: int, classes: Optional[str], 
     name, features, vad = parse_baseline_spec(spec)
     start = time.time()
     r = run_baseline(name, protocol, fold, root=root, classes=classes, features=features, vad_trim=vad)
-    return {**r, "train_seconds": round(time.time() - start, 1), "epochs": "", "device": "cpu",
-            "config": f"baseline {name} features={features}" + (" vad_trim" if vad else "")}
+    return {
+        **r,
+        "train_seconds": round(time.time() - start, 1),
+        "epochs": "",
+        "device": "cpu",
+        "config": f"baseline {name} features={features}" + (" vad_trim" if vad else ""),
+    }
 
 
 def is_baseline(spec: str) -> bool:
@@ -150,9 +206,16 @@ def is_baseline(spec: str) -> bool:
     return parse_baseline_spec(spec)[0] in BASELINES
 
 
-def run_bench(protocol: str, models: Sequence[str], folds: Optional[Sequence[int]] = None,
-              out: str | Path = "benchmarks/results", classes: Optional[str] = None, max_epochs: Optional[int] = None,
-              root: Optional[str] = None, overrides: Sequence[str] = ()) -> Path:
+def run_bench(
+    protocol: str,
+    models: Sequence[str],
+    folds: Optional[Sequence[int]] = None,
+    out: str | Path = "benchmarks/results",
+    classes: Optional[str] = None,
+    max_epochs: Optional[int] = None,
+    root: Optional[str] = None,
+    overrides: Sequence[str] = (),
+) -> Path:
     """Run every (model, fold) not yet in the protocol's CSV; returns the CSV path."""
     from ..data.corpora import read_corpora
     from ..data.datamodule import default_data_root
@@ -186,8 +249,11 @@ def run_bench(protocol: str, models: Sequence[str], folds: Optional[Sequence[int
             else:
                 r = _lightning_fold(spec, protocol, fold, classes, out, max_epochs, root, overrides)
             append_row(path, result_row(protocol, classes or proto.classes, label, fold, r), class_names)
-            print(f"[{protocol}] {label} fold {fold}: WA {r['wa']:.4f} UA {r['ua']:.4f} F1 {r['f1']:.4f} "
-                  f"({r['train_seconds']} s) -> {path}", flush=True)
+            print(
+                f"[{protocol}] {label} fold {fold}: WA {r['wa']:.4f} UA {r['ua']:.4f} F1 {r['f1']:.4f} "
+                f"({r['train_seconds']} s) -> {path}",
+                flush=True,
+            )
             from .report import write_report
 
             write_report(out)

@@ -53,15 +53,25 @@ def cache_key(clips: Sequence[Clip], sample_rate: int, max_seconds: float = 60.0
 
 def clip_digests(offsets: Sequence[int], lengths: Sequence[int], data: np.ndarray) -> list[str]:
     """Each clip's samples, digested: names decoded audio by what it is, not by its file's stat."""
-    return [hashlib.blake2b(np.ascontiguousarray(data[o:o + n]).tobytes(), digest_size=8).hexdigest()
-            for o, n in zip(offsets, lengths)]
+    return [
+        hashlib.blake2b(np.ascontiguousarray(data[o : o + n]).tobytes(), digest_size=8).hexdigest()
+        for o, n in zip(offsets, lengths)
+    ]
 
 
 class WaveformCache:
     """Waveforms of ``clips`` at ``sample_rate`` as views into one int16 memory map."""
 
-    def __init__(self, clips: Sequence[Clip], cache_dir: str | Path | None = None, sample_rate: int = 16000,
-                 name: str = "clips", max_seconds: float = 60.0, workers: int | None = None, progress: bool = True):
+    def __init__(
+        self,
+        clips: Sequence[Clip],
+        cache_dir: str | Path | None = None,
+        sample_rate: int = 16000,
+        name: str = "clips",
+        max_seconds: float = 60.0,
+        workers: int | None = None,
+        progress: bool = True,
+    ):
         self.sample_rate = sample_rate
         self.key = cache_key(clips, sample_rate, max_seconds)
         self.dir = Path(cache_dir or default_cache_dir()) / f"{name}-{sample_rate}-{self.key}"
@@ -104,20 +114,29 @@ class WaveformCache:
         try:
             index = json.loads((self.dir / "index.json").read_text())
             waves = self.dir / "waves.npy"
-            if index.get("key", self.key) != self.key or index.get("sample_rate", self.sample_rate) != self.sample_rate:
+            if (
+                index.get("key", self.key) != self.key
+                or index.get("sample_rate", self.sample_rate) != self.sample_rate
+            ):
                 return False
             if "bytes" in index and waves.stat().st_size != index["bytes"]:
                 return False  # truncated, or bytes appended
             data = np.load(waves, mmap_mode="r")  # parses the header; fails when shorter than it promises
             total = int(sum(index["lengths"]))
-            return data.dtype == np.int16 and data.ndim == 1 and data.shape[0] == total and \
-                len(index["ids"]) == len(index["offsets"]) == len(index["lengths"])
+            return (
+                data.dtype == np.int16
+                and data.ndim == 1
+                and data.shape[0] == total
+                and len(index["ids"]) == len(index["offsets"]) == len(index["lengths"])
+            )
         except (OSError, ValueError, KeyError, TypeError):
             return False
 
     def _build(self, clips: Sequence[Clip], max_seconds: float, workers: int, progress: bool) -> None:
         self.dir.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(self.dir.parent / f"{self.dir.name}.lock")):  # a second builder waits, then finds it done
+        with FileLock(
+            str(self.dir.parent / f"{self.dir.name}.lock")
+        ):  # a second builder waits, then finds it done
             if self._complete():
                 return
             for stale in self.dir.parent.glob(f".{self.dir.name}.*"):  # temp folders of killed builders
@@ -136,8 +155,13 @@ class WaveformCache:
             ids, waves, skipped = [], [], {}
             with ThreadPoolExecutor(workers) as pool:
                 results = pool.map(decode, clips)
-                for cid, wave, error in tqdm(results, total=len(clips), desc=f"caching {self.dir.name}",
-                                             disable=not progress, unit="clip"):
+                for cid, wave, error in tqdm(
+                    results,
+                    total=len(clips),
+                    desc=f"caching {self.dir.name}",
+                    disable=not progress,
+                    unit="clip",
+                ):
                     if error:
                         skipped[cid] = error
                         log.warning("skipped: %s", error)
@@ -149,14 +173,26 @@ class WaveformCache:
             data = np.concatenate(waves) if waves else np.zeros(0, np.int16)
             np.save(tmp / "waves.npy", data)
             offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int).tolist() if lengths else []
-            (tmp / "index.json").write_text(json.dumps(
-                {"ids": ids, "offsets": offsets, "lengths": lengths, "skipped": skipped, "sample_rate": self.sample_rate,
-                 "key": self.key, "bytes": (tmp / "waves.npy").stat().st_size,
-                 "digests": clip_digests(offsets, lengths, data)}))
+            (tmp / "index.json").write_text(
+                json.dumps(
+                    {
+                        "ids": ids,
+                        "offsets": offsets,
+                        "lengths": lengths,
+                        "skipped": skipped,
+                        "sample_rate": self.sample_rate,
+                        "key": self.key,
+                        "bytes": (tmp / "waves.npy").stat().st_size,
+                        "digests": clip_digests(offsets, lengths, data),
+                    }
+                )
+            )
             os.replace(tmp, self.dir)
             self.built = True
             if skipped:
-                print(f"ser-zoo: {len(skipped)} of {len(clips)} clips skipped (reasons logged above); {len(ids)} kept")
+                print(
+                    f"ser-zoo: {len(skipped)} of {len(clips)} clips skipped (reasons logged above); {len(ids)} kept"
+                )
 
     def __contains__(self, clip_id: str) -> bool:
         return clip_id in self._row
@@ -168,7 +204,7 @@ class WaveformCache:
         """The clip's int16 samples (a read-only view into the memory map)."""
         row = self._row[clip_id]
         start = self._offsets[row]
-        return self._data[start: start + self._lengths[row]]
+        return self._data[start : start + self._lengths[row]]
 
     def length(self, clip_id: str) -> int:
         return int(self._lengths[self._row[clip_id]])

@@ -38,7 +38,9 @@ class Clip:
 
 def _audio_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
-        raise SerZooError(f"corpus folder not found: {folder}; point --root at the data root or run 'ser-zoo data download'")
+        raise SerZooError(
+            f"corpus folder not found: {folder}; point --root at the data root or run 'ser-zoo data download'"
+        )
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
 
 
@@ -52,23 +54,37 @@ def read_ravdess(root: Path) -> list[Clip]:
         modality, channel, emotion, intensity, statement, _repetition, actor = parts
         if modality != "03" or channel != "01":  # audio-only speech; song and video files are not this corpus
             continue
-        clips.append(Clip(
-            path=str(path), corpus="ravdess", speaker=f"ravdess_{actor}",
-            gender="male" if int(actor) % 2 else "female",
-            emotion=EMOTIONS[int(emotion) - 1],
-            intensity={"01": "normal", "02": "strong"}[intensity], text=statement,
-        ))
+        clips.append(
+            Clip(
+                path=str(path),
+                corpus="ravdess",
+                speaker=f"ravdess_{actor}",
+                gender="male" if int(actor) % 2 else "female",
+                emotion=EMOTIONS[int(emotion) - 1],
+                intensity={"01": "normal", "02": "strong"}[intensity],
+                text=statement,
+            )
+        )
     return clips
 
 
 # --- CREMA-D: actor_sentence_emotion_level, sex from VideoDemographics.csv ---------------------
-CREMA_D_EMOTIONS = {"ANG": "angry", "DIS": "disgust", "FEA": "fearful", "HAP": "happy", "NEU": "neutral", "SAD": "sad"}
+CREMA_D_EMOTIONS = {
+    "ANG": "angry",
+    "DIS": "disgust",
+    "FEA": "fearful",
+    "HAP": "happy",
+    "NEU": "neutral",
+    "SAD": "sad",
+}
 
 
 def _crema_d_sexes(folder: Path) -> dict[str, str]:
     table = folder / "VideoDemographics.csv"
     if not table.is_file():
-        raise SerZooError(f"{table} is missing; CREMA-D speaker genders come from it (it ships with the corpus)")
+        raise SerZooError(
+            f"{table} is missing; CREMA-D speaker genders come from it (it ships with the corpus)"
+        )
     with table.open(newline="") as f:
         return {row["ActorID"].strip(): row["Sex"].strip().lower() for row in csv.DictReader(f)}
 
@@ -82,16 +98,30 @@ def read_crema_d(root: Path) -> list[Clip]:
         if len(parts) != 4 or parts[2] not in CREMA_D_EMOTIONS:
             continue
         actor, sentence, emotion, level = parts
-        clips.append(Clip(
-            path=str(path), corpus="crema_d", speaker=f"crema_d_{actor}", gender=sexes.get(actor, "unknown"),
-            emotion=CREMA_D_EMOTIONS[emotion], intensity=level, text=sentence,
-        ))
+        clips.append(
+            Clip(
+                path=str(path),
+                corpus="crema_d",
+                speaker=f"crema_d_{actor}",
+                gender=sexes.get(actor, "unknown"),
+                emotion=CREMA_D_EMOTIONS[emotion],
+                intensity=level,
+                text=sentence,
+            )
+        )
     return clips
 
 
 # --- TESS: <SPK>_<emotion>/<SPK>_<word>_<emotion>; the folder names the speaker ----------------
-TESS_EMOTIONS = {"angry": "angry", "disgust": "disgust", "fear": "fearful", "happy": "happy",
-                 "neutral": "neutral", "ps": "surprised", "sad": "sad"}
+TESS_EMOTIONS = {
+    "angry": "angry",
+    "disgust": "disgust",
+    "fear": "fearful",
+    "happy": "happy",
+    "neutral": "neutral",
+    "ps": "surprised",
+    "sad": "sad",
+}
 
 
 def read_tess(root: Path) -> list[Clip]:
@@ -104,15 +134,29 @@ def read_tess(root: Path) -> list[Clip]:
         speaker = path.parent.name.split("_")[0].upper()
         if speaker not in ("OAF", "YAF"):
             speaker = parts[0].upper()
-        clips.append(Clip(
-            path=str(path), corpus="tess", speaker=f"tess_{speaker}", gender="female",
-            emotion=TESS_EMOTIONS[parts[-1].lower()], text="_".join(parts[1:-1]),
-        ))
+        clips.append(
+            Clip(
+                path=str(path),
+                corpus="tess",
+                speaker=f"tess_{speaker}",
+                gender="female",
+                emotion=TESS_EMOTIONS[parts[-1].lower()],
+                text="_".join(parts[1:-1]),
+            )
+        )
     return clips
 
 
 # --- SAVEE: AudioData/<SPK>/<code><nn> -------------------------------------------------------
-SAVEE_EMOTIONS = {"a": "angry", "d": "disgust", "f": "fearful", "h": "happy", "n": "neutral", "sa": "sad", "su": "surprised"}
+SAVEE_EMOTIONS = {
+    "a": "angry",
+    "d": "disgust",
+    "f": "fearful",
+    "h": "happy",
+    "n": "neutral",
+    "sa": "sad",
+    "su": "surprised",
+}
 
 
 def read_savee(root: Path) -> list[Clip]:
@@ -121,15 +165,24 @@ def read_savee(root: Path) -> list[Clip]:
         code = path.stem.rstrip("0123456789")
         if code not in SAVEE_EMOTIONS or code == path.stem:
             continue
-        clips.append(Clip(
-            path=str(path), corpus="savee", speaker=f"savee_{path.parent.name}", gender="male",
-            emotion=SAVEE_EMOTIONS[code], text=path.stem,
-        ))
+        clips.append(
+            Clip(
+                path=str(path),
+                corpus="savee",
+                speaker=f"savee_{path.parent.name}",
+                gender="male",
+                emotion=SAVEE_EMOTIONS[code],
+                text=path.stem,
+            )
+        )
     return clips
 
 
 READERS: dict[str, Callable[[Path], list[Clip]]] = {
-    "ravdess": read_ravdess, "crema_d": read_crema_d, "tess": read_tess, "savee": read_savee,
+    "ravdess": read_ravdess,
+    "crema_d": read_crema_d,
+    "tess": read_tess,
+    "savee": read_savee,
 }
 
 #: Official clip counts, for the summary and the reader tests.

@@ -15,13 +15,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ..errors import ConfigError, SerZooError
+from ..errors import SerZooError
+from ..seeding import derived_seed
 from .cache import WaveformCache
 from .corpora import Clip, filter_classes, read_corpus
 from .labels import resolve_classes
 from .sampling import EpochShuffle, ResumableLoader
 from .splits import get_protocol
-from ..seeding import derived_seed
 
 
 def default_data_root() -> str:
@@ -48,9 +48,21 @@ class ClipDataset(Dataset):
     the clip's key and crop start, so frozen pretrained front-ends can crop their cached whole-clip outputs.
     """
 
-    def __init__(self, clips: list[Clip], labels: list[int], cache: dict[str, WaveformCache],
-                 crop: str, num_samples: int):
-        self.clips, self.labels, self.cache, self.crop, self.num_samples = clips, labels, cache, crop, num_samples
+    def __init__(
+        self,
+        clips: list[Clip],
+        labels: list[int],
+        cache: dict[str, WaveformCache],
+        crop: str,
+        num_samples: int,
+    ):
+        self.clips, self.labels, self.cache, self.crop, self.num_samples = (
+            clips,
+            labels,
+            cache,
+            crop,
+            num_samples,
+        )
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -68,7 +80,7 @@ class ClipDataset(Dataset):
                 start = int(torch.randint(0, extra + 1, ()).item())
             else:
                 start = int(np.random.default_rng(derived_seed(2, epoch, i)).integers(0, extra + 1))
-            wave = wave[start: start + self.num_samples]
+            wave = wave[start : start + self.num_samples]
         wave = torch.from_numpy(wave.astype(np.float32) / 32767.0)
         return wave, self.labels[i], i, GENDER_CODE.get(clip.gender, 0.5), clip_key(self.cache, clip), start
 
@@ -86,8 +98,13 @@ def pad_collate(items, min_length: int = 0):
     batch = torch.zeros(len(waves), max(int(lengths.max()), min_length))
     for row, w in enumerate(waves):
         batch[row, : len(w)] = w
-    out = {"audio": batch, "lengths": lengths, "label": torch.tensor(labels), "index": torch.tensor(index),
-           "gender": torch.tensor(gender, dtype=torch.float32)}
+    out = {
+        "audio": batch,
+        "lengths": lengths,
+        "label": torch.tensor(labels),
+        "index": torch.tensor(index),
+        "gender": torch.tensor(gender, dtype=torch.float32),
+    }
     if refs:
         out["clip"], out["start"] = list(refs[0]), torch.tensor(refs[1])
     return out
@@ -147,14 +164,26 @@ class SERDataModule(L.LightningDataModule):
 
     def _clips(self) -> list[Clip]:
         if not Path(self.root).is_dir():
-            raise SerZooError(f"data root not found: {self.root}; set --data.root or SER_ZOO_DATA, "
-                              "or fetch a corpus with 'ser-zoo data download NAME --root DIR'")
-        return filter_classes([c for name in self.corpora for c in read_corpus(name, self.root)], tuple(self.class_names))
+            raise SerZooError(
+                f"data root not found: {self.root}; set --data.root or SER_ZOO_DATA, "
+                "or fetch a corpus with 'ser-zoo data download NAME --root DIR'"
+            )
+        return filter_classes(
+            [c for name in self.corpora for c in read_corpus(name, self.root)], tuple(self.class_names)
+        )
 
     def _caches(self, clips: list[Clip]) -> dict[str, WaveformCache]:
         h = self.hparams
-        return {name: WaveformCache([c for c in clips if c.corpus == name], h.cache_dir, h.sample_rate, name=name,
-                                    max_seconds=h.max_clip_seconds) for name in self.corpora}
+        return {
+            name: WaveformCache(
+                [c for c in clips if c.corpus == name],
+                h.cache_dir,
+                h.sample_rate,
+                name=name,
+                max_seconds=h.max_clip_seconds,
+            )
+            for name in self.corpora
+        }
 
     def prepare_data(self) -> None:
         self._caches(self._clips())  # decode once, on one process
@@ -169,18 +198,23 @@ class SERDataModule(L.LightningDataModule):
         clips = [c for c in clips if c.id in cache[c.corpus]]  # bad clips were reported and skipped
         split = self.protocol.split(clips, self.hparams.fold)
         label_of = {name: i for i, name in enumerate(self.class_names)}
-        stages = {name: [clips[i] for i in self._limit(idx)]
-                  for name, idx in (("train", split.train), ("val", split.val), ("test", split.test))}
+        stages = {
+            name: [clips[i] for i in self._limit(idx)]
+            for name, idx in (("train", split.train), ("val", split.val), ("test", split.test))
+        }
         if self.hparams.vad_trim:
             from .vad import TrimmedCache
 
             used = [c for chosen in stages.values() for c in chosen]
-            cache = {name: TrimmedCache(c, [u.id for u in used if u.corpus == name]) for name, c in cache.items()}
+            cache = {
+                name: TrimmedCache(c, [u.id for u in used if u.corpus == name]) for name, c in cache.items()
+            }
         self._sources = {c.family: c for c in cache.values()}
         for stage_name, chosen in stages.items():
             crop = "random" if stage_name == "train" else self.hparams.eval_crop
-            self.datasets[stage_name] = ClipDataset(chosen, [label_of[c.emotion] for c in chosen], cache, crop,
-                                                    self.num_samples)
+            self.datasets[stage_name] = ClipDataset(
+                chosen, [label_of[c.emotion] for c in chosen], cache, crop, self.num_samples
+            )
         self.datasets["predict"] = self.datasets["test"]
 
     def full_clip(self, key: str) -> np.ndarray:
@@ -200,10 +234,17 @@ class SERDataModule(L.LightningDataModule):
             raise SerZooError("the data module is not set up; call setup() first")
         h = self.hparams
         pad_to = self.num_samples if (stage == "train" or h.eval_crop == "center") else 0
-        common = dict(batch_size=h.batch_size, drop_last=False, num_workers=h.num_workers,
-                      persistent_workers=h.num_workers > 0, collate_fn=functools.partial(pad_collate, min_length=pad_to))
+        common = dict(
+            batch_size=h.batch_size,
+            drop_last=False,
+            num_workers=h.num_workers,
+            persistent_workers=h.num_workers > 0,
+            collate_fn=functools.partial(pad_collate, min_length=pad_to),
+        )
         if stage == "train":  # seeded per epoch and resumable mid-epoch (see data/sampling.py)
-            return ResumableLoader(self.datasets[stage], sampler=EpochShuffle(len(self.datasets[stage])), **common)
+            return ResumableLoader(
+                self.datasets[stage], sampler=EpochShuffle(len(self.datasets[stage])), **common
+            )
         return DataLoader(self.datasets[stage], shuffle=False, **common)
 
     def train_dataloader(self) -> DataLoader:

@@ -165,8 +165,16 @@ def _local_path(url: str) -> Path | None:
 
 
 def _bar(total: int | None, initial: int, desc: str, progress: bool) -> tqdm:
-    return tqdm(total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024,
-                desc=desc, disable=not progress, leave=False)
+    return tqdm(
+        total=total,
+        initial=initial,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=desc,
+        disable=not progress,
+        leave=False,
+    )
 
 
 def _copy_stream(src: IO[bytes], dst: IO[bytes], bar: tqdm) -> int:
@@ -227,14 +235,23 @@ def _http_download(url: str, part: Path, auth: tuple[str, str] | None, progress:
         except (urllib.error.URLError, http.client.HTTPException, OSError) as e:  # incl. timeouts, resets
             error = e
     if isinstance(error, urllib.error.HTTPError):
-        raise SerZooError(f"download failed: HTTP {error.code} {error.reason} for {url} (after {ATTEMPTS} attempts)")
+        raise SerZooError(
+            f"download failed: HTTP {error.code} {error.reason} for {url} (after {ATTEMPTS} attempts)"
+        )
     reason = getattr(error, "reason", error)
-    raise SerZooError(f"download failed for {url} after {ATTEMPTS} attempts: {reason}; "
-                      f"run the command again to resume from {part}")
+    raise SerZooError(
+        f"download failed for {url} after {ATTEMPTS} attempts: {reason}; "
+        f"run the command again to resume from {part}"
+    )
 
 
-def download_file(url: str, dest: str | Path, checksum: str | None = None, progress: bool = True,
-                  auth: tuple[str, str] | None = None) -> Path:
+def download_file(
+    url: str,
+    dest: str | Path,
+    checksum: str | None = None,
+    progress: bool = True,
+    auth: tuple[str, str] | None = None,
+) -> Path:
     """Download ``url`` (http(s), ``file://`` or a plain path) to ``dest`` and verify it.
 
     Data goes to ``dest.part`` first and is renamed only once complete and verified, so an
@@ -268,12 +285,16 @@ def download_file(url: str, dest: str | Path, checksum: str | None = None, progr
         actual = file_digest(part, algo)
         if actual != expected:
             part.unlink()
-            raise SerZooError(f"checksum mismatch for {dest.name} from {url}: expected {algo}:{expected}, "
-                              f"got {algo}:{actual}; the download was deleted")
+            raise SerZooError(
+                f"checksum mismatch for {dest.name} from {url}: expected {algo}:{expected}, "
+                f"got {algo}:{actual}; the download was deleted"
+            )
     else:
         sha = file_digest(part)
-        print(f"ser-zoo: {dest.name} sha256:{sha} (no checksum pinned; pass --checksum sha256:{sha} to pin it)",
-              file=sys.stderr)
+        print(
+            f"ser-zoo: {dest.name} sha256:{sha} (no checksum pinned; pass --checksum sha256:{sha} to pin it)",
+            file=sys.stderr,
+        )
     part.replace(dest)
     return dest
 
@@ -313,7 +334,11 @@ def _open_members(archive: Path) -> Iterator[list[tuple[tuple[str, ...], Callabl
     kind = _archive_kind(archive)
     if kind == "zip":
         with zipfile.ZipFile(archive) as zf:
-            yield [(_safe_parts(i.filename), functools.partial(zf.open, i)) for i in zf.infolist() if not i.is_dir()]
+            yield [
+                (_safe_parts(i.filename), functools.partial(zf.open, i))
+                for i in zf.infolist()
+                if not i.is_dir()
+            ]
     elif kind == "tar":
         with tarfile.open(archive) as tf:
             entries = []
@@ -344,7 +369,7 @@ def _map(rel: str, members: Mapping[str, str] | None) -> str | None:
         if not src:
             return f"{dst}/{rel}" if dst else rel
         if rel == src or rel.startswith(src + "/"):
-            return dst + rel[len(src):]
+            return dst + rel[len(src) :]
     return None
 
 
@@ -374,8 +399,13 @@ def _write_members(entries: list, folder: Path, members: Mapping[str, str] | Non
     return written
 
 
-def extract_archive(archive: str | Path, dest: str | Path, members: Mapping[str, str] | Iterable[str] | None = None,
-                    strip_components: int | str = 0, validate: Callable[[Path], None] | None = None) -> Path:
+def extract_archive(
+    archive: str | Path,
+    dest: str | Path,
+    members: Mapping[str, str] | Iterable[str] | None = None,
+    strip_components: int | str = 0,
+    validate: Callable[[Path], None] | None = None,
+) -> Path:
     """Extract a zip or tar(.gz/.bz2/.xz) archive to ``dest``, replacing what was there.
 
     ``members`` keeps only these archive paths (a mapping renames prefixes; "" means all);
@@ -391,7 +421,9 @@ def extract_archive(archive: str | Path, dest: str | Path, members: Mapping[str,
     old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
     try:
         if not _extract_into(archive, tmp, members, strip_components):
-            raise SerZooError(f"{archive}: no files to extract" + (f" under {', '.join(members)}" if members else ""))
+            raise SerZooError(
+                f"{archive}: no files to extract" + (f" under {', '.join(members)}" if members else "")
+            )
         if validate is not None:
             validate(tmp)
         if dest.exists():
@@ -425,8 +457,10 @@ def _credentials(source: Source, url: str) -> tuple[str, str] | None:
         return None
     user, password = (os.environ.get(var, "") for var in source.auth_env)
     if not (user and password):
-        raise SerZooError(f"{source.name} needs a login: register at {source.homepage}, then set "
-                          f"{source.auth_env[0]} and {source.auth_env[1]} (or pass --url to a copy you have)")
+        raise SerZooError(
+            f"{source.name} needs a login: register at {source.homepage}, then set "
+            f"{source.auth_env[0]} and {source.auth_env[1]} (or pass --url to a copy you have)"
+        )
     return user, password
 
 
@@ -440,19 +474,29 @@ def _checker(source: Source, archive: Path, target: Path) -> Callable[[Path], No
                 f"repository archives leave LFS content out, so clone with git-lfs instead: "
                 f"git lfs install && git clone {CREMA_D_REPO}.git && cd CREMA-D && git lfs pull && "
                 f"mkdir -p {target} && cp -r AudioWAV VideoDemographics.csv {target}/"
-                if source.name == "crema_d" else
-                f"{len(pointers)} files in {archive.name} are Git LFS pointers, not data (e.g. {example}); "
-                f"fetch the real files with git lfs (git lfs install && git clone <repo> && git lfs pull)")
+                if source.name == "crema_d"
+                else f"{len(pointers)} files in {archive.name} are Git LFS pointers, not data (e.g. {example}); "
+                f"fetch the real files with git lfs (git lfs install && git clone <repo> && git lfs pull)"
+            )
         missing = [pattern for pattern in source.layout if next(folder.glob(pattern), None) is None]
         if missing:
             found = ", ".join(sorted(p.name for p in folder.iterdir())[:8]) or "nothing"
-            raise SerZooError(f"{archive} does not hold the expected {source.name} layout: no {', '.join(missing)} "
-                              f"(extracted top level: {found}); check --url or extract it by hand into {target}")
+            raise SerZooError(
+                f"{archive} does not hold the expected {source.name} layout: no {', '.join(missing)} "
+                f"(extracted top level: {found}); check --url or extract it by hand into {target}"
+            )
+
     return check
 
 
-def download_corpus(name: str, root: str | Path, url: str | None = None, checksum: str | None = None,
-                    force: bool = False, progress: bool = True) -> Path:
+def download_corpus(
+    name: str,
+    root: str | Path,
+    url: str | None = None,
+    checksum: str | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> Path:
     """Download, verify and extract corpus ``name`` into ``root/<name>``; return that folder.
 
     Does nothing when the folder already has the corpus layout (unless ``force``), and reuses
@@ -465,17 +509,24 @@ def download_corpus(name: str, root: str | Path, url: str | None = None, checksu
     root = Path(root).expanduser()
     target = root / source.name
     if not force and _has_layout(target, source.layout):
-        print(f"ser-zoo: {target} already holds {source.name}; skipping (use --force to redo)", file=sys.stderr)
+        print(
+            f"ser-zoo: {target} already holds {source.name}; skipping (use --force to redo)", file=sys.stderr
+        )
         return target
     if not force and target.is_dir() and any(target.iterdir()):
-        raise SerZooError(f"{target} exists but lacks the {source.name} layout ({', '.join(source.layout)}); "
-                          f"move it away or use --force to replace it")
+        raise SerZooError(
+            f"{target} exists but lacks the {source.name} layout ({', '.join(source.layout)}); "
+            f"move it away or use --force to replace it"
+        )
     url = url or source.url
     auth = _credentials(source, url)
-    archive = download_file(url, root / ".downloads" / source.filename, checksum or source.checksum, progress, auth)
+    archive = download_file(
+        url, root / ".downloads" / source.filename, checksum or source.checksum, progress, auth
+    )
     if _archive_kind(archive) is None:
         error = _not_an_archive(archive)
         archive.unlink()  # unverifiable junk (e.g. a login page) must not be reused next time
         raise error
-    return extract_archive(archive, target, source.extract, source.strip_components,
-                           validate=_checker(source, archive, target))
+    return extract_archive(
+        archive, target, source.extract, source.strip_components, validate=_checker(source, archive, target)
+    )

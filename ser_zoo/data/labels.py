@@ -20,7 +20,9 @@ def resolve_classes(classes: str | list[str] | tuple[str, ...]) -> tuple[str, ..
     """A class-set name or an explicit list, validated against the vocabulary."""
     if isinstance(classes, str):
         if classes not in CLASS_SETS:
-            raise ConfigError(f"unknown class set '{classes}'; use one of {sorted(CLASS_SETS)} or a list of emotions")
+            raise ConfigError(
+                f"unknown class set '{classes}'; use one of {sorted(CLASS_SETS)} or a list of emotions"
+            )
         return CLASS_SETS[classes]
     unknown = [c for c in classes if c not in EMOTIONS]
     if unknown or not classes:

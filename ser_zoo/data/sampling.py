@@ -36,8 +36,11 @@ class EpochShuffle(Sampler):
         return self.size
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
-        order = (np.random.default_rng(derived_seed(0, self.epoch)).permutation(self.size) if self.shuffle
-                 else range(self.size))
+        order = (
+            np.random.default_rng(derived_seed(0, self.epoch)).permutation(self.size)
+            if self.shuffle
+            else range(self.size)
+        )
         return iter([(int(i), self.epoch) for i in order])
 
 

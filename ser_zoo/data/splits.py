@@ -55,7 +55,9 @@ def _speakers(clips: Sequence[Clip]) -> dict[str, Clip]:
     return dict(sorted(first.items()))
 
 
-def _draw_validation(train_speakers: list[str], info: dict[str, Clip], fraction: float, seed: int) -> list[str]:
+def _draw_validation(
+    train_speakers: list[str], info: dict[str, Clip], fraction: float, seed: int
+) -> list[str]:
     """A seeded draw of training speakers, spread over (corpus, gender) in proportion to their share,
     so validation mirrors training (a 2-speaker corpus like TESS is not pulled into a small val set)."""
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -74,7 +76,15 @@ def _draw_validation(train_speakers: list[str], info: dict[str, Clip], fraction:
 def _by_speaker(clips: Sequence[Clip], train: set[str], val: set[str], test: set[str]) -> Split:
     parts: dict[str, list[int]] = {"train": [], "val": [], "test": []}
     for i, c in enumerate(clips):
-        stage = "test" if c.speaker in test else "val" if c.speaker in val else "train" if c.speaker in train else None
+        stage = (
+            "test"
+            if c.speaker in test
+            else "val"
+            if c.speaker in val
+            else "train"
+            if c.speaker in train
+            else None
+        )
         if stage:
             parts[stage].append(i)
     return Split(**parts)
@@ -97,12 +107,14 @@ class SpeakerKFold(Protocol):
         info = _speakers(clips)
         names = list(info)
         if len(names) < self.folds:
-            raise ConfigError(f"protocol '{self.name}' needs at least {self.folds} speakers; found {len(names)}")
+            raise ConfigError(
+                f"protocol '{self.name}' needs at least {self.folds} speakers; found {len(names)}"
+            )
         if self.assign == "blocks":
             size = len(names) / self.folds
-            return [names[round(i * size): round((i + 1) * size)] for i in range(self.folds)]
+            return [names[round(i * size) : round((i + 1) * size)] for i in range(self.folds)]
         ordered = sorted(names, key=lambda s: (info[s].corpus, info[s].gender, s))
-        return [ordered[i:: self.folds] for i in range(self.folds)]
+        return [ordered[i :: self.folds] for i in range(self.folds)]
 
     def split(self, clips: Sequence[Clip], fold: int) -> Split:
         self._check_fold(clips, fold)
@@ -187,34 +199,69 @@ class RandomClipSplit(Protocol):
         order = list(range(len(clips)))
         random.Random(self.seed).shuffle(order)
         n_test, n_val = round(self.test_fraction * len(order)), round(self.val_fraction * len(order))
-        return Split(train=sorted(order[n_test + n_val:]), val=sorted(order[n_test:n_test + n_val]),
-                     test=sorted(order[:n_test]))
+        return Split(
+            train=sorted(order[n_test + n_val :]),
+            val=sorted(order[n_test : n_test + n_val]),
+            test=sorted(order[:n_test]),
+        )
 
 
 ALL_CORPORA = ("ravdess", "crema_d", "tess", "savee")
 
-PROTOCOLS: dict[str, Protocol] = {p.name: p for p in [
-    SpeakerKFold("ravdess-6fold", ("ravdess",), "emotions8",
-                 "RAVDESS, 6 folds of 4 consecutive actors (seed 001); 4 of the other 20 actors validate",
-                 folds=6, assign="blocks", val_fraction=0.2),
-    SpeakerKFold("crema_d-kfold", ("crema_d",), "emotions6",
-                 "CREMA-D, 5 gender-stratified folds of actors; 15% of training actors validate",
-                 folds=5, val_fraction=0.15),
-    SpeakerKFold("union-11fold", ALL_CORPORA, "emotions6",
-                 "RAVDESS+CREMA-D+TESS+SAVEE, 11 folds of 11 speakers stratified by corpus and gender (seed 001)",
-                 folds=11, val_fraction=0.1),
-    CrossCorpus("cross-corpus", ALL_CORPORA, "emotions6",
-                "train CREMA-D+RAVDESS (10% of speakers validate), test SAVEE+TESS (seed 001)",
-                train_corpora=("crema_d", "ravdess")),
-    LeaveOneSpeakerOut("savee-loso", ("savee",), "emotions7",
-                       "SAVEE, leave one speaker out; the next speaker validates"),
-    LeaveOneSpeakerOutHeldOutWords("tess-loso", ("tess",), "emotions7",
-                                   "TESS, one speaker trains and the other tests; 15% of the training speaker's words "
-                                   "validate (no third speaker)"),
-    RandomClipSplit("random-split", ("ravdess",), "emotions8",
-                    "clip-level 70/10/20 shuffle; speakers leak, never a headline number",
-                    speaker_independent=False),
-]}
+PROTOCOLS: dict[str, Protocol] = {
+    p.name: p
+    for p in [
+        SpeakerKFold(
+            "ravdess-6fold",
+            ("ravdess",),
+            "emotions8",
+            "RAVDESS, 6 folds of 4 consecutive actors (seed 001); 4 of the other 20 actors validate",
+            folds=6,
+            assign="blocks",
+            val_fraction=0.2,
+        ),
+        SpeakerKFold(
+            "crema_d-kfold",
+            ("crema_d",),
+            "emotions6",
+            "CREMA-D, 5 gender-stratified folds of actors; 15% of training actors validate",
+            folds=5,
+            val_fraction=0.15,
+        ),
+        SpeakerKFold(
+            "union-11fold",
+            ALL_CORPORA,
+            "emotions6",
+            "RAVDESS+CREMA-D+TESS+SAVEE, 11 folds of 11 speakers stratified by corpus and gender (seed 001)",
+            folds=11,
+            val_fraction=0.1,
+        ),
+        CrossCorpus(
+            "cross-corpus",
+            ALL_CORPORA,
+            "emotions6",
+            "train CREMA-D+RAVDESS (10% of speakers validate), test SAVEE+TESS (seed 001)",
+            train_corpora=("crema_d", "ravdess"),
+        ),
+        LeaveOneSpeakerOut(
+            "savee-loso", ("savee",), "emotions7", "SAVEE, leave one speaker out; the next speaker validates"
+        ),
+        LeaveOneSpeakerOutHeldOutWords(
+            "tess-loso",
+            ("tess",),
+            "emotions7",
+            "TESS, one speaker trains and the other tests; 15% of the training speaker's words "
+            "validate (no third speaker)",
+        ),
+        RandomClipSplit(
+            "random-split",
+            ("ravdess",),
+            "emotions8",
+            "clip-level 70/10/20 shuffle; speakers leak, never a headline number",
+            speaker_independent=False,
+        ),
+    ]
+}
 
 
 def get_protocol(name: str) -> Protocol:

@@ -32,10 +32,12 @@ def summarize(root: str | Path, corpora: Iterable[str] | None = None) -> dict[st
             seconds = sum(pool.map(_seconds, clips))
         genders = Counter(g for g in {(c.speaker, c.gender) for c in clips})
         out[name] = {
-            "clips": len(clips), "speakers": len({c.speaker for c in clips}),
+            "clips": len(clips),
+            "speakers": len({c.speaker for c in clips}),
             "female": sum(v for (_, g), v in genders.items() if g == "female"),
             "male": sum(v for (_, g), v in genders.items() if g == "male"),
-            "hours": seconds / 3600, "emotions": dict(Counter(c.emotion for c in clips)),
+            "hours": seconds / 3600,
+            "emotions": dict(Counter(c.emotion for c in clips)),
         }
     return out
 
@@ -43,14 +45,20 @@ def summarize(root: str | Path, corpora: Iterable[str] | None = None) -> dict[st
 def format_summary(summary: dict[str, dict]) -> str:
     lines = [f"{'corpus':<9} {'clips':>6} {'speakers':>9} {'(f/m)':>8} {'hours':>6}"]
     for name, s in summary.items():
-        lines.append(f"{name:<9} {s['clips']:>6} {s['speakers']:>9} {s['female']:>4}/{s['male']:<3} {s['hours']:>6.2f}")
+        lines.append(
+            f"{name:<9} {s['clips']:>6} {s['speakers']:>9} {s['female']:>4}/{s['male']:<3} {s['hours']:>6.2f}"
+        )
     total = defaultdict(float)
     for s in summary.values():
         for k in ("clips", "speakers", "hours"):
             total[k] += s[k]
-    lines.append(f"{'total':<9} {int(total['clips']):>6} {int(total['speakers']):>9} {'':>8} {total['hours']:>6.2f}")
+    lines.append(
+        f"{'total':<9} {int(total['clips']):>6} {int(total['speakers']):>9} {'':>8} {total['hours']:>6.2f}"
+    )
     lines.append("")
     lines.append(f"{'clips per emotion':<18}" + "".join(f"{n:>10}" for n in summary))
     for emotion in EMOTIONS:
-        lines.append(f"{emotion:<18}" + "".join(f"{s['emotions'].get(emotion, 0):>10}" for s in summary.values()))
+        lines.append(
+            f"{emotion:<18}" + "".join(f"{s['emotions'].get(emotion, 0):>10}" for s in summary.values())
+        )
     return "\n".join(lines)

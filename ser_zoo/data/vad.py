@@ -30,7 +30,12 @@ from ..optional import import_optional
 
 VAD_RATE, CHUNK = 16000, 512  # Silero's 16 kHz model reads 512-sample (32 ms) chunks
 #: Silero's own defaults for turning chunk probabilities into speech regions.
-SETTINGS = {"threshold": 0.5, "min_speech_duration_ms": 250, "min_silence_duration_ms": 100, "speech_pad_ms": 30}
+SETTINGS = {
+    "threshold": 0.5,
+    "min_speech_duration_ms": 250,
+    "min_silence_duration_ms": 100,
+    "speech_pad_ms": 30,
+}
 
 
 @functools.lru_cache(maxsize=1)
@@ -56,8 +61,9 @@ def speech_probs(waves: torch.Tensor) -> torch.Tensor:
 
 def _regions(probs: Sequence[float], n_samples: int) -> list[tuple[int, int]]:
     silero = import_optional("silero_vad", feature="VAD (vad_trim / speech_segments)")
-    found = silero.get_speech_timestamps_from_probs(list(probs), sampling_rate=VAD_RATE,
-                                                   audio_length_samples=n_samples, **SETTINGS)
+    found = silero.get_speech_timestamps_from_probs(
+        list(probs), sampling_rate=VAD_RATE, audio_length_samples=n_samples, **SETTINGS
+    )
     return [(int(r["start"]), int(r["end"])) for r in found]
 
 
@@ -91,12 +97,15 @@ def stream_speech_segments(path, block_s: float = 60.0, warmup_chunks: int = 32)
         nonlocal context
         joined = np.concatenate([context, x])
         p = speech_probs(torch.from_numpy(joined)[None])[0]
-        probs.extend(p[len(context) // CHUNK:].tolist())
-        context = joined[-warmup_chunks * CHUNK:] if warmup_chunks else joined[:0]
+        probs.extend(p[len(context) // CHUNK :].tolist())
+        context = joined[-warmup_chunks * CHUNK :] if warmup_chunks else joined[:0]
 
-    for block in sf.blocks(str(path), blocksize=max(CHUNK, int(block_s * info.samplerate)), dtype="float32",
-                           always_2d=True):
-        wave = prepare_waveform(block, info.samplerate, VAD_RATE, name=str(path), min_samples=0, allow_silent=True)
+    for block in sf.blocks(
+        str(path), blocksize=max(CHUNK, int(block_s * info.samplerate)), dtype="float32", always_2d=True
+    ):
+        wave = prepare_waveform(
+            block, info.samplerate, VAD_RATE, name=str(path), min_samples=0, allow_silent=True
+        )
         total += len(wave)
         pending = np.concatenate([pending, wave])
         whole = len(pending) // CHUNK * CHUNK
@@ -107,7 +116,7 @@ def stream_speech_segments(path, block_s: float = 60.0, warmup_chunks: int = 32)
         run(pending)  # audio_forward zero-pads the last partial chunk
     if total == 0:
         raise AudioError(f"{path}: empty (0 samples); nothing to segment")
-    regions = _regions(probs[:-(-total // CHUNK)], total)
+    regions = _regions(probs[: -(-total // CHUNK)], total)
     return [(s / VAD_RATE, e / VAD_RATE) for s, e in regions]
 
 
@@ -115,16 +124,16 @@ def trim_bounds(waves: Sequence[np.ndarray], sample_rate: int = VAD_RATE, batch_
     """(N, 2) sample offsets [first speech start, last speech end) per clip at ``sample_rate``; (0, n) if none."""
     out = np.zeros((len(waves), 2), dtype=np.int64)
     order = sorted(range(len(waves)), key=lambda i: len(waves[i]))  # length buckets: little padding
-    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     for chunk in batches:
         rows = [_to_16k(np.asarray(waves[i], dtype=np.float32), sample_rate) for i in chunk]
         batch = torch.zeros(len(rows), max(1, max(len(r) for r in rows)))
         for j, r in enumerate(rows):
-            batch[j, :len(r)] = r
+            batch[j, : len(r)] = r
         probs = speech_probs(batch)
         for j, i in enumerate(chunk):
             n16, n = len(rows[j]), len(waves[i])
-            regions = _regions(probs[j, :-(-n16 // CHUNK)].tolist(), n16) if n16 else []
+            regions = _regions(probs[j, : -(-n16 // CHUNK)].tolist(), n16) if n16 else []
             if regions:
                 scale = sample_rate / VAD_RATE
                 out[i] = (int(regions[0][0] * scale), min(n, int(round(regions[-1][1] * scale))))
@@ -173,21 +182,36 @@ class TrimmedCache:
             known = self._read()
             missing = [k for k in wanted if k not in known]
             if missing:
-                self._compute(sorted(missing, key=lambda k: self.base.length(wanted[k])), wanted, known, progress)
+                self._compute(
+                    sorted(missing, key=lambda k: self.base.length(wanted[k])), wanted, known, progress
+                )
                 fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.", suffix=".npz")
                 with os.fdopen(fd, "wb") as f:
-                    np.savez(f, ids=np.array(list(known), dtype=str),
-                             bounds=np.array(list(known.values()), dtype=np.int64).reshape(-1, 2))
+                    np.savez(
+                        f,
+                        ids=np.array(list(known), dtype=str),
+                        bounds=np.array(list(known.values()), dtype=np.int64).reshape(-1, 2),
+                    )
                 os.replace(tmp, self.path)
         return known
 
-    def _compute(self, keys: list[str], wanted: dict[str, str], known: dict[str, tuple[int, int]], progress: bool,
-                 part: int = 1024) -> None:
+    def _compute(
+        self,
+        keys: list[str],
+        wanted: dict[str, str],
+        known: dict[str, tuple[int, int]],
+        progress: bool,
+        part: int = 1024,
+    ) -> None:
         """Offsets of ``keys`` into ``known``, decoding ``part`` clips at a time (a corpus never sits in memory)."""
-        with tqdm(total=len(keys), desc=f"VAD trim {self.base.family}", unit="clip", disable=not progress) as bar:
+        with tqdm(
+            total=len(keys), desc=f"VAD trim {self.base.family}", unit="clip", disable=not progress
+        ) as bar:
             for k in range(0, len(keys), part):
-                chunk = keys[k:k + part]
-                waves = [self.base.get(wanted[key]).astype(np.float32) / 32767.0 for key in chunk]  # as ClipDataset
+                chunk = keys[k : k + part]
+                waves = [
+                    self.base.get(wanted[key]).astype(np.float32) / 32767.0 for key in chunk
+                ]  # as ClipDataset
                 for key, (s, e) in zip(chunk, trim_bounds(waves, self.sample_rate)):
                     known[key] = (int(s), int(e))
                 bar.update(len(chunk))

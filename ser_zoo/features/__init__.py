@@ -15,5 +15,17 @@ from .frontends import (
     list_frontends,
 )
 
-__all__ = ["FRONTENDS", "create_frontend", "list_frontends", "FrontEnd", "LogMel", "MFCC", "LinearSpectrogram",
-           "ZeroCrossingRate", "RMSEnergy", "Chroma", "ClipStats", "Concat"]
+__all__ = [
+    "FRONTENDS",
+    "create_frontend",
+    "list_frontends",
+    "FrontEnd",
+    "LogMel",
+    "MFCC",
+    "LinearSpectrogram",
+    "ZeroCrossingRate",
+    "RMSEnergy",
+    "Chroma",
+    "ClipStats",
+    "Concat",
+]

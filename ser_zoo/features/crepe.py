@@ -76,20 +76,33 @@ class CrepePitch(CachedFrontEnd):
 
     kind = "image"
 
-    def __init__(self, model: Literal["tiny", "full"] = "tiny", unit: Literal["cents", "hz"] = "cents",
-                 sample_rate: int = 16000, hop_length: int = 160, fmin: float = 50.0, fmax: float = 1000.0,
-                 normalize: Optional[str] = "utterance", batch_frames: int = 1024, cache: bool = True,
-                 cache_dir: Optional[str] = None):
+    def __init__(
+        self,
+        model: Literal["tiny", "full"] = "tiny",
+        unit: Literal["cents", "hz"] = "cents",
+        sample_rate: int = 16000,
+        hop_length: int = 160,
+        fmin: float = 50.0,
+        fmax: float = 1000.0,
+        normalize: Optional[str] = "utterance",
+        batch_frames: int = 1024,
+        cache: bool = True,
+        cache_dir: Optional[str] = None,
+    ):
         super().__init__()
         if model not in ("tiny", "full"):
             raise ConfigError(f"front-end 'crepe_pitch': model={model!r}; use 'tiny' or 'full'")
         if unit not in ("cents", "hz"):
             raise ConfigError(f"front-end 'crepe_pitch': unit={unit!r}; use 'cents' or 'hz'")
         if sample_rate != CREPE_RATE:
-            raise ConfigError(f"front-end 'crepe_pitch': CREPE runs at {CREPE_RATE} Hz, got sample_rate={sample_rate}; "
-                              f"set data.sample_rate and model.sample_rate to {CREPE_RATE}")
+            raise ConfigError(
+                f"front-end 'crepe_pitch': CREPE runs at {CREPE_RATE} Hz, got sample_rate={sample_rate}; "
+                f"set data.sample_rate and model.sample_rate to {CREPE_RATE}"
+            )
         if not 0 < fmin < fmax <= 2006.0:
-            raise ConfigError(f"front-end 'crepe_pitch': fmin={fmin}, fmax={fmax}; use 0 < fmin < fmax <= 2006 Hz")
+            raise ConfigError(
+                f"front-end 'crepe_pitch': fmin={fmin}, fmax={fmax}; use 0 < fmin < fmax <= 2006 Hz"
+            )
         self.model_name, self.unit, self.hop_length = model, unit, hop_length
         self.normalize = _check_normalize("crepe_pitch", normalize)
         self.batch_frames = batch_frames
@@ -99,15 +112,30 @@ class CrepePitch(CachedFrontEnd):
         net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
         self._hold(Crepe1d(net), trainable=False)
         cents = CENTS_PER_BIN * torch.arange(BINS, dtype=torch.float32) + CENTS_OFFSET
-        lo = math.floor((float(hz_to_cents(fmin)) - CENTS_OFFSET) / CENTS_PER_BIN)  # torchcrepe's fmin/fmax bins
+        lo = math.floor(
+            (float(hz_to_cents(fmin)) - CENTS_OFFSET) / CENTS_PER_BIN
+        )  # torchcrepe's fmin/fmax bins
         hi = math.ceil((float(hz_to_cents(fmax)) - CENTS_OFFSET) / CENTS_PER_BIN)
         allowed = (torch.arange(BINS) >= lo) & (torch.arange(BINS) < hi)
         self.register_buffer("cents", cents, persistent=False)
         self.register_buffer("allowed", allowed, persistent=False)
         self.cacheable = bool(cache)
-        self.cache = FeatureCache("crepe_pitch", {
-            "model": model, "hop": hop_length, "fmin": fmin, "fmax": fmax, "decoder": "local-average-9",
-            "torchcrepe": importlib.metadata.version("torchcrepe")}, cache_dir) if cache else None
+        self.cache = (
+            FeatureCache(
+                "crepe_pitch",
+                {
+                    "model": model,
+                    "hop": hop_length,
+                    "fmin": fmin,
+                    "fmax": fmax,
+                    "decoder": "local-average-9",
+                    "torchcrepe": importlib.metadata.version("torchcrepe"),
+                },
+                cache_dir,
+            )
+            if cache
+            else None
+        )
 
     def output_shape(self, num_samples: int) -> tuple[int, ...]:
         return (1, 2, 1 + num_samples // self.hop_length)
@@ -140,16 +168,17 @@ class CrepePitch(CachedFrontEnd):
 
     def entries(self, wave: Tensor, lengths: Tensor) -> list[np.ndarray]:
         raw = self.raw(wave, lengths).cpu()
-        return [raw[i, :, :1 + int(n) // self.hop_length].numpy() for i, n in enumerate(lengths.tolist())]
+        return [raw[i, :, : 1 + int(n) // self.hop_length].numpy() for i, n in enumerate(lengths.tolist())]
 
-    def from_entries(self, stored: list[np.ndarray], starts: Tensor, lengths: Tensor, width: int,
-                     device: torch.device) -> Tensor:
+    def from_entries(
+        self, stored: list[np.ndarray], starts: Tensor, lengths: Tensor, width: int, device: torch.device
+    ) -> Tensor:
         n = 1 + width // self.hop_length
         out = torch.zeros(len(stored), 2, n)
         for i, entry in enumerate(stored):
             j0 = int(round(float(starts[i]) / self.hop_length))  # crop start on the whole clip's frame grid
-            part = torch.from_numpy(np.ascontiguousarray(entry[:, j0:j0 + n]))
-            out[i, :, :part.shape[1]] = part
+            part = torch.from_numpy(np.ascontiguousarray(entry[:, j0 : j0 + n]))
+            out[i, :, : part.shape[1]] = part
         return out.to(device)
 
     def finish(self, raw: Tensor, lengths: Optional[Tensor]) -> Tensor:

@@ -41,7 +41,9 @@ def _check_normalize(name: str, normalize: Optional[str]) -> Optional[str]:
     return normalize
 
 
-def _frame_mask(lengths: Optional[Tensor], n_frames: int, hop_length: int, device: torch.device) -> Optional[Tensor]:
+def _frame_mask(
+    lengths: Optional[Tensor], n_frames: int, hop_length: int, device: torch.device
+) -> Optional[Tensor]:
     """(B, frames) True where a centred frame's centre lies in the valid part (librosa: 1 + len // hop frames)."""
     if lengths is None:
         return None
@@ -66,7 +68,11 @@ class FrontEnd(nn.Module):
 
     def forward(self, wave: Tensor, lengths: Optional[Tensor] = None) -> Tensor:
         dev = wave.device.type
-        off = torch.autocast(dev, enabled=False) if torch.amp.is_autocast_available(dev) else contextlib.nullcontext()
+        off = (
+            torch.autocast(dev, enabled=False)
+            if torch.amp.is_autocast_available(dev)
+            else contextlib.nullcontext()
+        )
         with off:
             return self.features(wave.float(), lengths)
 
@@ -97,15 +103,35 @@ class LogMel(_StftFrontEnd):
 
     kind = "image"
 
-    def __init__(self, sample_rate: int = 16000, n_fft: int = 512, win_length: Optional[int] = None,
-                 hop_length: int = 160, n_mels: int = 64, f_min: float = 0.0, f_max: Optional[float] = None,
-                 top_db: Optional[float] = 80.0, normalize: Optional[str] = "utterance"):
+    def __init__(
+        self,
+        sample_rate: int = 16000,
+        n_fft: int = 512,
+        win_length: Optional[int] = None,
+        hop_length: int = 160,
+        n_mels: int = 64,
+        f_min: float = 0.0,
+        f_max: Optional[float] = None,
+        top_db: Optional[float] = 80.0,
+        normalize: Optional[str] = "utterance",
+    ):
         super().__init__()
         self.hop_length, self.n_mels = hop_length, n_mels
         self.normalize = _check_normalize("logmel", normalize)
-        self.mel = T.MelSpectrogram(sample_rate=sample_rate, n_fft=n_fft, win_length=win_length,
-                                    hop_length=hop_length, f_min=f_min, f_max=f_max, n_mels=n_mels, power=2.0,
-                                    norm="slaney", mel_scale="slaney", center=True, pad_mode="constant")
+        self.mel = T.MelSpectrogram(
+            sample_rate=sample_rate,
+            n_fft=n_fft,
+            win_length=win_length,
+            hop_length=hop_length,
+            f_min=f_min,
+            f_max=f_max,
+            n_mels=n_mels,
+            power=2.0,
+            norm="slaney",
+            mel_scale="slaney",
+            center=True,
+            pad_mode="constant",
+        )
         # AmplitudeToDB clamps to max - top_db over its last three dims, so it is fed (B, 1, F, frames):
         # a 3-D (B, F, frames) input would clamp over the whole batch.
         self.to_db = T.AmplitudeToDB(stype="power", top_db=top_db)
@@ -123,14 +149,35 @@ class MFCC(_StftFrontEnd):
 
     kind = "image"
 
-    def __init__(self, sample_rate: int = 16000, n_mfcc: int = 40, n_fft: int = 512, hop_length: int = 160,
-                 n_mels: int = 64, normalize: Optional[str] = "utterance"):
+    def __init__(
+        self,
+        sample_rate: int = 16000,
+        n_mfcc: int = 40,
+        n_fft: int = 512,
+        hop_length: int = 160,
+        n_mels: int = 64,
+        normalize: Optional[str] = "utterance",
+    ):
         super().__init__()
         self.hop_length, self.n_mfcc = hop_length, n_mfcc
         self.normalize = _check_normalize("mfcc", normalize)
-        self.mfcc = T.MFCC(sample_rate=sample_rate, n_mfcc=n_mfcc, dct_type=2, norm="ortho", log_mels=False,
-                           melkwargs=dict(n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, power=2.0,
-                                          norm="slaney", mel_scale="slaney", center=True, pad_mode="constant"))
+        self.mfcc = T.MFCC(
+            sample_rate=sample_rate,
+            n_mfcc=n_mfcc,
+            dct_type=2,
+            norm="ortho",
+            log_mels=False,
+            melkwargs=dict(
+                n_fft=n_fft,
+                hop_length=hop_length,
+                n_mels=n_mels,
+                power=2.0,
+                norm="slaney",
+                mel_scale="slaney",
+                center=True,
+                pad_mode="constant",
+            ),
+        )
         _transient_buffers(self)
 
     def features(self, wave: Tensor, lengths: Optional[Tensor]) -> Tensor:
@@ -146,12 +193,19 @@ class LinearSpectrogram(_StftFrontEnd):
 
     kind = "image"
 
-    def __init__(self, n_fft: int = 512, hop_length: int = 160, top_db: Optional[float] = 80.0,
-                 normalize: Optional[str] = "utterance"):
+    def __init__(
+        self,
+        n_fft: int = 512,
+        hop_length: int = 160,
+        top_db: Optional[float] = 80.0,
+        normalize: Optional[str] = "utterance",
+    ):
         super().__init__()
         self.hop_length, self.n_fft = hop_length, n_fft
         self.normalize = _check_normalize("spectrogram", normalize)
-        self.spec = T.Spectrogram(n_fft=n_fft, hop_length=hop_length, power=2.0, center=True, pad_mode="constant")
+        self.spec = T.Spectrogram(
+            n_fft=n_fft, hop_length=hop_length, power=2.0, center=True, pad_mode="constant"
+        )
         self.to_db = T.AmplitudeToDB(stype="power", top_db=top_db)
         _transient_buffers(self)
 
@@ -171,7 +225,9 @@ class Chroma(_StftFrontEnd):
     def __init__(self, sample_rate: int = 16000, n_fft: int = 512, hop_length: int = 160, n_chroma: int = 12):
         super().__init__()
         self.hop_length, self.n_chroma = hop_length, n_chroma
-        self.spec = T.Spectrogram(n_fft=n_fft, hop_length=hop_length, power=2.0, center=True, pad_mode="constant")
+        self.spec = T.Spectrogram(
+            n_fft=n_fft, hop_length=hop_length, power=2.0, center=True, pad_mode="constant"
+        )
         # torchaudio has no chroma filterbank; tuning=0 avoids librosa's per-clip tuning estimate.
         fb = librosa.filters.chroma(sr=sample_rate, n_fft=n_fft, n_chroma=n_chroma, tuning=0.0)
         self.register_buffer("fb", torch.as_tensor(fb, dtype=torch.float32), persistent=False)
@@ -246,7 +302,9 @@ class ClipStats(FrontEnd):
     def __init__(self, sample_rate: int = 16000, n_fft: int = 512, hop_length: int = 160):
         super().__init__()
         self.hop_length = hop_length
-        self.spec = T.Spectrogram(n_fft=n_fft, hop_length=hop_length, power=1.0, center=True, pad_mode="constant")
+        self.spec = T.Spectrogram(
+            n_fft=n_fft, hop_length=hop_length, power=1.0, center=True, pad_mode="constant"
+        )
         freqs = torch.linspace(0, sample_rate / 2, n_fft // 2 + 1)
         self.register_buffer("freqs", freqs[:, None], persistent=False)
         _transient_buffers(self)
@@ -262,20 +320,24 @@ class ClipStats(FrontEnd):
 
         mean = x.sum(1) / n
         d = (x - mean[:, None]) * mask
-        m2, m3, m4 = ((d ** k).sum(1) / n for k in (2, 3, 4))
+        m2, m3, m4 = ((d**k).sum(1) / n for k in (2, 3, 4))
         ok = m2 > torch.finfo(wave.dtype).tiny
         safe = torch.where(ok, m2, torch.ones_like(m2))
-        skew = torch.where(ok, m3 / safe ** 1.5, torch.zeros_like(m2))
-        kurt = torch.where(ok, m4 / safe ** 2 - 3.0, torch.zeros_like(m2))
+        skew = torch.where(ok, m3 / safe**1.5, torch.zeros_like(m2))
+        kurt = torch.where(ok, m4 / safe**2 - 3.0, torch.zeros_like(m2))
 
         S = self.spec(x)  # (B, F, frames) magnitude
         total = S.sum(1, keepdim=True)
-        p = S / torch.where(total < torch.finfo(S.dtype).tiny, torch.ones_like(total), total)  # librosa normalize
+        p = S / torch.where(
+            total < torch.finfo(S.dtype).tiny, torch.ones_like(total), total
+        )  # librosa normalize
         centroid = (self.freqs * p).sum(1)  # (B, frames)
         bandwidth = (p * (self.freqs - centroid[:, None]) ** 2).sum(1).sqrt()
         fmask = _frame_mask(lengths, S.shape[-1], self.hop_length, wave.device).to(wave.dtype)
         nf = fmask.sum(1)
-        return torch.stack([mean, m2, skew, kurt, (centroid * fmask).sum(1) / nf, (bandwidth * fmask).sum(1) / nf], 1)
+        return torch.stack(
+            [mean, m2, skew, kurt, (centroid * fmask).sum(1) / nf, (bandwidth * fmask).sum(1) / nf], 1
+        )
 
     def output_shape(self, num_samples: int) -> tuple[int, ...]:
         return (len(self.FEATURES),)
@@ -357,5 +419,7 @@ def create_frontend(spec: Union[str, Mapping[str, Any]]) -> nn.Module:
     valid = list(inspect.signature(cls).parameters)
     bad = sorted(set(kwargs) - set(valid))
     if bad:
-        raise ConfigError(f"front-end {name!r} has no option {', '.join(map(repr, bad))}; valid options: {valid}")
+        raise ConfigError(
+            f"front-end {name!r} has no option {', '.join(map(repr, bad))}; valid options: {valid}"
+        )
     return cls(**kwargs)

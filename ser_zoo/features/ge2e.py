@@ -34,8 +34,17 @@ class GE2EMel(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.mel = T.MelSpectrogram(sample_rate=RATE, n_fft=400, hop_length=HOP, n_mels=N_MELS, power=2.0,
-                                    norm="slaney", mel_scale="slaney", center=True, pad_mode="constant")
+        self.mel = T.MelSpectrogram(
+            sample_rate=RATE,
+            n_fft=400,
+            hop_length=HOP,
+            n_mels=N_MELS,
+            power=2.0,
+            norm="slaney",
+            mel_scale="slaney",
+            center=True,
+            pad_mode="constant",
+        )
         _transient_buffers(self)
 
     def forward(self, wave: Tensor) -> Tensor:
@@ -80,24 +89,41 @@ class VoiceEmbedding(CachedFrontEnd):
 
     kind = "vector"
 
-    def __init__(self, trainable: bool = False, rate: float = 1.3, min_coverage: float = 0.75,
-                 sample_rate: int = 16000, cache: bool = True, cache_dir: Optional[str] = None):
+    def __init__(
+        self,
+        trainable: bool = False,
+        rate: float = 1.3,
+        min_coverage: float = 0.75,
+        sample_rate: int = 16000,
+        cache: bool = True,
+        cache_dir: Optional[str] = None,
+    ):
         super().__init__()
         if sample_rate != RATE:
-            raise ConfigError(f"front-end 'voice_embedding': GE2E runs at {RATE} Hz, got sample_rate={sample_rate}; "
-                              f"set data.sample_rate and model.sample_rate to {RATE}")
+            raise ConfigError(
+                f"front-end 'voice_embedding': GE2E runs at {RATE} Hz, got sample_rate={sample_rate}; "
+                f"set data.sample_rate and model.sample_rate to {RATE}"
+            )
         self.step = int(round(RATE / rate / HOP))
         if not 0 < self.step <= WINDOW_FRAMES or not 0 < min_coverage <= 1:
-            raise ConfigError(f"front-end 'voice_embedding': rate={rate}, min_coverage={min_coverage}; use "
-                              f"{RATE / HOP / WINDOW_FRAMES:.3f} <= rate <= 100 and 0 < min_coverage <= 1")
+            raise ConfigError(
+                f"front-end 'voice_embedding': rate={rate}, min_coverage={min_coverage}; use "
+                f"{RATE / HOP / WINDOW_FRAMES:.3f} <= rate <= 100 and 0 < min_coverage <= 1"
+            )
         self.min_coverage = min_coverage
         self.fine_step = max(1, self.step // 4)  # cached windows: a 4x finer grid than the crop's own
         self.mel = GE2EMel()
         self._hold(load_ge2e(), trainable)
         self.cacheable = bool(cache) and not trainable
-        self.cache = FeatureCache("voice_embedding", {
-            "fine_step": self.fine_step, "resemblyzer": importlib.metadata.version("resemblyzer")},
-            cache_dir) if self.cacheable else None
+        self.cache = (
+            FeatureCache(
+                "voice_embedding",
+                {"fine_step": self.fine_step, "resemblyzer": importlib.metadata.version("resemblyzer")},
+                cache_dir,
+            )
+            if self.cacheable
+            else None
+        )
 
     def output_shape(self, num_samples: int) -> tuple[int, ...]:
         return (EMBED,)
@@ -111,7 +137,9 @@ class VoiceEmbedding(CachedFrontEnd):
         mel = self.mel(wave)  # (B, frames, 40)
         rows = [b for b, s in enumerate(starts) for _ in s]
         first = [f for s in starts for f in s]
-        idx = torch.tensor(first, device=wave.device)[:, None] + torch.arange(WINDOW_FRAMES, device=wave.device)
+        idx = torch.tensor(first, device=wave.device)[:, None] + torch.arange(
+            WINDOW_FRAMES, device=wave.device
+        )
         windows = mel[torch.tensor(rows, device=wave.device)[:, None], idx]  # (N, 160, 40)
         with torch.set_grad_enabled(self.trainable and torch.is_grad_enabled()):
             return self.network(windows)
@@ -133,8 +161,9 @@ class VoiceEmbedding(CachedFrontEnd):
         emb = self._windows(wave, starts).cpu().numpy()
         return list(np.split(emb, np.cumsum([len(s) for s in starts])[:-1]))
 
-    def from_entries(self, stored: list[np.ndarray], starts: Tensor, lengths: Tensor, width: int,
-                     device: torch.device) -> Tensor:
+    def from_entries(
+        self, stored: list[np.ndarray], starts: Tensor, lengths: Tensor, width: int, device: torch.device
+    ) -> Tensor:
         """Each crop's windows (at its own start frame + k * step), taken from the nearest cached window."""
         out = torch.zeros(len(stored), EMBED)
         for i, entry in enumerate(stored):

@@ -17,8 +17,17 @@ import torch
 import torchaudio.transforms as T
 from torch import Tensor, nn
 
-from .frontends import (MFCC, Chroma, ClipStats, FrontEnd, LogMel, RMSEnergy, ZeroCrossingRate, _frame_mask,
-                        _transient_buffers)
+from .frontends import (
+    MFCC,
+    Chroma,
+    ClipStats,
+    FrontEnd,
+    LogMel,
+    RMSEnergy,
+    ZeroCrossingRate,
+    _frame_mask,
+    _transient_buffers,
+)
 
 
 def masked_time_mean(x: Tensor, lengths: Optional[Tensor], hop_length: int) -> Tensor:
@@ -35,7 +44,9 @@ class MagnitudeChroma(Chroma):
 
     def __init__(self, sample_rate: int, n_fft: int, hop_length: int):
         super().__init__(sample_rate, n_fft, hop_length)
-        self.spec = T.Spectrogram(n_fft=n_fft, hop_length=hop_length, power=1.0, center=True, pad_mode="constant")
+        self.spec = T.Spectrogram(
+            n_fft=n_fft, hop_length=hop_length, power=1.0, center=True, pad_mode="constant"
+        )
         _transient_buffers(self)
 
 
@@ -44,8 +55,17 @@ class MelPower(nn.Module):
 
     def __init__(self, sample_rate: int, n_fft: int, hop_length: int, n_mels: int):
         super().__init__()
-        self.mel = T.MelSpectrogram(sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels,
-                                    power=2.0, norm="slaney", mel_scale="slaney", center=True, pad_mode="constant")
+        self.mel = T.MelSpectrogram(
+            sample_rate=sample_rate,
+            n_fft=n_fft,
+            hop_length=hop_length,
+            n_mels=n_mels,
+            power=2.0,
+            norm="slaney",
+            mel_scale="slaney",
+            center=True,
+            pad_mode="constant",
+        )
         _transient_buffers(self)
 
     def forward(self, wave: Tensor, lengths: Optional[Tensor] = None) -> Tensor:
@@ -57,19 +77,32 @@ class ClipMeans(FrontEnd):
 
     kind = "vector"
 
-    def __init__(self, sample_rate: int = 16000, n_fft: int = 2048, hop_length: int = 512, n_mfcc: int = 20,
-                 n_mels: int = 128, mel_db: bool = False, stats: bool = False):
+    def __init__(
+        self,
+        sample_rate: int = 16000,
+        n_fft: int = 2048,
+        hop_length: int = 512,
+        n_mfcc: int = 20,
+        n_mels: int = 128,
+        mel_db: bool = False,
+        stats: bool = False,
+    ):
         super().__init__()
         self.hop_length = hop_length
-        mel = (LogMel(sample_rate, n_fft, hop_length=hop_length, n_mels=n_mels, normalize=None) if mel_db
-               else MelPower(sample_rate, n_fft, hop_length, n_mels))
-        self.parts = nn.ModuleList([
-            ZeroCrossingRate(n_fft, hop_length),
-            MagnitudeChroma(sample_rate, n_fft, hop_length),
-            MFCC(sample_rate, n_mfcc, n_fft, hop_length, n_mels=n_mels, normalize=None),
-            RMSEnergy(n_fft, hop_length),
-            mel,
-        ])
+        mel = (
+            LogMel(sample_rate, n_fft, hop_length=hop_length, n_mels=n_mels, normalize=None)
+            if mel_db
+            else MelPower(sample_rate, n_fft, hop_length, n_mels)
+        )
+        self.parts = nn.ModuleList(
+            [
+                ZeroCrossingRate(n_fft, hop_length),
+                MagnitudeChroma(sample_rate, n_fft, hop_length),
+                MFCC(sample_rate, n_mfcc, n_fft, hop_length, n_mels=n_mels, normalize=None),
+                RMSEnergy(n_fft, hop_length),
+                mel,
+            ]
+        )
         self.stats = ClipStats(sample_rate) if stats else None
         self.size = 1 + 12 + n_mfcc + 1 + n_mels + (len(ClipStats.FEATURES) if stats else 0)
 

@@ -110,7 +110,9 @@ class CachedFrontEnd(FrontEnd):
             stored = self._stored(refs[0], wave.device)
             if stored is not None:
                 n = torch.full((len(wave),), wave.shape[-1]) if lengths is None else lengths
-                return self.finish(self.from_entries(stored, refs[1], n, wave.shape[-1], wave.device), lengths)
+                return self.finish(
+                    self.from_entries(stored, refs[1], n, wave.shape[-1], wave.device), lengths
+                )
         return self.finish(self.raw(wave, lengths), lengths)
 
     def _stored(self, keys: Sequence[str], device: torch.device) -> Optional[list[np.ndarray]]:
@@ -124,7 +126,7 @@ class CachedFrontEnd(FrontEnd):
             lengths = torch.tensor([len(w) for w in waves])
             batch = torch.zeros(len(waves), int(lengths.max()))
             for i, w in enumerate(waves):
-                batch[i, :len(w)] = torch.from_numpy(w)
+                batch[i, : len(w)] = torch.from_numpy(w)
             with torch.no_grad():
                 new = self.entries(batch.to(device), lengths.to(device))
             for k, v in zip(missing, new):
@@ -138,8 +140,9 @@ class CachedFrontEnd(FrontEnd):
     def entries(self, wave: Tensor, lengths: Tensor) -> list[np.ndarray]:
         raise NotImplementedError
 
-    def from_entries(self, stored: list[np.ndarray], starts: Tensor, lengths: Tensor, width: int,
-                     device: torch.device) -> Tensor:
+    def from_entries(
+        self, stored: list[np.ndarray], starts: Tensor, lengths: Tensor, width: int, device: torch.device
+    ) -> Tensor:
         raise NotImplementedError
 
     def finish(self, raw: Tensor, lengths: Optional[Tensor]) -> Tensor:

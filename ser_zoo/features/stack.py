@@ -25,8 +25,11 @@ class Stack(FrontEnd):
 
     kind = "image"
 
-    def __init__(self, parts: Optional[list[Union[str, dict[str, Any]]]] = None,
-                 dim: Literal["rows", "channels"] = "rows"):
+    def __init__(
+        self,
+        parts: Optional[list[Union[str, dict[str, Any]]]] = None,
+        dim: Literal["rows", "channels"] = "rows",
+    ):
         super().__init__()
         if dim not in ("rows", "channels"):
             raise ConfigError(f"front-end 'stack': dim={dim!r}; use 'rows' or 'channels'")
@@ -40,13 +43,17 @@ class Stack(FrontEnd):
         for n in PROBE:
             shapes = [tuple(p.output_shape(n)) for p in self.parts]
             if len({s[-1] for s in shapes}) > 1:
-                raise ConfigError(f"front-end 'stack': parts {names} give {[s[-1] for s in shapes]} frames for "
-                                  f"{n} samples; use the same hop_length for every part")
+                raise ConfigError(
+                    f"front-end 'stack': parts {names} give {[s[-1] for s in shapes]} frames for "
+                    f"{n} samples; use the same hop_length for every part"
+                )
             other = 1 if dim == "channels" else 0  # the axis that must agree besides frames
             if len({s[other] for s in shapes}) > 1:
                 axis = "rows" if dim == "channels" else "channels"
-                raise ConfigError(f"front-end 'stack' (dim: {dim}): parts {names} have {[s[other] for s in shapes]} "
-                                  f"{axis}; they must be equal")
+                raise ConfigError(
+                    f"front-end 'stack' (dim: {dim}): parts {names} have {[s[other] for s in shapes]} "
+                    f"{axis}; they must be equal"
+                )
 
     def features(self, wave: Tensor, lengths: Optional[Tensor]) -> Tensor:
         return torch.cat([p(wave, lengths) for p in self.parts], 2 if self.dim == "rows" else 1)

@@ -22,9 +22,16 @@ class LastCheckpoint(ModelCheckpoint):
     """
 
     def __init__(self, every_n_train_steps: int = 50, dirpath: Optional[str] = None):
-        super().__init__(dirpath=dirpath, filename=self.CHECKPOINT_NAME_LAST, monitor=None, save_top_k=1,
-                         save_last=False, every_n_train_steps=max(0, every_n_train_steps) or None, every_n_epochs=1
-                         if every_n_train_steps <= 0 else None, enable_version_counter=False)
+        super().__init__(
+            dirpath=dirpath,
+            filename=self.CHECKPOINT_NAME_LAST,
+            monitor=None,
+            save_top_k=1,
+            save_last=False,
+            every_n_train_steps=max(0, every_n_train_steps) or None,
+            every_n_epochs=1 if every_n_train_steps <= 0 else None,
+            enable_version_counter=False,
+        )
         # ModelCheckpoint takes one trigger at construction but honours both: epoch ends and every N steps
         self._every_n_epochs = 1
 

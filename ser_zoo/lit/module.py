@@ -11,10 +11,13 @@ import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torchmetrics import MetricCollection
-from torchmetrics.classification import (MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score,
-                                         MulticlassRecall)
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassConfusionMatrix,
+    MulticlassF1Score,
+    MulticlassRecall,
+)
 
 from ..augment import Augmentation
 from ..errors import ConfigError
@@ -28,11 +31,13 @@ log = logging.getLogger("ser_zoo")
 
 def stage_metrics(num_classes: int) -> MetricCollection:
     """WA = accuracy, UA = mean per-class recall, F1 = macro-F1 (the SER reporting convention)."""
-    return MetricCollection({
-        "wa": MulticlassAccuracy(num_classes, average="micro"),
-        "ua": MulticlassRecall(num_classes, average="macro"),
-        "f1": MulticlassF1Score(num_classes, average="macro"),
-    })
+    return MetricCollection(
+        {
+            "wa": MulticlassAccuracy(num_classes, average="micro"),
+            "ua": MulticlassRecall(num_classes, average="macro"),
+            "f1": MulticlassF1Score(num_classes, average="macro"),
+        }
+    )
 
 
 class SERModule(L.LightningModule):
@@ -82,12 +87,19 @@ class SERModule(L.LightningModule):
         self.augment = Augmentation(augment, sample_rate)
         model_kwargs = dict(model_kwargs or {})
         if takes_input_shape(model) and "input_shape" not in model_kwargs:
-            model_kwargs["input_shape"] = tuple(self.frontend.output_shape(int(sample_rate * example_seconds)))
+            model_kwargs["input_shape"] = tuple(
+                self.frontend.output_shape(int(sample_rate * example_seconds))
+            )
         try:
             self.net = create_model(model, num_classes, **model_kwargs)
-        except (RuntimeError, ValueError) as e:  # a fixed-input net sized from a front-end output it cannot take
-            raise ConfigError(f"model '{model}' cannot take front-end '{self.frontend_spec.get('name')}' output of "
-                              f"shape {model_kwargs.get('input_shape')}: {str(e).splitlines()[0]}") from None
+        except (
+            RuntimeError,
+            ValueError,
+        ) as e:  # a fixed-input net sized from a front-end output it cannot take
+            raise ConfigError(
+                f"model '{model}' cannot take front-end '{self.frontend_spec.get('name')}' output of "
+                f"shape {model_kwargs.get('input_shape')}: {str(e).splitlines()[0]}"
+            ) from None
         self.class_names = list(class_names or [str(i) for i in range(num_classes)])
         if len(self.class_names) != num_classes:
             raise ConfigError(f"class_names has {len(self.class_names)} names but num_classes={num_classes}")
@@ -98,8 +110,12 @@ class SERModule(L.LightningModule):
 
             fresh, self._init_card = init_from_pretrained(self, init_from)
             if fresh:
-                log.warning("init_from %s: new class set, head re-initialised (%s)", init_from, ", ".join(fresh))
-        self.train_metrics, self.val_metrics, self.test_metrics = (stage_metrics(num_classes) for _ in range(3))
+                log.warning(
+                    "init_from %s: new class set, head re-initialised (%s)", init_from, ", ".join(fresh)
+                )
+        self.train_metrics, self.val_metrics, self.test_metrics = (
+            stage_metrics(num_classes) for _ in range(3)
+        )
         self.confmat = MulticlassConfusionMatrix(num_classes)
         self.register_buffer("loss_weight", torch.ones(num_classes), persistent=False)
         self.test_results: dict[str, Any] = {}
@@ -108,7 +124,9 @@ class SERModule(L.LightningModule):
         """Fail at construction, naming both sides, when the front-end's output cannot feed the model."""
         name, fe = self.hparams.model, self.frontend_spec.get("name")
         if getattr(self.frontend, "kind", input_kind) != input_kind:
-            raise ConfigError(f"model '{name}' takes {input_kind} input but front-end '{fe}' gives {self.frontend.kind}")
+            raise ConfigError(
+                f"model '{name}' takes {input_kind} input but front-end '{fe}' gives {self.frontend.kind}"
+            )
         shape = tuple(self.frontend.output_shape(num_samples))
         try:
             was_training = self.net.training
@@ -117,11 +135,15 @@ class SERModule(L.LightningModule):
                 self.net(torch.zeros(1, *shape))
             self.net.train(was_training)
         except (RuntimeError, ValueError) as e:
-            raise ConfigError(f"model '{name}' cannot take front-end '{fe}' output of shape {shape}: "
-                              f"{str(e).splitlines()[0]}") from None
+            raise ConfigError(
+                f"model '{name}' cannot take front-end '{fe}' output of shape {shape}: "
+                f"{str(e).splitlines()[0]}"
+            ) from None
 
     # -- forward ---------------------------------------------------------------------------------
-    def augment_waveform(self, wave: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def augment_waveform(
+        self, wave: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Training-only hook on the device-side waveform batch (the recipe's ``augment`` block)."""
         return self.augment.waveforms(wave, lengths)
 
@@ -129,7 +151,9 @@ class SERModule(L.LightningModule):
         """Training-only hook on the device-side feature batch (SpecAugment masks)."""
         return self.augment.features(feats)
 
-    def forward(self, wave: torch.Tensor, lengths: Optional[torch.Tensor] = None, **extra: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, wave: torch.Tensor, lengths: Optional[torch.Tensor] = None, **extra: torch.Tensor
+    ) -> torch.Tensor:
         """Logits for a waveform batch; ``extra`` holds per-clip inputs a net declares (e.g. ``gender``)."""
         return self.net(self.frontend(wave, lengths), **self._extra_inputs({"lengths": lengths, **extra}))
 
@@ -163,17 +187,23 @@ class SERModule(L.LightningModule):
         width = max(len(w) for w in waves)
         if takes_input_shape(self.hparams.model):
             width = int(sr * self.hparams.example_seconds)
-            waves = [w[max(0, (len(w) - width) // 2):][:width] for w in waves]
+            waves = [w[max(0, (len(w) - width) // 2) :][:width] for w in waves]
         lengths = torch.tensor([len(w) for w in waves])
         batch = torch.zeros(len(waves), width)
         for i, w in enumerate(waves):
-            batch[i, :len(w)] = torch.from_numpy(np.asarray(w, dtype=np.float32))
+            batch[i, : len(w)] = torch.from_numpy(np.asarray(w, dtype=np.float32))
         was_training = self.training
         self.eval()
         probs = self(batch.to(self.device), lengths.to(self.device)).softmax(-1).cpu()
         self.train(was_training)
-        return [{"label": self.class_names[int(p.argmax())], "prob": float(p.max()),
-                 "probs": dict(zip(self.class_names, map(float, p)))} for p in probs]
+        return [
+            {
+                "label": self.class_names[int(p.argmax())],
+                "prob": float(p.max()),
+                "probs": dict(zip(self.class_names, map(float, p))),
+            }
+            for p in probs
+        ]
 
     @torch.no_grad()
     def predict(self, audio: Union[str, Path, np.ndarray, torch.Tensor], sample_rate: Optional[int] = None):
@@ -200,10 +230,16 @@ class SERModule(L.LightningModule):
         attach_clip_source(self.frontend, getattr(dm, "full_clip", None))  # whole clips for cached front-ends
         crop = getattr(getattr(dm, "hparams", None), "eval_crop", None)
         if takes_input_shape(self.hparams.model) and crop == "full":
-            raise ConfigError(f"model '{self.hparams.model}' has dense layers over a fixed-size input, so it cannot "
-                              "take whole clips; set data.eval_crop: center")
-        if self._init_card is not None and stage in ("fit", "test") and hasattr(dm, "stage_clips") \
-                and "test" in getattr(dm, "datasets", {}):
+            raise ConfigError(
+                f"model '{self.hparams.model}' has dense layers over a fixed-size input, so it cannot "
+                "take whole clips; set data.eval_crop: center"
+            )
+        if (
+            self._init_card is not None
+            and stage in ("fit", "test")
+            and hasattr(dm, "stage_clips")
+            and "test" in getattr(dm, "datasets", {})
+        ):
             from ..zoo.heard import check_unheard
 
             check_unheard(self._init_card, dm)
@@ -211,7 +247,9 @@ class SERModule(L.LightningModule):
     def on_fit_start(self) -> None:
         dm = getattr(self.trainer, "datamodule", None)
         if self.hparams.class_weights and dm is not None and "train" in getattr(dm, "datasets", {}):
-            counts = torch.bincount(torch.tensor(dm.datasets["train"].labels), minlength=self.hparams.num_classes)
+            counts = torch.bincount(
+                torch.tensor(dm.datasets["train"].labels), minlength=self.hparams.num_classes
+            )
             self.loss_weight = (counts.sum() / (counts.clamp(min=1) * len(counts))).float().to(self.device)
 
     def _shared_step(self, batch, stage: str) -> torch.Tensor:
@@ -227,16 +265,33 @@ class SERModule(L.LightningModule):
         if stage == "test":
             self.confmat.update(logits, batch["label"])
         bs = batch["label"].shape[0]
-        self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=bs, on_step=stage == "train", on_epoch=True,
-                 sync_dist=True)  # mean over every process under DDP (the metrics sync through torchmetrics)
-        self.log_dict({f"{stage}/{k}": v for k, v in metrics.items()}, prog_bar=stage != "train", batch_size=bs,
-                      on_step=False, on_epoch=True)
+        self.log(
+            f"{stage}/loss",
+            loss,
+            prog_bar=True,
+            batch_size=bs,
+            on_step=stage == "train",
+            on_epoch=True,
+            sync_dist=True,
+        )  # mean over every process under DDP (the metrics sync through torchmetrics)
+        self.log_dict(
+            {f"{stage}/{k}": v for k, v in metrics.items()},
+            prog_bar=stage != "train",
+            batch_size=bs,
+            on_step=False,
+            on_epoch=True,
+        )
         return loss
 
     def _loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Per-clip cross-entropy (class weights and label smoothing from the recipe), normalised like the mean."""
-        per_clip = F.cross_entropy(logits, target, weight=self.loss_weight, reduction="none",
-                                   label_smoothing=self.hparams.label_smoothing)
+        per_clip = F.cross_entropy(
+            logits,
+            target,
+            weight=self.loss_weight,
+            reduction="none",
+            label_smoothing=self.hparams.label_smoothing,
+        )
         return per_clip * (len(target) / self.loss_weight[target].sum())
 
     def on_train_start(self) -> None:
@@ -268,7 +323,8 @@ class SERModule(L.LightningModule):
         cm = self.confmat.compute().cpu()
         recall = (cm.diag() / cm.sum(1).clamp(min=1)).tolist()
         self.test_results = {
-            "confusion_matrix": cm.tolist(), "class_names": self.class_names,
+            "confusion_matrix": cm.tolist(),
+            "class_names": self.class_names,
             "per_class_recall": dict(zip(self.class_names, recall)),
         }
         log_dir = self.trainer.log_dir if self.trainer is not None else None
@@ -278,26 +334,41 @@ class SERModule(L.LightningModule):
             out = Path(log_dir)
             out.mkdir(parents=True, exist_ok=True)
             self.test_results["confusion_matrix_png"] = str(
-                plot_confusion_matrix(cm, self.class_names, out / "confusion_matrix.png"))
+                plot_confusion_matrix(cm, self.class_names, out / "confusion_matrix.png")
+            )
             (out / "test_confusion.json").write_text(json.dumps(self.test_results, indent=1))
 
     # -- checkpoints -----------------------------------------------------------------------------
     @classmethod
-    def load_from_checkpoint(cls, checkpoint_path, map_location=None, hparams_file=None, strict=None,
-                             weights_only: Optional[bool] = None, **kwargs):
+    def load_from_checkpoint(
+        cls,
+        checkpoint_path,
+        map_location=None,
+        hparams_file=None,
+        strict=None,
+        weights_only: Optional[bool] = None,
+        **kwargs,
+    ):
         """Lightning's loader behind a check of the file (see ``lit/safe_ckpt.py``), ``weights_only=True`` unless
         a caller asks otherwise: a truncated, damaged or code-carrying ``.ckpt`` fails with one line naming it."""
         import pickle
 
         from .safe_ckpt import check_checkpoint, unpickle_refused
 
-        path = check_checkpoint(checkpoint_path) if isinstance(checkpoint_path, (str, Path)) else checkpoint_path
+        path = (
+            check_checkpoint(checkpoint_path) if isinstance(checkpoint_path, (str, Path)) else checkpoint_path
+        )
         # A fine-tuned checkpoint holds all its weights: its zoo starting point is neither loaded again nor needed.
         kwargs.setdefault("init_from", None)
         try:
-            return super().load_from_checkpoint(path, map_location=map_location, hparams_file=hparams_file,
-                                                strict=strict, weights_only=True if weights_only is None else
-                                                weights_only, **kwargs)
+            return super().load_from_checkpoint(
+                path,
+                map_location=map_location,
+                hparams_file=hparams_file,
+                strict=strict,
+                weights_only=True if weights_only is None else weights_only,
+                **kwargs,
+            )
         except pickle.UnpicklingError as e:
             raise unpickle_refused(path, e) from None
 
@@ -307,11 +378,19 @@ class SERModule(L.LightningModule):
         opt_cls = torch.optim.AdamW if h.optimizer == "adamw" else torch.optim.Adam
         opt = opt_cls(self.parameters(), lr=h.lr, weight_decay=h.weight_decay)
         if h.scheduler == "onecycle":
-            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=h.lr, pct_start=h.pct_start,
-                                                        total_steps=int(self.trainer.estimated_stepping_batches))
+            sched = torch.optim.lr_scheduler.OneCycleLR(
+                opt,
+                max_lr=h.lr,
+                pct_start=h.pct_start,
+                total_steps=int(self.trainer.estimated_stepping_batches),
+            )
             return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
         if h.scheduler == "plateau":
-            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.5,
-                                                               patience=h.plateau_patience, min_lr=h.min_lr)
-            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": "val/ua", "interval": "epoch"}}
+            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                opt, mode="max", factor=0.5, patience=h.plateau_patience, min_lr=h.min_lr
+            )
+            return {
+                "optimizer": opt,
+                "lr_scheduler": {"scheduler": sched, "monitor": "val/ua", "interval": "epoch"},
+            }
         return opt

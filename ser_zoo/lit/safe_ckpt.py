@@ -29,18 +29,24 @@ def check_checkpoint(path: Union[str, Path]) -> Path:
         with zipfile.ZipFile(p) as z:
             bad = z.testzip()
     except (zipfile.BadZipFile, OSError, EOFError) as e:
-        raise SerZooError(f"{p}: not a complete checkpoint ({str(e).splitlines()[0]}); the file is truncated or "
-                          "not a .ckpt from ser-zoo fit: copy it again or use an earlier checkpoint") from None
+        raise SerZooError(
+            f"{p}: not a complete checkpoint ({str(e).splitlines()[0]}); the file is truncated or "
+            "not a .ckpt from ser-zoo fit: copy it again or use an earlier checkpoint"
+        ) from None
     if bad is not None:
-        raise SerZooError(f"{p}: CRC-32 mismatch in record {bad}; the file is damaged or altered: copy it again "
-                          "or use an earlier checkpoint")
+        raise SerZooError(
+            f"{p}: CRC-32 mismatch in record {bad}; the file is damaged or altered: copy it again "
+            "or use an earlier checkpoint"
+        )
     return p
 
 
 def unpickle_refused(path: Union[str, Path], error: pickle.UnpicklingError) -> SerZooError:
     """The one-line error for a checkpoint whose pickle ``weights_only`` loading refused."""
-    return SerZooError(f"{path}: refused to unpickle: it holds objects other than tensors and plain values "
-                       f"({str(error).splitlines()[0][:120]}...); load only checkpoints you trust")
+    return SerZooError(
+        f"{path}: refused to unpickle: it holds objects other than tensors and plain values "
+        f"({str(error).splitlines()[0][:120]}...); load only checkpoints you trust"
+    )
 
 
 def load_checkpoint_file(path: Union[str, Path], map_location: Any = None, weights_only: bool = True) -> dict:
@@ -57,8 +63,12 @@ def load_checkpoint_file(path: Union[str, Path], map_location: Any = None, weigh
 class SafeCheckpointIO(TorchCheckpointIO):
     """Lightning's checkpoint IO with the checks above on load (``--ckpt_path`` for fit/validate/test/predict)."""
 
-    def load_checkpoint(self, path: Union[str, Path], map_location: Optional[Any] = lambda storage, loc: storage,
-                        weights_only: Optional[bool] = None) -> dict[str, Any]:
+    def load_checkpoint(
+        self,
+        path: Union[str, Path],
+        map_location: Optional[Any] = lambda storage, loc: storage,
+        weights_only: Optional[bool] = None,
+    ) -> dict[str, Any]:
         if not Path(path).is_file():  # remote paths and Lightning's own not-found message: unchanged
             return super().load_checkpoint(path, map_location=map_location, weights_only=weights_only)
         return load_checkpoint_file(path, map_location, True if weights_only is None else weights_only)

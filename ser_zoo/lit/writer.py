@@ -34,6 +34,14 @@ class PredictionWriter(BasePredictionWriter):
             for b in batches:
                 for i, probs, pred in zip(b["index"].tolist(), b["probs"].tolist(), b["pred"].tolist()):
                     clip = clips[i] if clips is not None else None
-                    w.writerow([clip.id if clip else i, clip.corpus if clip else "", clip.speaker if clip else "",
-                                names[labels[i]] if labels is not None else "", names[pred], f"{probs[pred]:.4f}",
-                                *[f"{p:.4f}" for p in probs]])
+                    w.writerow(
+                        [
+                            clip.id if clip else i,
+                            clip.corpus if clip else "",
+                            clip.speaker if clip else "",
+                            names[labels[i]] if labels is not None else "",
+                            names[pred],
+                            f"{probs[pred]:.4f}",
+                            *[f"{p:.4f}" for p in probs],
+                        ]
+                    )

@@ -29,7 +29,9 @@ BASELINES: dict[str, Callable[[], ClassifierMixin]] = {
     "random_forest": lambda: RandomForestClassifier(n_estimators=300, random_state=0, n_jobs=-1),
     "knn": lambda: KNeighborsClassifier(n_neighbors=9),  # seed 003's k
     "svm": lambda: SVC(C=10.0, gamma="scale", random_state=0),
-    "mlp": lambda: MLPClassifier(hidden_layer_sizes=(256, 128), max_iter=400, early_stopping=True, random_state=0),
+    "mlp": lambda: MLPClassifier(
+        hidden_layer_sizes=(256, 128), max_iter=400, early_stopping=True, random_state=0
+    ),
     "logreg": lambda: LogisticRegression(max_iter=3000, C=1.0),
 }
 FEATURES = ("stats", "mfcc_mean", "clip_means", "pitch", "ge2e")
@@ -43,7 +45,9 @@ def parse_baseline_spec(spec: str) -> tuple[str, str, bool]:
     vad = bool(rest) and rest[-1] == "vad"
     rest = rest[:-1] if vad else rest
     if len(rest) > 1:
-        raise ConfigError(f"baseline spec {spec!r}: use NAME[:FEATURES][:vad], e.g. 'svm:stats+mfcc_mean+ge2e:vad'")
+        raise ConfigError(
+            f"baseline spec {spec!r}: use NAME[:FEATURES][:vad], e.g. 'svm:stats+mfcc_mean+ge2e:vad'"
+        )
     return name, (rest[0] if rest else DEFAULT_FEATURES), vad
 
 
@@ -61,7 +65,9 @@ def check_features(spec: str) -> list[str]:
     names = spec.split("+")
     bad = [n for n in names if n not in FEATURES]
     if bad or not spec:
-        raise ConfigError(f"unknown baseline feature(s) {bad or [spec]}; join any of {list(FEATURES)} with '+'")
+        raise ConfigError(
+            f"unknown baseline feature(s) {bad or [spec]}; join any of {list(FEATURES)} with '+'"
+        )
     return names
 
 
@@ -82,7 +88,9 @@ def pitch_statistics(raw: torch.Tensor, voiced_threshold: float = 0.5) -> torch.
         else:
             f0 = [torch.tensor(0.0)] * 7
         share = (p > voiced_threshold).float().mean() if len(p) else torch.tensor(0.0)
-        out.append(torch.stack([*f0, p.mean() if len(p) else share, p.std() if len(p) > 1 else share * 0, share]))
+        out.append(
+            torch.stack([*f0, p.mean() if len(p) else share, p.std() if len(p) > 1 else share * 0, share])
+        )
     return torch.stack(out)
 
 
@@ -97,13 +105,18 @@ class VectorFeatures(torch.nn.Module):
 
         self.names = check_features(spec)
         self.stats = create_frontend({"name": "clip_stats", "sample_rate": sample_rate})
-        self.mfcc = create_frontend({"name": "mfcc", "n_mfcc": 40, "normalize": None, "sample_rate": sample_rate})
+        self.mfcc = create_frontend(
+            {"name": "mfcc", "n_mfcc": 40, "normalize": None, "sample_rate": sample_rate}
+        )
         self.means = create_frontend({"name": "clip_means", "sample_rate": sample_rate})
         if "pitch" in self.names:
-            self.pitch = create_frontend({"name": "crepe_pitch", "hop_length": PITCH_HOP, "cache": False,
-                                          "sample_rate": sample_rate})
+            self.pitch = create_frontend(
+                {"name": "crepe_pitch", "hop_length": PITCH_HOP, "cache": False, "sample_rate": sample_rate}
+            )
         if "ge2e" in self.names:
-            self.ge2e = create_frontend({"name": "voice_embedding", "cache": False, "sample_rate": sample_rate})
+            self.ge2e = create_frontend(
+                {"name": "voice_embedding", "cache": False, "sample_rate": sample_rate}
+            )
 
     def forward(self, wave: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         from ..features.pooled import masked_time_mean
@@ -134,8 +147,10 @@ def _vector_cache(name: str, sample_rate: int):
     from ..features.pretrained_cache import FeatureCache
 
     versions = {p: importlib.metadata.version(p) for p in ("torch", "torchaudio")}
-    return FeatureCache(f"vector_{name}", {"name": name, "sample_rate": sample_rate, "pitch_hop": PITCH_HOP,
-                                           "version": 1, **versions})
+    return FeatureCache(
+        f"vector_{name}",
+        {"name": name, "sample_rate": sample_rate, "pitch_hop": PITCH_HOP, "version": 1, **versions},
+    )
 
 
 def extract_features(dm, stage: str, features: str = DEFAULT_FEATURES, batch_size: int = 32):
@@ -159,9 +174,13 @@ def extract_features(dm, stage: str, features: str = DEFAULT_FEATURES, batch_siz
         missing = [i for i, k in enumerate(keys) if found[k] is None]
         if missing:
             fx = VectorFeatures(name, sr).eval()
-            missing.sort(key=lambda i: whole.cache[whole.clips[i].corpus].length(whole.clips[i].id))  # little padding
+            missing.sort(
+                key=lambda i: whole.cache[whole.clips[i].corpus].length(whole.clips[i].id)
+            )  # little padding
             with torch.inference_mode():
-                for batch in DataLoader(Subset(whole, missing), batch_size=batch_size, collate_fn=pad_collate):
+                for batch in DataLoader(
+                    Subset(whole, missing), batch_size=batch_size, collate_fn=pad_collate
+                ):
                     for k, v in zip(batch["clip"], fx(batch["audio"], batch["lengths"]).numpy()):
                         store.put(k, v.astype(np.float32))
                         found[k] = v
@@ -171,8 +190,12 @@ def extract_features(dm, stage: str, features: str = DEFAULT_FEATURES, batch_siz
 
 def classification_metrics(pred: np.ndarray, target: np.ndarray, class_names: list[str]) -> dict[str, Any]:
     """WA / UA / macro-F1 / per-class recall / confusion matrix, with the LightningModule's definitions."""
-    from torchmetrics.functional.classification import (multiclass_accuracy, multiclass_confusion_matrix,
-                                                        multiclass_f1_score, multiclass_recall)
+    from torchmetrics.functional.classification import (
+        multiclass_accuracy,
+        multiclass_confusion_matrix,
+        multiclass_f1_score,
+        multiclass_recall,
+    )
 
     p, t, k = torch.as_tensor(pred), torch.as_tensor(target), len(class_names)
     recall = multiclass_recall(p, t, k, average=None)
@@ -200,27 +223,55 @@ def _fitted_size(pipe: Pipeline) -> int:
 
 
 @functools.lru_cache(maxsize=8)
-def _fold_features(protocol: str, fold: int, root: Optional[str], classes: Optional[str], features: str,
-                   limit_clips: Optional[int], vad_trim: bool = False):
+def _fold_features(
+    protocol: str,
+    fold: int,
+    root: Optional[str],
+    classes: Optional[str],
+    features: str,
+    limit_clips: Optional[int],
+    vad_trim: bool = False,
+):
     from ..data.datamodule import SERDataModule
 
-    dm = SERDataModule(root=root, protocol=protocol, fold=fold, classes=classes, limit_clips=limit_clips,
-                       num_workers=0, vad_trim=vad_trim)
+    dm = SERDataModule(
+        root=root,
+        protocol=protocol,
+        fold=fold,
+        classes=classes,
+        limit_clips=limit_clips,
+        num_workers=0,
+        vad_trim=vad_trim,
+    )
     dm.prepare_data()
     dm.setup("fit")
     return dm.class_names, extract_features(dm, "train", features), extract_features(dm, "test", features)
 
 
-def run_baseline(name: str, protocol: str, fold: int, root: Optional[str] = None, classes: Optional[str] = None,
-                 features: str = DEFAULT_FEATURES, limit_clips: Optional[int] = None,
-                 vad_trim: bool = False) -> dict[str, Any]:
+def run_baseline(
+    name: str,
+    protocol: str,
+    fold: int,
+    root: Optional[str] = None,
+    classes: Optional[str] = None,
+    features: str = DEFAULT_FEATURES,
+    limit_clips: Optional[int] = None,
+    vad_trim: bool = False,
+) -> dict[str, Any]:
     """Fit baseline ``name`` on the fold's training speakers, test on its test speakers (``vad_trim``: features
     of the clips from first to last speech found by Silero VAD)."""
     pipe = make_baseline(name)
     check_features(features)  # a bad feature name fails before any audio is read
-    class_names, (x_tr, y_tr, _), (x_te, y_te, test_clips) = _fold_features(protocol, fold, root, classes, features,
-                                                                            limit_clips, vad_trim)
+    class_names, (x_tr, y_tr, _), (x_te, y_te, test_clips) = _fold_features(
+        protocol, fold, root, classes, features, limit_clips, vad_trim
+    )
     pipe.fit(x_tr, y_tr)
     result = classification_metrics(pipe.predict(x_te), y_te, class_names)
-    return {**result, "params": _fitted_size(pipe), "n_test": len(y_te), "n_train": len(y_tr),
-            "test_speakers": " ".join(sorted({c.speaker for c in test_clips})), "features": features}
+    return {
+        **result,
+        "params": _fitted_size(pipe),
+        "n_test": len(y_te),
+        "n_train": len(y_tr),
+        "test_speakers": " ".join(sorted({c.speaker for c in test_clips})),
+        "features": features,
+    }

@@ -26,17 +26,35 @@ def _block(c_in: int, c_out: int, k: int) -> list[nn.Module]:
 
 
 class Conv2dMFCC(nn.Module):
-    def __init__(self, num_classes: int, input_shape: tuple[int, ...], filters: int = 8, hidden: int = 64,
-                 dropout: float = 0.2):
+    def __init__(
+        self,
+        num_classes: int,
+        input_shape: tuple[int, ...],
+        filters: int = 8,
+        hidden: int = 64,
+        dropout: float = 0.2,
+    ):
         super().__init__()
         f = filters
-        self.features = nn.Sequential(*_block(input_shape[0], f, 13), *_block(f, f, 13), nn.MaxPool2d((2, 1)),
-                                      *_block(f, f, 3), *_block(f, f, 1), nn.MaxPool2d((2, 1)), nn.Flatten())
+        self.features = nn.Sequential(
+            *_block(input_shape[0], f, 13),
+            *_block(f, f, 13),
+            nn.MaxPool2d((2, 1)),
+            *_block(f, f, 3),
+            *_block(f, f, 1),
+            nn.MaxPool2d((2, 1)),
+            nn.Flatten(),
+        )
         with torch.no_grad():
             flat = self.features.eval()(torch.zeros(1, *input_shape)).shape[1]
         self.features.train()
-        self.classifier = nn.Sequential(nn.Linear(flat, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
-                                        nn.Dropout(dropout), nn.Linear(hidden, num_classes))
+        self.classifier = nn.Sequential(
+            nn.Linear(flat, hidden),
+            nn.BatchNorm1d(hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, num_classes),
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.classifier(self.features(x))
@@ -44,12 +62,19 @@ class Conv2dMFCC(nn.Module):
 
 def keras_param_count(model: nn.Module) -> int:
     """Parameters as Keras' model.summary() counts them: trainable ones plus BatchNorm moving statistics."""
-    stats = sum(math.prod(b.shape) for n, b in model.named_buffers() if n.endswith(("running_mean", "running_var")))
+    stats = sum(
+        math.prod(b.shape) for n, b in model.named_buffers() if n.endswith(("running_mean", "running_var"))
+    )
     return sum(p.numel() for p in model.parameters()) + stats
 
 
-@register_model("conv2d_mfcc", frontend={"name": "mfcc", "n_mfcc": 39}, source="seed 003",
-                description="seed 003's 8-filter 13x13 CNN on 39 MFCCs (208,303 params on its input)")
-def conv2d_mfcc(num_classes: int, input_shape: tuple[int, ...], filters: int = 8, hidden: int = 64,
-                dropout: float = 0.2) -> nn.Module:
+@register_model(
+    "conv2d_mfcc",
+    frontend={"name": "mfcc", "n_mfcc": 39},
+    source="seed 003",
+    description="seed 003's 8-filter 13x13 CNN on 39 MFCCs (208,303 params on its input)",
+)
+def conv2d_mfcc(
+    num_classes: int, input_shape: tuple[int, ...], filters: int = 8, hidden: int = 64, dropout: float = 0.2
+) -> nn.Module:
     return Conv2dMFCC(num_classes, tuple(input_shape), filters, hidden, dropout)

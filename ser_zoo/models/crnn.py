@@ -25,20 +25,36 @@ from .registry import register_model
 
 
 class CRNN(nn.Module):
-    def __init__(self, num_classes: int, n_features: int = 40, channels: tuple[int, ...] = (32, 64, 128),
-                 hidden: int = 128, layers: int = 2, dropout: float = 0.3, hop_length: int = 160):
+    def __init__(
+        self,
+        num_classes: int,
+        n_features: int = 40,
+        channels: tuple[int, ...] = (32, 64, 128),
+        hidden: int = 128,
+        layers: int = 2,
+        dropout: float = 0.3,
+        hop_length: int = 160,
+    ):
         super().__init__()
         if not channels:
-            raise ConfigError("mfcc_crnn: model_kwargs.channels is empty; give conv widths, e.g. [32, 64, 128]")
-        pools = ([(2, 2), (2, 2)] + [(2, 1)] * len(channels))[:len(channels)]
+            raise ConfigError(
+                "mfcc_crnn: model_kwargs.channels is empty; give conv widths, e.g. [32, 64, 128]"
+            )
+        pools = ([(2, 2), (2, 2)] + [(2, 1)] * len(channels))[: len(channels)]
         widths = (1, *channels)
         self.conv = nn.Sequential(*[conv_block(a, b, p) for a, b, p in zip(widths[:-1], widths[1:], pools)])
         freq = n_features
         for p in pools:
             freq //= p[0]
         self.time_stride, self.hop_length = math.prod(p[1] for p in pools), hop_length
-        self.rnn = nn.GRU(channels[-1] * freq, hidden, layers, batch_first=True, bidirectional=True,
-                          dropout=dropout if layers > 1 else 0.0)
+        self.rnn = nn.GRU(
+            channels[-1] * freq,
+            hidden,
+            layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=dropout if layers > 1 else 0.0,
+        )
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(4 * hidden, num_classes))
 
     extra_inputs = ("lengths",)  # sample counts from the batch, so padding frames are left out of the pooling
@@ -61,8 +77,19 @@ class CRNN(nn.Module):
         return self.head(torch.cat([mean, peak], 1))
 
 
-@register_model("mfcc_crnn", frontend={"name": "mfcc", "n_mfcc": 40}, source="seed 004",
-                description="conv blocks + bidirectional GRU on 40 MFCCs (seed 004's CRNN)")
-def mfcc_crnn(num_classes: int, n_features: int = 40, channels: tuple[int, ...] = (32, 64, 128), hidden: int = 128,
-              layers: int = 2, dropout: float = 0.3, hop_length: int = 160) -> nn.Module:
+@register_model(
+    "mfcc_crnn",
+    frontend={"name": "mfcc", "n_mfcc": 40},
+    source="seed 004",
+    description="conv blocks + bidirectional GRU on 40 MFCCs (seed 004's CRNN)",
+)
+def mfcc_crnn(
+    num_classes: int,
+    n_features: int = 40,
+    channels: tuple[int, ...] = (32, 64, 128),
+    hidden: int = 128,
+    layers: int = 2,
+    dropout: float = 0.3,
+    hop_length: int = 160,
+) -> nn.Module:
     return CRNN(num_classes, n_features, tuple(channels), hidden, layers, dropout, hop_length)

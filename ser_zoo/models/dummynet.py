@@ -34,16 +34,25 @@ class DummyNet(nn.Module):
         if length < 1:
             raise ValueError(f"input of {input_shape[-1]} steps is too short for three conv+pool blocks")
         self.features = nn.Sequential(*layers)
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(128 * length, hidden), nn.ReLU(inplace=True),
-                                        nn.Linear(hidden, num_classes))
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(128 * length, hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, num_classes),
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.classifier(self.features(x))
 
 
 def _variant(name: str, frontend: dict, what: str):
-    @register_model(name, frontend=frontend, input_kind="sequence", source="seed 000",
-                    description=f"DummyNet 1-D CNN on {what}")
+    @register_model(
+        name,
+        frontend=frontend,
+        input_kind="sequence",
+        source="seed 000",
+        description=f"DummyNet 1-D CNN on {what}",
+    )
     def build(num_classes: int, input_shape: tuple[int, ...], hidden: int = 256) -> nn.Module:
         return DummyNet(num_classes, input_shape, hidden)
 
@@ -53,5 +62,7 @@ def _variant(name: str, frontend: dict, what: str):
 
 dummynet_zcr = _variant("dummynet_zcr", ZCR, "zero-crossing rate")
 dummynet_energy = _variant("dummynet_energy", ENERGY, "RMS energy")
-dummynet_zcr_energy = _variant("dummynet_zcr_energy", ZCR_ENERGY, "zero-crossing rate then energy, concatenated")
+dummynet_zcr_energy = _variant(
+    "dummynet_zcr_energy", ZCR_ENERGY, "zero-crossing rate then energy, concatenated"
+)
 dummynet_mel = _variant("dummynet_mel", FLAT_MEL, "the flattened 40-band log-mel spectrogram")

@@ -24,8 +24,12 @@ def load_members(paths: Sequence[str]) -> list[nn.Module]:
     from ..lit.module import SERModule
     from ..zoo import load_pretrained
 
-    return [SERModule.load_from_checkpoint(p, map_location="cpu").eval() if str(p).endswith(".ckpt")
-            else load_pretrained(str(p)) for p in paths]
+    return [
+        SERModule.load_from_checkpoint(p, map_location="cpu").eval()
+        if str(p).endswith(".ckpt")
+        else load_pretrained(str(p))
+        for p in paths
+    ]
 
 
 class AveragingEnsemble(nn.Module):
@@ -37,12 +41,15 @@ class AveragingEnsemble(nn.Module):
             raise ConfigError("an ensemble needs at least one member")
         names = [list(m.class_names) for m in members]
         if any(n != names[0] for n in names):
-            raise ConfigError(f"ensemble members predict different classes: {names}; use members trained on one "
-                              "class set")
+            raise ConfigError(
+                f"ensemble members predict different classes: {names}; use members trained on one class set"
+            )
         self.members, self.class_names = nn.ModuleList(members), names[0]
         w = torch.ones(len(members)) if weights is None else torch.as_tensor(weights, dtype=torch.float32)
         if len(w) != len(members) or (w < 0).any() or w.sum() <= 0:
-            raise ConfigError(f"ensemble weights {list(map(float, w))} must be {len(members)} non-negative numbers")
+            raise ConfigError(
+                f"ensemble weights {list(map(float, w))} must be {len(members)} non-negative numbers"
+            )
         self.register_buffer("weights", w / w.sum(), persistent=False)
 
     def member_probs(self, wave: Tensor, lengths: Optional[Tensor] = None, **extra: Tensor) -> Tensor:
@@ -58,7 +65,11 @@ def collect_probs(model: nn.Module, dm, stage: str) -> tuple[np.ndarray, np.ndar
     """(probabilities or member probabilities, labels, clips) over one stage of a set-up data module."""
     probs, labels = [], []
     loader = getattr(dm, f"{stage}_dataloader")()
-    fn = model.member_probs if isinstance(model, AveragingEnsemble) else (lambda *a, **k: model(*a, **k).softmax(-1))
+    fn = (
+        model.member_probs
+        if isinstance(model, AveragingEnsemble)
+        else (lambda *a, **k: model(*a, **k).softmax(-1))
+    )
     for batch in loader:
         probs.append(fn(batch["audio"], batch["lengths"], gender=batch["gender"]).cpu())
         labels.append(batch["label"])
@@ -90,11 +101,16 @@ class StackedEnsemble:
 
 
 #: ensemble_table's rows for the members combined, by kind (the rows of the members alone come first)
-COMBINED_ROWS = {"average": "average of members", "stack": "stacked (logreg fitted on val speakers)",
-                 "select": "ensemble selection (weights from val-speaker UA)"}
+COMBINED_ROWS = {
+    "average": "average of members",
+    "stack": "stacked (logreg fitted on val speakers)",
+    "select": "ensemble selection (weights from val-speaker UA)",
+}
 
 
-def ensemble_selection(val_probs: Sequence[np.ndarray], val_labels: np.ndarray, rounds: int = 20) -> np.ndarray:
+def ensemble_selection(
+    val_probs: Sequence[np.ndarray], val_labels: np.ndarray, rounds: int = 20
+) -> np.ndarray:
     """Member weights by ensemble selection (Caruana et al., ICML 2004): ``rounds`` times, add (with replacement) the
     member whose addition most raises UA on the validation speakers; a member's weight is the share of picks. A tie
     goes to the earlier member. Reads validation speakers only, so it is a model choice, never a test-fold fit."""
@@ -129,8 +145,15 @@ class BaselineMember:
     and a stacker fitted on validation speakers can weigh it; probabilities are lined up with any clip list by
     corpus and clip id (its own data module may read VAD-trimmed clips)."""
 
-    def __init__(self, spec: str, protocol: str, fold: int, classes: Optional[str] = None,
-                 root: Optional[str] = None, limit_clips: Optional[int] = None):
+    def __init__(
+        self,
+        spec: str,
+        protocol: str,
+        fold: int,
+        classes: Optional[str] = None,
+        root: Optional[str] = None,
+        limit_clips: Optional[int] = None,
+    ):
         from ..data.datamodule import SERDataModule
         from .classical import check_features, make_baseline, parse_baseline_spec
 
@@ -138,9 +161,19 @@ class BaselineMember:
         check_features(self.features)
         self.spec, self.pipe = spec, make_baseline(name)
         if not hasattr(self.pipe[-1], "predict_proba"):  # SVC: Platt-scaled, as scikit-learn recommends
-            self.pipe.steps[-1] = (self.pipe.steps[-1][0], CalibratedClassifierCV(self.pipe[-1], ensemble=False))
-        self.dm = SERDataModule(root=root, protocol=protocol, fold=fold, classes=classes, limit_clips=limit_clips,
-                                num_workers=0, vad_trim=vad)
+            self.pipe.steps[-1] = (
+                self.pipe.steps[-1][0],
+                CalibratedClassifierCV(self.pipe[-1], ensemble=False),
+            )
+        self.dm = SERDataModule(
+            root=root,
+            protocol=protocol,
+            fold=fold,
+            classes=classes,
+            limit_clips=limit_clips,
+            num_workers=0,
+            vad_trim=vad,
+        )
         self.dm.prepare_data()
         self.dm.setup("fit")
         self.class_names = list(self.dm.class_names)
@@ -162,13 +195,16 @@ class BaselineMember:
         row = {(c.corpus, c.id): i for i, c in enumerate(own)}
         missing = [c.id for c in clips if (c.corpus, c.id) not in row]
         if missing:
-            raise ConfigError(f"baseline member '{self.spec}' has no {stage} clip {missing[0]} (and "
-                              f"{len(missing) - 1} more); build it on the same protocol, fold and classes")
+            raise ConfigError(
+                f"baseline member '{self.spec}' has no {stage} clip {missing[0]} (and "
+                f"{len(missing) - 1} more); build it on the same protocol, fold and classes"
+            )
         return p[[row[(c.corpus, c.id)] for c in clips]]
 
 
-def ensemble_table(members: Sequence[tuple[str, object]], dm,
-                   member_dms: Optional[Sequence[object]] = None) -> list[tuple[str, dict]]:
+def ensemble_table(
+    members: Sequence[tuple[str, object]], dm, member_dms: Optional[Sequence[object]] = None
+) -> list[tuple[str, dict]]:
     """Test metrics of each member alone, of their probability average, of a logistic-regression stack fitted on the
     validation speakers, and of a weighted average whose weights ensemble selection picks on the validation speakers
     (its row carries ``weights``); members are (name, SERModule or BaselineMember) on one set-up data module.
@@ -180,17 +216,25 @@ def ensemble_table(members: Sequence[tuple[str, object]], dm,
 
     names = [list(m.class_names) for _, m in members]
     if not members or any(n != list(dm.class_names) for n in names):
-        raise ConfigError(f"ensemble members predict {names}, the fold gives {list(dm.class_names)}; use members "
-                          "trained on the fold's class set")
+        raise ConfigError(
+            f"ensemble members predict {names}, the fold gives {list(dm.class_names)}; use members "
+            "trained on the fold's class set"
+        )
     member_dms = list(member_dms or [])
-    member_dms = [dm if own is None else own for own in member_dms + [None] * (len(members) - len(member_dms))]
+    member_dms = [
+        dm if own is None else own for own in member_dms + [None] * (len(members) - len(member_dms))
+    ]
 
     def stage_probs(m, own_dm, stage: str) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(m, BaselineMember):
             return m.probs(stage, dm.stage_clips(stage)), np.asarray(dm.datasets[stage].labels)
-        if own_dm is not dm and [c.id for c in own_dm.stage_clips(stage)] != [c.id for c in dm.stage_clips(stage)]:
-            raise ConfigError(f"a member's data module gives other {stage} clips than the ensemble's; build it on the "
-                              "same protocol, fold, classes and clip limit")
+        if own_dm is not dm and [c.id for c in own_dm.stage_clips(stage)] != [
+            c.id for c in dm.stage_clips(stage)
+        ]:
+            raise ConfigError(
+                f"a member's data module gives other {stage} clips than the ensemble's; build it on the "
+                "same protocol, fold, classes and clip limit"
+            )
         return collect_probs(m.eval(), own_dm, stage)[:2]
 
     probs, labels = {"val": [], "test": []}, {}
@@ -200,15 +244,24 @@ def ensemble_table(members: Sequence[tuple[str, object]], dm,
         for stage in probs:
             p, labels[stage] = stage_probs(m, own_dm, stage)
             probs[stage].append(p)
-    score = lambda p: {**classification_metrics(p.argmax(1), labels["test"], names[0]),  # noqa: E731
-                       "n_test": len(labels["test"])}
+    score = lambda p: {
+        **classification_metrics(p.argmax(1), labels["test"], names[0]),  # noqa: E731
+        "n_test": len(labels["test"]),
+    }
     rows = [(name, score(p)) for (name, _), p in zip(members, probs["test"])]
     rows.append((COMBINED_ROWS["average"], score(np.mean(probs["test"], 0))))
     stacker = _new_stacker().fit(StackedEnsemble._flat(probs["val"]), labels["val"])
     rows.append((COMBINED_ROWS["stack"], score(_stack_proba(stacker, probs["test"], len(names[0])))))
     weights = ensemble_selection(probs["val"], labels["val"])
-    rows.append((COMBINED_ROWS["select"],
-                 {**score(np.tensordot(weights, np.asarray(probs["test"]), 1)), "weights": weights.round(3).tolist()}))
+    rows.append(
+        (
+            COMBINED_ROWS["select"],
+            {
+                **score(np.tensordot(weights, np.asarray(probs["test"]), 1)),
+                "weights": weights.round(3).tolist(),
+            },
+        )
+    )
     return rows
 
 

@@ -40,9 +40,18 @@ class Conv1dExtractor(nn.Module):
         super().__init__()
         length = -(-(-(-n_inputs // 2)) // 2)  # two 'same' poolings: ceil(ceil(n / 2) / 2)
         self.body = nn.Sequential(
-            nn.Conv1d(1, 256, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool1d(2, ceil_mode=True),
-            nn.Conv1d(256, 256, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool1d(2, ceil_mode=True),
-            nn.Dropout(dropout), nn.Flatten(), nn.Linear(256 * length, 32), nn.ReLU(inplace=True), nn.Dropout(dropout))
+            nn.Conv1d(1, 256, 5, padding=2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool1d(2, ceil_mode=True),
+            nn.Conv1d(256, 256, 5, padding=2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool1d(2, ceil_mode=True),
+            nn.Dropout(dropout),
+            nn.Flatten(),
+            nn.Linear(256 * length, 32),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.body(x.unsqueeze(1))
@@ -54,9 +63,20 @@ class Conv2dExtractor(nn.Module):
     def __init__(self, dropout: float = 0.2):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(inplace=True), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(inplace=True), nn.MaxPool2d(2),
-            nn.Dropout(dropout), nn.Flatten(), nn.Linear(64 * 4 * 2, 32), nn.ReLU(inplace=True), nn.Dropout(dropout))
+            nn.Conv2d(1, 32, 3, padding=1),
+            nn.BatchNorm2d(32),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.BatchNorm2d(64),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Dropout(dropout),
+            nn.Flatten(),
+            nn.Linear(64 * 4 * 2, 32),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.body(x.view(-1, 1, 18, 9))
@@ -64,7 +84,9 @@ class Conv2dExtractor(nn.Module):
 
 def extractor_head(num_classes: int, dropout: float = 0.2) -> nn.Sequential:
     """The seed's Dense 12 -> Dense classes head on the 32 deep features (its first-stage training target)."""
-    return nn.Sequential(nn.Linear(32, 12), nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(12, num_classes))
+    return nn.Sequential(
+        nn.Linear(32, 12), nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(12, num_classes)
+    )
 
 
 def seed001_conv1d_extractor(num_classes: int = 6) -> nn.Sequential:
@@ -74,8 +96,13 @@ def seed001_conv1d_extractor(num_classes: int = 6) -> nn.Sequential:
 
 def fusion_mlp(n_inputs: int, num_classes: int) -> nn.Sequential:
     """The seed's fusion classifier ("sequential_4": n -> 12 -> 10 -> classes; 700 parameters at n=41, 6 classes)."""
-    return nn.Sequential(nn.Linear(n_inputs, 12), nn.ReLU(inplace=True), nn.Linear(12, 10), nn.ReLU(inplace=True),
-                         nn.Linear(10, num_classes))
+    return nn.Sequential(
+        nn.Linear(n_inputs, 12),
+        nn.ReLU(inplace=True),
+        nn.Linear(12, 10),
+        nn.ReLU(inplace=True),
+        nn.Linear(10, num_classes),
+    )
 
 
 class RecurrentHead(nn.Module):
@@ -96,8 +123,14 @@ class SERFusionNet(nn.Module):
 
     extra_inputs = ("gender",)
 
-    def __init__(self, num_classes: int, extractor: str = "conv1d", head: str = "mlp", use_gender: bool = True,
-                 dropout: float = 0.2):
+    def __init__(
+        self,
+        num_classes: int,
+        extractor: str = "conv1d",
+        head: str = "mlp",
+        use_gender: bool = True,
+        dropout: float = 0.2,
+    ):
         super().__init__()
         extractors = {"conv1d": Conv1dExtractor, "conv2d": Conv2dExtractor}
         if extractor not in extractors:
@@ -108,12 +141,18 @@ class SERFusionNet(nn.Module):
         self.norm_means, self.norm_stats = nn.BatchNorm1d(N_MEANS), nn.BatchNorm1d(N_STATS)
         self.extractor = extractors[extractor](dropout=dropout)
         n_fused = 32 + N_STATS + int(use_gender)
-        self.head = fusion_mlp(n_fused, num_classes) if head == "mlp" else RecurrentHead(num_classes, head == "bilstm")
+        self.head = (
+            fusion_mlp(n_fused, num_classes)
+            if head == "mlp"
+            else RecurrentHead(num_classes, head == "bilstm")
+        )
 
     def _check(self, x: Tensor) -> None:
         if x.dim() != 2 or x.shape[1] != N_MEANS + N_STATS:
-            raise ValueError(f"expects (B, {N_MEANS + N_STATS}) features (clip_means with stats: true), "
-                             f"got {tuple(x.shape)}")
+            raise ValueError(
+                f"expects (B, {N_MEANS + N_STATS}) features (clip_means with stats: true), "
+                f"got {tuple(x.shape)}"
+            )
 
     def deep_features(self, x: Tensor) -> Tensor:
         """The extractor's 32-d bottleneck for a (B, 168) input."""
@@ -129,9 +168,19 @@ class SERFusionNet(nn.Module):
         return self.head(torch.cat(parts, 1))
 
 
-@register_model("fusionnet", frontend={"name": "clip_means", "stats": True}, input_kind="vector", source="seed 001",
-                description="SER-FusionNet: Conv1D/Conv2D deep features + 6 statistics + gender -> MLP/LSTM/BiLSTM")
-def fusionnet(num_classes: int, extractor: str = "conv1d", head: str = "mlp", use_gender: bool = True,
-              dropout: float = 0.2) -> nn.Module:
+@register_model(
+    "fusionnet",
+    frontend={"name": "clip_means", "stats": True},
+    input_kind="vector",
+    source="seed 001",
+    description="SER-FusionNet: Conv1D/Conv2D deep features + 6 statistics + gender -> MLP/LSTM/BiLSTM",
+)
+def fusionnet(
+    num_classes: int,
+    extractor: str = "conv1d",
+    head: str = "mlp",
+    use_gender: bool = True,
+    dropout: float = 0.2,
+) -> nn.Module:
     """SER-FusionNet; ``extractor`` conv1d|conv2d, ``head`` mlp|lstm|bilstm, ``use_gender`` adds the gender input."""
     return SERFusionNet(num_classes, extractor, head, use_gender, dropout)

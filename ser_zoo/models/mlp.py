@@ -16,14 +16,24 @@ from .registry import register_model
 class VectorMLP(nn.Module):
     def __init__(self, num_classes: int, in_features: int = 256, hidden: int = 128, dropout: float = 0.3):
         super().__init__()
-        self.net = nn.Sequential(nn.LayerNorm(in_features), nn.Linear(in_features, hidden), nn.ReLU(inplace=True),
-                                 nn.Dropout(dropout), nn.Linear(hidden, num_classes))
+        self.net = nn.Sequential(
+            nn.LayerNorm(in_features),
+            nn.Linear(in_features, hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, num_classes),
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
 
 
-@register_model("ge2e_head", frontend={"name": "voice_embedding"}, input_kind="vector", source="transfer",
-                description="LayerNorm + one-hidden-layer MLP on a clip vector (default: frozen GE2E embedding)")
+@register_model(
+    "ge2e_head",
+    frontend={"name": "voice_embedding"},
+    input_kind="vector",
+    source="transfer",
+    description="LayerNorm + one-hidden-layer MLP on a clip vector (default: frozen GE2E embedding)",
+)
 def ge2e_head(num_classes: int, in_features: int = 256, hidden: int = 128, dropout: float = 0.3) -> nn.Module:
     return VectorMLP(num_classes, in_features, hidden, dropout)

@@ -35,15 +35,17 @@ def register_prefix(prefix: str, factory: Callable[[str], ModelEntry]) -> None:
     _PREFIXES[prefix] = factory
 
 
-def register_model(name: str, *, frontend: dict[str, Any], input_kind: str = "image", description: str = "",
-                   source: str = ""):
+def register_model(
+    name: str, *, frontend: dict[str, Any], input_kind: str = "image", description: str = "", source: str = ""
+):
     """Decorator: register ``fn(num_classes, **kwargs) -> nn.Module`` under ``name``."""
 
     def wrap(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in _REGISTRY:
             raise ValueError(f"model '{name}' registered twice")
-        _REGISTRY[name] = ModelEntry(name, fn, dict(frontend), input_kind, description or (fn.__doc__ or "").strip(),
-                                     source)
+        _REGISTRY[name] = ModelEntry(
+            name, fn, dict(frontend), input_kind, description or (fn.__doc__ or "").strip(), source
+        )
         return fn
 
     return wrap
@@ -57,7 +59,7 @@ def list_models(pattern: str = "*") -> list[str]:
 def model_entry(name: str) -> ModelEntry:
     for prefix, factory in _PREFIXES.items():
         if name.startswith(prefix) and name not in _REGISTRY:
-            return factory(name[len(prefix):])
+            return factory(name[len(prefix) :])
     if name not in _REGISTRY:
         raise ConfigError(f"unknown model '{name}'; use one of {list_models()} or 'timm/<backbone>'")
     return _REGISTRY[name]

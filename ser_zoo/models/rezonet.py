@@ -17,7 +17,11 @@ from .registry import register_model
 
 def _conv(c_in: int, c_out: int, kernel: tuple[int, int]) -> list[nn.Module]:
     pad = (kernel[0] // 2, kernel[1] // 2)
-    return [nn.Conv2d(c_in, c_out, kernel, padding=pad, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+    return [
+        nn.Conv2d(c_in, c_out, kernel, padding=pad, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    ]
 
 
 class RezoNet(nn.Module):
@@ -30,14 +34,24 @@ class RezoNet(nn.Module):
             c_in = c_out
         layers += _conv(c_in, w4, (3, 3)) + [nn.MaxPool2d((1, 2))]
         self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(w4, 64),
-                                  nn.ReLU(inplace=True), nn.Linear(64, num_classes))
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Dropout(dropout),
+            nn.Linear(w4, 64),
+            nn.ReLU(inplace=True),
+            nn.Linear(64, num_classes),
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.features(x))
 
 
-@register_model("rezonet", frontend={"name": "logmel", "n_mels": 40}, source="seed 000",
-                description="RezoNet: rectangular-kernel lightweight CNN on 40-band log-mel (Deep-Net style)")
+@register_model(
+    "rezonet",
+    frontend={"name": "logmel", "n_mels": 40},
+    source="seed 000",
+    description="RezoNet: rectangular-kernel lightweight CNN on 40-band log-mel (Deep-Net style)",
+)
 def rezonet(num_classes: int, widths: tuple[int, ...] = (16, 32, 64, 128), dropout: float = 0.3) -> nn.Module:
     return RezoNet(num_classes, tuple(widths), dropout)

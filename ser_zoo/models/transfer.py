@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Optional
 
 import timm
-from timm.models import adapt_input_conv, load_state_dict
 import torch
+from timm.models import adapt_input_conv, load_state_dict
 from torch import nn
 
 from ..errors import ConfigError, SerZooError
@@ -40,8 +40,10 @@ def resolve_weights(weights: str) -> Path:
             try:
                 torch.hub.download_url_to_file(weights, str(dest), progress=True)
             except Exception as e:
-                raise SerZooError(f"could not download weights from {weights} ({e}); "
-                                  "download the file yourself and pass its path") from None
+                raise SerZooError(
+                    f"could not download weights from {weights} ({e}); "
+                    "download the file yourself and pass its path"
+                ) from None
         return dest
     path = Path(weights).expanduser()
     if not path.is_file():
@@ -49,15 +51,23 @@ def resolve_weights(weights: str) -> Path:
     return path
 
 
-def timm_transfer(backbone: str, num_classes: int, pretrained: bool = False, weights: Optional[str] = None,
-                  in_chans: int = 1, drop_rate: float = 0.0) -> nn.Module:
+def timm_transfer(
+    backbone: str,
+    num_classes: int,
+    pretrained: bool = False,
+    weights: Optional[str] = None,
+    in_chans: int = 1,
+    drop_rate: float = 0.0,
+) -> nn.Module:
     """Any timm backbone with its input conv adapted to ``in_chans`` and a fresh classifier."""
     if pretrained and not weights:
         raise ConfigError(
             f"{backbone}: pretrained=true needs 'weights' (a local path or URL of an ImageNet state dict, "
-            f"e.g. torchvision's resnet18-f37072fd.pth); nothing is downloaded implicitly. Or set pretrained: false")
-    model = timm.create_model(backbone, pretrained=False, num_classes=num_classes, in_chans=in_chans,
-                              drop_rate=drop_rate)
+            f"e.g. torchvision's resnet18-f37072fd.pth); nothing is downloaded implicitly. Or set pretrained: false"
+        )
+    model = timm.create_model(
+        backbone, pretrained=False, num_classes=num_classes, in_chans=in_chans, drop_rate=drop_rate
+    )
     if weights:
         load_transfer_weights(model, resolve_weights(weights), in_chans)
     return model
@@ -71,9 +81,12 @@ def load_transfer_weights(model: nn.Module, path: Path, in_chans: int) -> None:
     try:
         state = load_state_dict(str(path), weights_only=True)
     except Exception as e:
-        raise SerZooError(f"cannot read weights {path} ({str(e).splitlines()[0]}); give a torch or safetensors "
-                          "state dict") from None
-    state = _timm_checkpoint_filter(model)(state)  # e.g. torchvision VGG's classifier.* -> timm's pre_logits.*
+        raise SerZooError(
+            f"cannot read weights {path} ({str(e).splitlines()[0]}); give a torch or safetensors state dict"
+        ) from None
+    state = _timm_checkpoint_filter(model)(
+        state
+    )  # e.g. torchvision VGG's classifier.* -> timm's pre_logits.*
     conv_key = f"{first_conv}.weight"
     if conv_key in state and state[conv_key].shape[1] != in_chans:
         state[conv_key] = adapt_input_conv(in_chans, state[conv_key])
@@ -85,8 +98,10 @@ def load_transfer_weights(model: nn.Module, path: Path, in_chans: int) -> None:
     missing = set(missing) - own_head
     if missing or unexpected:
         bad = sorted(missing)[:3] or sorted(unexpected)[:3]
-        raise SerZooError(f"weights {path} do not fit {model.default_cfg.get('architecture', type(model).__name__)}: "
-                          f"{len(missing)} missing and {len(unexpected)} unexpected keys (e.g. {bad})")
+        raise SerZooError(
+            f"weights {path} do not fit {model.default_cfg.get('architecture', type(model).__name__)}: "
+            f"{len(missing)} missing and {len(unexpected)} unexpected keys (e.g. {bad})"
+        )
 
 
 def _timm_checkpoint_filter(model: nn.Module):
@@ -105,23 +120,47 @@ def _timm_entry(backbone: str) -> ModelEntry:
     if not timm.is_model(backbone):
         near = timm.list_models(f"*{backbone.split('.')[0][:6]}*")[:6]
         raise ConfigError(f"timm has no model '{backbone}'" + (f"; similar: {near}" if near else ""))
-    return ModelEntry(f"timm/{backbone}", functools.partial(timm_transfer, backbone), SPECTROGRAM_IMAGE, "image",
-                      f"timm {backbone}, 1-channel first conv, new classifier", "timm")
+    return ModelEntry(
+        f"timm/{backbone}",
+        functools.partial(timm_transfer, backbone),
+        SPECTROGRAM_IMAGE,
+        "image",
+        f"timm {backbone}, 1-channel first conv, new classifier",
+        "timm",
+    )
 
 
 register_prefix("timm/", _timm_entry)
 
 
-@register_model("resnet18", frontend=SPECTROGRAM_IMAGE, source="seed 002",
-                description="ImageNet ResNet18, 1-channel first conv (from RGB filters), new classifier")
-def resnet18(num_classes: int, pretrained: bool = False, weights: Optional[str] = None, in_chans: int = 1,
-             drop_rate: float = 0.0) -> nn.Module:
+@register_model(
+    "resnet18",
+    frontend=SPECTROGRAM_IMAGE,
+    source="seed 002",
+    description="ImageNet ResNet18, 1-channel first conv (from RGB filters), new classifier",
+)
+def resnet18(
+    num_classes: int,
+    pretrained: bool = False,
+    weights: Optional[str] = None,
+    in_chans: int = 1,
+    drop_rate: float = 0.0,
+) -> nn.Module:
     return timm_transfer("resnet18", num_classes, pretrained, weights, in_chans, drop_rate)
 
 
-@register_model("vgg16", frontend=SPECTROGRAM_IMAGE, source="seed 001",
-                description="ImageNet VGG16, 1-channel first conv (from RGB filters), new classifier")
-def vgg16(num_classes: int, pretrained: bool = False, weights: Optional[str] = None, in_chans: int = 1,
-          drop_rate: float = 0.5) -> nn.Module:
+@register_model(
+    "vgg16",
+    frontend=SPECTROGRAM_IMAGE,
+    source="seed 001",
+    description="ImageNet VGG16, 1-channel first conv (from RGB filters), new classifier",
+)
+def vgg16(
+    num_classes: int,
+    pretrained: bool = False,
+    weights: Optional[str] = None,
+    in_chans: int = 1,
+    drop_rate: float = 0.5,
+) -> nn.Module:
     """torchvision's ``vgg16-397923af.pth`` loads as is (timm's key converter maps its classifier)."""
     return timm_transfer("vgg16", num_classes, pretrained, weights, in_chans, drop_rate)

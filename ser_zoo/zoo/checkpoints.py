@@ -19,9 +19,11 @@ from safetensors.torch import load_file, save_file
 from ..errors import ConfigError, SerZooError
 
 ZOO_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
-LICENCE = ("Trained on research corpora licensed for non-commercial research only (RAVDESS: CC BY-NC-SA 4.0; "
-           "CREMA-D: ODbL with its own terms; TESS and SAVEE: free for research). These weights inherit that "
-           "restriction: non-commercial research use only.")
+LICENCE = (
+    "Trained on research corpora licensed for non-commercial research only (RAVDESS: CC BY-NC-SA 4.0; "
+    "CREMA-D: ODbL with its own terms; TESS and SAVEE: free for research). These weights inherit that "
+    "restriction: non-commercial research use only."
+)
 
 
 def sha256_file(path: Union[str, Path]) -> str:
@@ -42,12 +44,33 @@ def zoo_table(cards: list[dict[str, Any]]) -> list[str]:
     mean over the folds run (the card's ``test_fold_ua`` and ``recipe_ua``)."""
     rows = [("name", "model", "classes", "protocol", "fold", "test UA", "recipe UA (folds)", "MiB")]
     for c in cards:
-        test = f"{c['test_fold_ua'] * 100:.2f}" if "test_fold_ua" in c else str(c.get("metrics", {}).get("ua", "-"))
+        test = (
+            f"{c['test_fold_ua'] * 100:.2f}"
+            if "test_fold_ua" in c
+            else str(c.get("metrics", {}).get("ua", "-"))
+        )
         r = c.get("recipe_ua")
-        recipe = (f"{r['mean'] * 100:.2f}" + (f" ± {r['std'] * 100:.2f}" if r.get("std") is not None else "")
-                  + f" ({len(r['folds'])})") if r else "-"
-        rows.append((c["name"], c["model"], str(len(c["class_names"])), c.get("protocol", "?"), str(c.get("fold", "-")),
-                     test, recipe, f"{c['size_bytes'] / 2**20:.1f}"))
+        recipe = (
+            (
+                f"{r['mean'] * 100:.2f}"
+                + (f" ± {r['std'] * 100:.2f}" if r.get("std") is not None else "")
+                + f" ({len(r['folds'])})"
+            )
+            if r
+            else "-"
+        )
+        rows.append(
+            (
+                c["name"],
+                c["model"],
+                str(len(c["class_names"])),
+                c.get("protocol", "?"),
+                str(c.get("fold", "-")),
+                test,
+                recipe,
+                f"{c['size_bytes'] / 2**20:.1f}",
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
 
@@ -61,8 +84,10 @@ def resolve(name_or_path: str, zoo_dir: Optional[Union[str, Path]] = None) -> tu
         card_path = Path(zoo_dir or ZOO_DIR) / f"{p.name}.json"
     if not card_path.is_file():
         names = [c["name"] for c in list_zoo(zoo_dir)]
-        raise ConfigError(f"no zoo checkpoint '{name_or_path}' (looked for {card_path}); available: {names} "
-                          "or give a path to a .safetensors file with its .json card beside it")
+        raise ConfigError(
+            f"no zoo checkpoint '{name_or_path}' (looked for {card_path}); available: {names} "
+            "or give a path to a .safetensors file with its .json card beside it"
+        )
     card = json.loads(card_path.read_text())
     return card_path.with_suffix(".safetensors"), card
 
@@ -73,8 +98,10 @@ def verified_state_dict(weights: Path, card: dict[str, Any]) -> dict[str, torch.
         raise SerZooError(f"{weights}: weights file missing; re-fetch the checkpoint")
     digest = sha256_file(weights)
     if digest != card["sha256"]:
-        raise SerZooError(f"{weights}: sha256 {digest[:12]}… does not match its card ({card['sha256'][:12]}…); "
-                          "the file is truncated or altered, re-fetch it")
+        raise SerZooError(
+            f"{weights}: sha256 {digest[:12]}… does not match its card ({card['sha256'][:12]}…); "
+            "the file is truncated or altered, re-fetch it"
+        )
     try:
         state = load_file(str(weights))
     except Exception as e:
@@ -90,11 +117,20 @@ def module_from_card(card: dict[str, Any]):
     kwargs.pop("weights", None)  # the zoo weights replace any ImageNet start
     if "pretrained" in kwargs:
         kwargs["pretrained"] = False
-    return SERModule(model=card["model"], model_kwargs=kwargs, frontend=card["frontend"], num_classes=len(card["class_names"]), class_names=card["class_names"],
-                     sample_rate=card["sample_rate"], example_seconds=card["clip_seconds"])
+    return SERModule(
+        model=card["model"],
+        model_kwargs=kwargs,
+        frontend=card["frontend"],
+        num_classes=len(card["class_names"]),
+        class_names=card["class_names"],
+        sample_rate=card["sample_rate"],
+        example_seconds=card["clip_seconds"],
+    )
 
 
-def load_pretrained(name_or_path: str, zoo_dir: Optional[Union[str, Path]] = None, device: Optional[str] = None):
+def load_pretrained(
+    name_or_path: str, zoo_dir: Optional[Union[str, Path]] = None, device: Optional[str] = None
+):
     """A ready SERModule (eval mode) from a zoo checkpoint: ``load_pretrained("resnet18_ravdess").predict(path)``."""
     weights, card = resolve(name_or_path, zoo_dir)
     module = module_from_card(card)
@@ -104,15 +140,23 @@ def load_pretrained(name_or_path: str, zoo_dir: Optional[Union[str, Path]] = Non
     return module.to(device) if device else module
 
 
-def export_checkpoint(ckpt_path: Union[str, Path], name: str, out_dir: Optional[Union[str, Path]] = None,
-                      fp16: bool = True, card_extra: Optional[dict[str, Any]] = None) -> Path:
+def export_checkpoint(
+    ckpt_path: Union[str, Path],
+    name: str,
+    out_dir: Optional[Union[str, Path]] = None,
+    fp16: bool = True,
+    card_extra: Optional[dict[str, Any]] = None,
+) -> Path:
     """Turn a Lightning ``.ckpt`` from ``ser-zoo fit`` into ``<name>.safetensors`` + ``.json`` + ``.md``."""
     from ..lit.module import SERModule
 
     module = SERModule.load_from_checkpoint(str(ckpt_path), map_location="cpu")  # weights_only, CRC-checked
     h = module.hparams
-    state = {k: v.detach().contiguous() for k, v in module.state_dict().items()
-             if not k.startswith(("train_metrics", "val_metrics", "test_metrics", "confmat"))}
+    state = {
+        k: v.detach().contiguous()
+        for k, v in module.state_dict().items()
+        if not k.startswith(("train_metrics", "val_metrics", "test_metrics", "confmat"))
+    }
     if fp16:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     out = Path(out_dir or ZOO_DIR)
@@ -122,10 +166,18 @@ def export_checkpoint(ckpt_path: Union[str, Path], name: str, out_dir: Optional[
     # card's sha256, differ between exports of the same weights. The name lives in the card.
     save_file(state, str(weights), metadata={"format": "pt"})
     card = {
-        "name": name, "model": h.model, "model_kwargs": dict(h.model_kwargs or {}), "frontend": module.frontend_spec,
-        "class_names": list(module.class_names), "sample_rate": h.sample_rate, "clip_seconds": h.example_seconds,
-        "params": sum(p.numel() for p in module.net.parameters()), "dtype": "float16" if fp16 else "float32",
-        "sha256": sha256_file(weights), "size_bytes": weights.stat().st_size, "licence": LICENCE,
+        "name": name,
+        "model": h.model,
+        "model_kwargs": dict(h.model_kwargs or {}),
+        "frontend": module.frontend_spec,
+        "class_names": list(module.class_names),
+        "sample_rate": h.sample_rate,
+        "clip_seconds": h.example_seconds,
+        "params": sum(p.numel() for p in module.net.parameters()),
+        "dtype": "float16" if fp16 else "float32",
+        "sha256": sha256_file(weights),
+        "size_bytes": weights.stat().st_size,
+        "licence": LICENCE,
         **(card_extra or {}),
     }
     (out / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
@@ -136,30 +188,34 @@ def export_checkpoint(ckpt_path: Union[str, Path], name: str, out_dir: Optional[
 def model_card_markdown(card: dict[str, Any]) -> str:
     m = card.get("metrics", {})
     rows = "\n".join(f"| {k} | {v} |" for k, v in m.items()) or "| (not measured) | |"
-    heard = (f"**Speakers heard:** {len(card['heard_speakers'])} (training and validation, including its starting "
-             "checkpoint's; listed in the JSON card). Fine-tuning from it with `model.init_from` stops if the fold's "
-             "test speakers include any of them.\n" if "heard_speakers" in card else "")
+    heard = (
+        f"**Speakers heard:** {len(card['heard_speakers'])} (training and validation, including its starting "
+        "checkpoint's; listed in the JSON card). Fine-tuning from it with `model.init_from` stops if the fold's "
+        "test speakers include any of them.\n"
+        if "heard_speakers" in card
+        else ""
+    )
     start = f"**Fine-tuned from:** zoo checkpoint `{card['init_from']}`.\n" if card.get("init_from") else ""
-    return f"""# {card['name']}
+    return f"""# {card["name"]}
 
-**Architecture:** `{card['model']}` {json.dumps(card.get('model_kwargs', {}))}, {card['params']:,} parameters, \
-weights {card['dtype']} ({card['size_bytes'] / 2**20:.1f} MiB).
-**Front-end:** `{json.dumps(card['frontend'])}` at {card['sample_rate']} Hz, {card['clip_seconds']} s crops.
-**Classes:** {', '.join(card['class_names'])}.
-**Training data and protocol:** {card.get('data', 'see the JSON card')}; protocol `{card.get('protocol', '?')}`.
+**Architecture:** `{card["model"]}` {json.dumps(card.get("model_kwargs", {}))}, {card["params"]:,} parameters, \
+weights {card["dtype"]} ({card["size_bytes"] / 2**20:.1f} MiB).
+**Front-end:** `{json.dumps(card["frontend"])}` at {card["sample_rate"]} Hz, {card["clip_seconds"]} s crops.
+**Classes:** {", ".join(card["class_names"])}.
+**Training data and protocol:** {card.get("data", "see the JSON card")}; protocol `{card.get("protocol", "?")}`.
 {start}{heard}
-| metric ({card.get('protocol', '?')}) | value |
+| metric ({card.get("protocol", "?")}) | value |
 |---|---|
 {rows}
 
-**Reproduce:** `{card.get('command', '?')}` (config `{card.get('config', '?')}`).
-**sha256:** `{card['sha256']}`
+**Reproduce:** `{card.get("command", "?")}` (config `{card.get("config", "?")}`).
+**sha256:** `{card["sha256"]}`
 
-**Licence:** {card['licence']}
+**Licence:** {card["licence"]}
 
 ```python
 import ser_zoo
-model = ser_zoo.load_pretrained("{card['name']}")
+model = ser_zoo.load_pretrained("{card["name"]}")
 model.predict("clip.wav")
 ```
 """
@@ -172,7 +228,9 @@ class FineTuneStart(NamedTuple):
     card: dict[str, Any]
 
 
-def init_from_pretrained(module, name_or_path: str, zoo_dir: Optional[Union[str, Path]] = None) -> FineTuneStart:
+def init_from_pretrained(
+    module, name_or_path: str, zoo_dir: Optional[Union[str, Path]] = None
+) -> FineTuneStart:
     """Fine-tuning start: copy every zoo tensor whose shape fits; a new class set only replaces the head.
 
     Tensors whose shapes differ must be classifier ones (leading dimension = the old class count); anything
@@ -181,8 +239,10 @@ def init_from_pretrained(module, name_or_path: str, zoo_dir: Optional[Union[str,
     """
     weights, card = resolve(name_or_path, zoo_dir)
     if card["model"] != module.hparams.model:
-        raise ConfigError(f"init_from '{name_or_path}' is a {card['model']} but the recipe builds "
-                          f"{module.hparams.model}; set model.model: {card['model']}")
+        raise ConfigError(
+            f"init_from '{name_or_path}' is a {card['model']} but the recipe builds "
+            f"{module.hparams.model}; set model.model: {card['model']}"
+        )
     state = verified_state_dict(weights, card)
     own = module.state_dict()
     old_classes = len(card["class_names"])
@@ -190,13 +250,18 @@ def init_from_pretrained(module, name_or_path: str, zoo_dir: Optional[Union[str,
     for k, v in list(state.items()):
         if k in own and own[k].shape != v.shape:
             if v.shape[0] != old_classes:
-                raise ConfigError(f"init_from '{name_or_path}': {k} has shape {tuple(v.shape)} but the model "
-                                  f"expects {tuple(own[k].shape)}; the front-end or model options differ from the card")
+                raise ConfigError(
+                    f"init_from '{name_or_path}': {k} has shape {tuple(v.shape)} but the model "
+                    f"expects {tuple(own[k].shape)}; the front-end or model options differ from the card"
+                )
             del state[k]
             fresh.append(k)
     missing, unexpected = module.load_state_dict(state, strict=False)
-    missing = [k for k in missing if k not in fresh and not k.startswith(("train_", "val_", "test_", "confmat"))]
+    missing = [
+        k for k in missing if k not in fresh and not k.startswith(("train_", "val_", "test_", "confmat"))
+    ]
     if missing or unexpected:
-        raise ConfigError(f"init_from '{name_or_path}' does not fit: missing {missing[:3]}, unexpected "
-                          f"{unexpected[:3]}")
+        raise ConfigError(
+            f"init_from '{name_or_path}' does not fit: missing {missing[:3]}, unexpected {unexpected[:3]}"
+        )
     return FineTuneStart(fresh, card)

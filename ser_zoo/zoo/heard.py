@@ -16,8 +16,9 @@ from ..errors import ConfigError
 log = logging.getLogger("ser_zoo")
 
 
-def fold_heard_speakers(protocol: str, fold: int, classes: Optional[str], root: Union[str, Path],
-                        init_from: Optional[str] = None) -> list[str]:
+def fold_heard_speakers(
+    protocol: str, fold: int, classes: Optional[str], root: Union[str, Path], init_from: Optional[str] = None
+) -> list[str]:
     """Training and validation speakers of a protocol fold, plus everything the ``init_from`` checkpoint heard."""
     from ..data.corpora import filter_classes, read_corpora
     from ..data.labels import resolve_classes
@@ -31,24 +32,34 @@ def fold_heard_speakers(protocol: str, fold: int, classes: Optional[str], root: 
     if init_from:
         start = resolve(init_from)[1]
         if "heard_speakers" not in start:
-            raise ConfigError(f"zoo checkpoint '{start['name']}' does not list the speakers it heard; refresh its "
-                              "card first (benchmarks/publish_zoo.py --refresh_card)")
+            raise ConfigError(
+                f"zoo checkpoint '{start['name']}' does not list the speakers it heard; refresh its "
+                "card first (benchmarks/publish_zoo.py --refresh_card)"
+            )
         heard |= set(start["heard_speakers"])
     return sorted(heard)
 
 
-def saved_heard_speakers(saved: dict[str, Any], where: Union[str, Path],
-                         root: Optional[Union[str, Path]] = None) -> list[str]:
+def saved_heard_speakers(
+    saved: dict[str, Any], where: Union[str, Path], root: Optional[Union[str, Path]] = None
+) -> list[str]:
     """The speakers behind a loaded ``ser-zoo fit`` / ``bench`` checkpoint dict: its saved data module's protocol, fold
     and classes, plus its ``init_from`` start. ``root`` is this machine's data root (the saved one may be another's)."""
     from ..data.datamodule import default_data_root
 
     data, hp = saved.get("datamodule_hyper_parameters") or {}, saved.get("hyper_parameters") or {}
     if "protocol" not in data or "fold" not in data:
-        raise ConfigError(f"{where}: no data-module settings saved in it, so the speakers it heard are unknown; use a "
-                          "checkpoint written by ser-zoo fit or ser-zoo bench")
-    return fold_heard_speakers(data["protocol"], int(data["fold"]), data.get("classes"), root or default_data_root(),
-                               hp.get("init_from"))
+        raise ConfigError(
+            f"{where}: no data-module settings saved in it, so the speakers it heard are unknown; use a "
+            "checkpoint written by ser-zoo fit or ser-zoo bench"
+        )
+    return fold_heard_speakers(
+        data["protocol"],
+        int(data["fold"]),
+        data.get("classes"),
+        root or default_data_root(),
+        hp.get("init_from"),
+    )
 
 
 def check_unheard(card: dict[str, Any], dm: Any, role: str = "model.init_from") -> None:
@@ -60,12 +71,18 @@ def check_unheard(card: dict[str, Any], dm: Any, role: str = "model.init_from") 
     test_speakers = {c.speaker for c in dm.stage_clips("test")}
     where = f"{dm.protocol.name} fold {dm.hparams.fold}"
     if "heard_speakers" not in card:
-        log.warning("zoo checkpoint '%s' does not list the speakers it heard: cannot check that %s tests on unheard "
-                    "speakers", card.get("name", "?"), where)
+        log.warning(
+            "zoo checkpoint '%s' does not list the speakers it heard: cannot check that %s tests on unheard "
+            "speakers",
+            card.get("name", "?"),
+            where,
+        )
         return
     overlap = sorted(set(card["heard_speakers"]) & set(test_speakers))
     if overlap:
         shown = ", ".join(overlap[:5]) + (f" and {len(overlap) - 5} more" if len(overlap) > 5 else "")
-        raise ConfigError(f"{role} '{card['name']}' heard {len(overlap)} of the test speakers of {where} ({shown}); "
-                          "the result would not be speaker-independent: pick a fold whose test speakers it never "
-                          f"heard (its card lists heard_speakers) or drop it from {role}")
+        raise ConfigError(
+            f"{role} '{card['name']}' heard {len(overlap)} of the test speakers of {where} ({shown}); "
+            "the result would not be speaker-independent: pick a fold whose test speakers it never "
+            f"heard (its card lists heard_speakers) or drop it from {role}"
+        )
