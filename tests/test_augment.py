@@ -1,11 +1,12 @@
-"""Batched augmentation: each transform does what it says, per clip, on the batch's device; eval is identity."""
+"""Batched augmentation: each transform does what it says, per clip, on the batch's device; eval: identity."""
 
+import doctest
 import math
 
 import pytest
 import torch
 
-from ser_zoo.augment import Augmentation
+from ser_zoo.augment import Augmentation, pipeline, spectrogram, waveform
 from ser_zoo.augment.waveform import AddNoise, Gain, LowPass, PitchShift, TimeShift, TimeStretch
 from ser_zoo.errors import ConfigError
 
@@ -180,3 +181,10 @@ def test_runs_on_the_batch_device():
     )
     out, lengths = aug.waveforms(tone(300.0, 1.0, 4).cuda(), torch.full((4,), SR, device="cuda"))
     assert out.is_cuda and lengths.is_cuda
+
+
+@pytest.mark.parametrize("module", [pipeline, spectrogram, waveform])
+def test_docstring_examples_run(module):
+    """The shapes the transforms' docstrings promise are the shapes they give."""
+    result = doctest.testmod(module, extraglobs={"torch": torch}, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0

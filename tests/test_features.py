@@ -7,10 +7,16 @@ measured errors are 10-100x below them:
   zcr                  : < 1e-7 absolute (measured: exact)
   rms                  : < 1e-5 x max rms (measured ~2e-7)
   chroma               : < 1e-5 absolute on [0, 1] values (measured ~1e-6)
-  clip_stats           : rtol 1e-4, atol 1e-9 per feature vs numpy/scipy (float64) and librosa (measured <= 5e-5)
+  clip_stats           : rtol 1e-4, atol 1e-9 per feature vs numpy/scipy (float64) and librosa
+                         (measured <= 5e-5)
 """
 
 from __future__ import annotations
+
+import doctest
+import inspect
+import subprocess
+import sys
 
 import librosa
 import numpy as np
@@ -20,7 +26,21 @@ import torch
 from conftest import real_clip, synthetic
 
 from ser_zoo.errors import ConfigError
-from ser_zoo.features import FRONTENDS, ClipStats, Concat, create_frontend, list_frontends
+from ser_zoo.features import (
+    FRONTENDS,
+    ClipStats,
+    Concat,
+    base,
+    create_frontend,
+    frontends,
+    functional,
+    list_frontends,
+    pooled,
+    pretrained_cache,
+    register_frontend,
+    registry,
+    stack,
+)
 
 SR, N_FFT, HOP = 16000, 512, 160
 
@@ -127,7 +147,7 @@ def test_clip_stats_ignore_zero_padding():
 
 @pytest.mark.parametrize("name", sorted(FRONTENDS))
 def test_batch_shapes_dtype_and_padded_rows(name):
-    """Every front-end: (B, *output_shape), float32, finite; a padded row's leading frames equal the clip alone."""
+    """Every front-end: (B, *output_shape), float32, finite; a padded row's first frames equal the clip's."""
     fe = create_frontend(name)
     n, short = 12000, 7000
     batch = torch.from_numpy(np.stack([synthetic(n / SR, seed=3), synthetic(n / SR, seed=4)]))
@@ -254,3 +274,43 @@ def test_buffers_follow_device_but_stay_out_of_state_dict(name):
         return  # they skip padded frames / count windows per clip: data-dependent shapes a meta tensor lacks
     out = fe(torch.zeros(2, 3200, device="meta"), torch.tensor([3200, 1000], device="meta"))
     assert out.device.type == "meta" and tuple(out.shape) == (2, *fe.output_shape(3200))
+
+
+def test_each_front_end_registers_in_its_own_module():
+    assert FRONTENDS is registry.FRONTENDS
+    for name, cls in FRONTENDS.items():
+        module = sys.modules[cls.__module__]
+        assert module.__name__.startswith("ser_zoo.features.") and getattr(module, cls.__name__) is cls, name
+
+
+def test_registering_a_second_class_under_a_taken_name_fails():
+    register_frontend("logmel")(FRONTENDS["logmel"])  # the same class again (a re-import) is harmless
+    with pytest.raises(ValueError, match="'logmel' registered twice"):
+        register_frontend("logmel")(type("Other", (base.FrontEnd,), {}))
+    assert FRONTENDS["logmel"] is frontends.LogMel
+
+
+def test_registering_imports_no_optional_package():
+    """torchcrepe, resemblyzer and silero-vad load only when a front-end that needs them is built."""
+    code = (
+        "import sys, ser_zoo.features as f; f.create_frontend('logmel'); "
+        "print([m for m in ('torchcrepe', 'resemblyzer', 'silero_vad') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", sorted(FRONTENDS))
+def test_front_end_docstrings_document_every_argument_shape_and_example(name):
+    cls = FRONTENDS[name]
+    doc = inspect.getdoc(cls) or ""
+    missing = [p for p in inspect.signature(cls).parameters if f"{p} (" not in doc]
+    assert not missing, f"{cls.__name__}: Args lacks {missing}"
+    assert "Shape:" in doc and "Example:" in doc and ">>> " in doc, cls.__name__
+
+
+@pytest.mark.parametrize("module", [base, functional, registry, frontends, pooled, stack, pretrained_cache])
+def test_docstring_examples_run(module):
+    """The shapes the docstrings promise are those the code gives (crepe, ge2e: test_pretrained_frontends)."""
+    result = doctest.testmod(module, extraglobs={"torch": torch}, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0

@@ -5,6 +5,8 @@ mel and embedding match Resemblyzer's own, VAD finds the same speech in a clip p
 features are reused without running the network again.
 """
 
+import doctest
+import importlib
 import math
 import socket
 from pathlib import Path
@@ -271,7 +273,7 @@ def test_cached_crepe_frames_are_reused_and_match_the_crop(tmp_path, monkeypatch
 
 
 def test_module_uses_the_cache_unless_the_waveform_was_augmented(tmp_path, monkeypatch):
-    from ser_zoo.data.datamodule import pad_collate
+    from ser_zoo.data.datamodule import ClipItem, pad_collate
     from ser_zoo.lit.module import SERModule
 
     module = SERModule(
@@ -285,7 +287,7 @@ def test_module_uses_the_cache_unless_the_waveform_was_augmented(tmp_path, monke
     attach_clip_source(module.frontend, clips.__getitem__)
     calls = count_calls(monkeypatch, module.frontend)
     items = [
-        (torch.from_numpy(w[4000 : 4000 + 24000]), 0, i, 0.5, k, 4000)
+        ClipItem(wave=torch.from_numpy(w[4000:28000]), label=0, index=i, gender=0.5, clip_key=k, start=4000)
         for i, (k, w) in enumerate(clips.items())
     ]
     batch = pad_collate(items, min_length=24000)
@@ -326,7 +328,7 @@ def test_cached_voice_embedding_matches_the_crop_on_speech(data_root, tmp_path, 
 
 @pytest.mark.parametrize("recipe", ["resnet18_pitch_ravdess", "ge2e_head_ravdess", "mel_cnn_vad_union7"])
 def test_recipes_parse_and_build(recipe, tmp_path):
-    from ser_zoo.cli import build_cli
+    from ser_zoo.lit.cli import build_cli
 
     cli = build_cli(
         [
@@ -346,6 +348,14 @@ def test_recipes_parse_and_build(recipe, tmp_path):
         assert fe.kind == "vector" and not fe.trainable and cli.model.hparams.model == "ge2e_head"
     else:
         assert cli.datamodule.hparams.vad_trim and cli.model.hparams.model == "mel_cnn"
+
+
+@pytest.mark.parametrize("name", ["crepe", "ge2e"])
+def test_docstring_examples_run(name):
+    """The shapes the pretrained front-ends' docstrings promise are the shapes they give."""
+    module = importlib.import_module(f"ser_zoo.features.{name}")
+    result = doctest.testmod(module, extraglobs={"torch": torch}, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
 
 
 def test_pitch_statistics_of_a_tone_and_of_silence():
@@ -386,7 +396,7 @@ def test_baseline_vectors_are_cached_per_clip_and_vad_trim_is_a_separate_view(da
 
 @pytest.fixture
 def speech_recording(data_root, tmp_path):
-    """1 s silence, a RAVDESS clip, 2 s silence, another clip, 1 s silence; with each clip's speech in file time."""
+    """1 s silence, a RAVDESS clip, 2 s silence, another clip, 1 s silence; each clip's speech (file time)."""
     from ser_zoo.audio import load_audio
     from ser_zoo.data.vad import speech_segments
 

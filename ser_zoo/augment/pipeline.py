@@ -58,7 +58,26 @@ def _build(name: str, cls: type, opts: dict[str, Any], sample_rate: int) -> nn.M
 
 
 class Augmentation(nn.Module):
-    """Training-time augmentation; identity in eval mode."""
+    """Training-time augmentation from the recipe's ``model.augment`` block; identity in eval mode.
+
+    Args:
+        spec (dict or None, optional): ``{transform: {"p": probability, **options}}`` for any of ``shift``,
+            ``stretch``, ``pitch``, ``gain``, ``lowpass``, ``noise``, ``freq_mask``, ``time_mask`` and
+            ``{"mixup": {"p": ..., "alpha": ...}}``; None or empty turns everything off. (Default: ``None``)
+        sample_rate (int, optional): Sample rate of the waveforms in Hz. (Default: ``16000``)
+
+    Shape:
+        - ``waveforms(wave (B, T), lengths (B,))`` -> (wave (B, T), lengths (B,)).
+        - ``features(feats (B, C, F, frames))`` -> (B, C, F, frames).
+        - ``mixup(wave (B, T), lengths (B,))`` -> (wave, lengths, (partner (B,), own-label weight (B,)) or
+          None).
+
+    Example:
+        >>> aug = Augmentation({"gain": {"p": 0.5}, "time_mask": {"p": 0.5, "max_frames": 20}}).train()
+        >>> wave, lengths = aug.waveforms(torch.randn(4, 16000), torch.full((4,), 16000))
+        >>> wave.shape, aug.features(torch.randn(4, 1, 64, 101)).shape
+        (torch.Size([4, 16000]), torch.Size([4, 1, 64, 101]))
+    """
 
     def __init__(self, spec: Optional[dict[str, Any]] = None, sample_rate: int = 16000):
         super().__init__()

@@ -9,6 +9,8 @@ from ..errors import ConfigError
 
 
 class _Masking(nn.Module):
+    """``count`` masks of up to ``max_width`` along ``axis``, drawn per example, filled with its mean."""
+
     axis = 0
 
     def __init__(self, max_width: int, count: int = 1):
@@ -28,7 +30,20 @@ class _Masking(nn.Module):
 
 
 class FrequencyMask(_Masking):
-    """``count`` bands of up to ``max_bins`` frequency bins, drawn per example."""
+    """SpecAugment frequency masking: ``count`` bands of up to ``max_bins`` bins, drawn per example.
+
+    Args:
+        max_bins (int, optional): Widest band, in frequency rows. (Default: ``8``)
+        count (int, optional): Bands per example. (Default: ``2``)
+
+    Shape:
+        - feats: (B, C, F, frames) features, apply: (B,) bool (examples to mask).
+        - output: (B, C, F, frames); masked cells hold the example's mean, other examples are unchanged.
+
+    Example:
+        >>> FrequencyMask(8, 2)(torch.randn(2, 1, 64, 101), torch.tensor([True, False])).shape
+        torch.Size([2, 1, 64, 101])
+    """
 
     axis = 2
 
@@ -37,7 +52,20 @@ class FrequencyMask(_Masking):
 
 
 class TimeMask(_Masking):
-    """``count`` spans of up to ``max_frames`` frames, drawn per example."""
+    """SpecAugment time masking: ``count`` spans of up to ``max_frames`` frames, drawn per example.
+
+    Args:
+        max_frames (int, optional): Widest span, in frames. (Default: ``30``)
+        count (int, optional): Spans per example. (Default: ``2``)
+
+    Shape:
+        - feats: (B, C, F, frames) features, apply: (B,) bool (examples to mask).
+        - output: (B, C, F, frames); masked cells hold the example's mean, other examples are unchanged.
+
+    Example:
+        >>> TimeMask(30, 2)(torch.randn(2, 1, 64, 101), torch.tensor([True, True])).shape
+        torch.Size([2, 1, 64, 101])
+    """
 
     axis = 3
 

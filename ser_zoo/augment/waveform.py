@@ -1,10 +1,10 @@
 """Batched waveform augmentations: every clip in the batch draws its own parameters, on the batch's device.
 
-Each transform takes ``(wave (B, T), lengths (B,), apply (B,) bool)`` and returns ``(wave, lengths)``; rows with
-``apply`` False come back unchanged. Parameters are drawn with ``torch.rand(..., device=wave.device)`` so they
-follow ``seed_everything`` and never cross between host and device. torchaudio's pitch shift, time stretch and
-low-pass take one scalar per call; the per-clip versions here generalise the same algorithms (phase vocoder,
-interpolating resampler, frequency-domain filter) to one parameter per row.
+Each transform takes ``(wave (B, T), lengths (B,), apply (B,) bool)`` and returns ``(wave, lengths)``; rows
+with ``apply`` False come back unchanged. Parameters are drawn with ``torch.rand(..., device=wave.device)`` so
+they follow ``seed_everything`` and never cross between host and device. torchaudio's pitch shift, time
+stretch and low-pass take one scalar per call; the per-clip versions here generalise the same algorithms
+(phase vocoder, interpolating resampler, frequency-domain filter) to one parameter per row.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ..errors import ConfigError
 
 
 def uniform(lo: float, hi: float, n: int, device: torch.device) -> Tensor:
+    """``n`` draws from U(lo, hi) on ``device``."""
     return lo + (hi - lo) * torch.rand(n, device=device)
 
 
@@ -43,11 +44,27 @@ def check_range(
 
 
 def valid_mask(lengths: Tensor, width: int) -> Tensor:
+    """(B, width) bool, True on each row's first ``lengths[b]`` samples."""
     return torch.arange(width, device=lengths.device)[None, :] < lengths[:, None]
 
 
 class Gain(nn.Module):
-    """Volume scaling by a uniform gain in dB per clip."""
+    """Volume scaling by a uniform gain in dB per clip.
+
+    Args:
+        db (float or [float, float], optional): Gain range in dB; one number is a fixed gain.
+            (Default: ``(-6.0, 6.0)``)
+
+    Shape:
+        - wave: (B, T), lengths: (B,) valid samples, apply: (B,) bool (rows to transform).
+        - output: (wave (B, T), lengths (B,)); rows with ``apply`` False come back unchanged.
+
+    Example:
+        >>> wave, lengths = torch.randn(2, 16000), torch.tensor([16000, 9000])
+        >>> out, out_lengths = Gain(db=(-6, 6))(wave, lengths, torch.tensor([True, False]))
+        >>> out.shape, torch.equal(out[1], wave[1])
+        (torch.Size([2, 16000]), True)
+    """
 
     def __init__(self, db=(-6.0, 6.0)):
         super().__init__()
@@ -59,8 +76,24 @@ class Gain(nn.Module):
 
 
 class AddNoise(nn.Module):
-    """White Gaussian noise at a uniform SNR (dB) per clip, measured over the clip's valid samples
-    (torchaudio.functional.add_noise); padding stays silent."""
+    """White Gaussian noise at a uniform SNR (dB) per clip; padding stays silent.
+
+    The SNR is measured over the clip's valid samples (``torchaudio.functional.add_noise``).
+
+    Args:
+        snr_db (float or [float, float], optional): Signal-to-noise range in dB. (Default: ``(10.0, 30.0)``)
+
+    Shape:
+        - wave: (B, T), lengths: (B,) valid samples, apply: (B,) bool (rows to transform).
+        - output: (wave (B, T), lengths (B,)); rows with ``apply`` False come back unchanged.
+
+    Example:
+        >>> wave = torch.randn(2, 16000)
+        >>> wave[1, 9000:] = 0  # row 1: a 9000-sample clip, zero-padded
+        >>> out, _ = AddNoise((10, 30))(wave, torch.tensor([16000, 9000]), torch.tensor([True, True]))
+        >>> bool(out[1, :9000].ne(wave[1, :9000]).any()), bool(out[1, 9000:].eq(0).all())
+        (True, True)
+    """
 
     def __init__(self, snr_db=(10.0, 30.0)):
         super().__init__()
@@ -76,8 +109,23 @@ class AddNoise(nn.Module):
 class TimeShift(nn.Module):
     """Shift each clip by up to ``max_seconds`` either way.
 
-    Padding policy: ``roll`` wraps the valid part around itself (librosa/np.roll, as the seeds did);
-    ``zero`` moves it and fills the vacated samples with silence. The valid length never changes.
+    Padding policy: ``roll`` wraps the valid part around itself (``np.roll``, the time shift of the CREMA-D
+    CNN study); ``zero`` moves it and fills the vacated samples with silence. The valid length never changes.
+
+    Args:
+        max_seconds (float, optional): Largest shift, either way, in seconds. (Default: ``0.3``)
+        mode (str, optional): ``"roll"`` or ``"zero"`` (see above). (Default: ``"roll"``)
+        sample_rate (int, optional): Sample rate of the waveform in Hz. (Default: ``16000``)
+
+    Shape:
+        - wave: (B, T), lengths: (B,) valid samples, apply: (B,) bool (rows to transform).
+        - output: (wave (B, T), lengths (B,)); rows with ``apply`` False come back unchanged.
+
+    Example:
+        >>> out, lengths = TimeShift(0.1, "zero")(torch.randn(2, 16000), torch.tensor([16000, 9000]),
+        ...                                       torch.tensor([True, True]))
+        >>> out.shape, lengths.tolist()
+        (torch.Size([2, 16000]), [16000, 9000])
     """
 
     def __init__(self, max_seconds: float = 0.3, mode: str = "roll", sample_rate: int = 16000):
@@ -149,10 +197,25 @@ class _Vocoder(nn.Module):
 
 
 class TimeStretch(_Vocoder):
-    """Phase-vocoder time stretch by a uniform rate per clip (> 1 faster), pitch kept (librosa.effects.time_stretch).
+    """Phase-vocoder time stretch by a uniform rate per clip (> 1 faster), pitch kept, as
+    ``librosa.effects.time_stretch``.
 
-    Output length: the stretched clip is cut or zero-padded to the batch width T from its start, and ``lengths``
-    becomes min(round(length / rate), T)."""
+    Output length: the stretched clip is cut or zero-padded to the batch width T from its start, and
+    ``lengths`` becomes min(round(length / rate), T).
+
+    Args:
+        rate (float or [float, float], optional): Speed-up range, every value > 0. (Default: ``(0.9, 1.1)``)
+
+    Shape:
+        - wave: (B, T), lengths: (B,) valid samples, apply: (B,) bool (rows to transform).
+        - output: (wave (B, T), lengths (B,)), the stretched rows' lengths changed.
+
+    Example:
+        >>> out, lengths = TimeStretch(rate=1.25)(torch.randn(2, 16000), torch.tensor([16000, 8000]),
+        ...                                       torch.tensor([True, False]))
+        >>> out.shape, lengths.tolist()
+        (torch.Size([2, 16000]), [12800, 8000])
+    """
 
     def __init__(self, rate=(0.9, 1.1)):
         super().__init__()
@@ -169,7 +232,22 @@ class TimeStretch(_Vocoder):
 
 
 class PitchShift(_Vocoder):
-    """Shift pitch by uniform semitones per clip, duration kept (torchaudio's method: stretch, then resample)."""
+    """Shift pitch by uniform semitones per clip, duration kept (torchaudio's way: stretch, then resample).
+
+    Args:
+        semitones (float or [float, float], optional): Shift range, within [-24, 24].
+            (Default: ``(-2.0, 2.0)``)
+
+    Shape:
+        - wave: (B, T), lengths: (B,) valid samples, apply: (B,) bool (rows to transform).
+        - output: (wave (B, T), lengths (B,)); rows with ``apply`` False come back unchanged.
+
+    Example:
+        >>> out, lengths = PitchShift(semitones=(-2, 2))(torch.randn(2, 16000), torch.tensor([16000, 9000]),
+        ...                                              torch.tensor([True, True]))
+        >>> out.shape, lengths.tolist()
+        (torch.Size([2, 16000]), [16000, 9000])
+    """
 
     def __init__(self, semitones=(-2.0, 2.0)):
         super().__init__()
@@ -188,7 +266,23 @@ class PitchShift(_Vocoder):
 
 class LowPass(nn.Module):
     """Low-pass at a uniform cut-off (Hz) per clip: FFT-domain filter, flat below the cut-off, raised-cosine
-    roll-off to zero at 1.1 x cut-off (a per-clip version of the seeds' scipy low-pass)."""
+    roll-off to zero at 1.1 x cut-off (a per-clip version of SER-FusionNet's scipy low-pass).
+
+    Args:
+        cutoff_hz (float or [float, float], optional): Cut-off range in Hz, above 0 and at most
+            ``sample_rate / 2.2``. (Default: ``(2000.0, 6000.0)``)
+        sample_rate (int, optional): Sample rate of the waveform in Hz. (Default: ``16000``)
+
+    Shape:
+        - wave: (B, T), lengths: (B,) valid samples, apply: (B,) bool (rows to transform).
+        - output: (wave (B, T), lengths (B,)); rows with ``apply`` False come back unchanged.
+
+    Example:
+        >>> out, lengths = LowPass((2000, 4000))(torch.randn(2, 16000), torch.tensor([16000, 9000]),
+        ...                                      torch.tensor([True, True]))
+        >>> out.shape
+        torch.Size([2, 16000])
+    """
 
     def __init__(self, cutoff_hz=(2000.0, 6000.0), sample_rate: int = 16000):
         super().__init__()

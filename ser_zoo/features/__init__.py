@@ -1,24 +1,29 @@
-"""Device-side feature front-ends and their registry (see ``frontends`` for the interface)."""
+"""Device-side feature front-ends and their registry; importing this package fills the registry.
 
+``frontends`` holds the librosa-parity spectrogram and frame features, ``pooled`` the clip-mean vectors,
+``crepe`` and ``ge2e`` the pretrained networks (their packages load only when one is built), ``stack`` the
+joined images; ``functional`` holds the signal helpers they share and ``registry`` the name -> class table.
+"""
+
+from . import crepe, frontends, ge2e, pooled, stack  # noqa: F401  (each registers its front-ends)
+from .base import FrontEnd
 from .frontends import (
-    FRONTENDS,
     MFCC,
     Chroma,
     ClipStats,
     Concat,
-    FrontEnd,
     LinearSpectrogram,
     LogMel,
     RMSEnergy,
     ZeroCrossingRate,
-    create_frontend,
-    list_frontends,
 )
+from .registry import FRONTENDS, create_frontend, list_frontends, register_frontend
 
 __all__ = [
     "FRONTENDS",
     "create_frontend",
     "list_frontends",
+    "register_frontend",
     "FrontEnd",
     "LogMel",
     "MFCC",

@@ -1,15 +1,15 @@
-"""``crepe_pitch``: CREPE fundamental frequency and periodicity per 10 ms frame, as rows to stack under a log-mel.
+"""``crepe_pitch``: CREPE pitch and periodicity per 10 ms frame, as rows to stack under a log-mel.
 
 Prosody (pitch level, range and contour) carries much of a voice's arousal, and a 64-band log-mel resolves it
-poorly. torchcrepe's network (``tiny``, 2 MB, by default; ``full``, 89 MB) with the weights its wheel ships runs
-batched on the batch's device over the log-mel's own frames: one centred 1024-sample window per hop of 160
-samples (1 + T // 160 frames), each window mean/std-normalised as CREPE expects. Pitch is CREPE's local weighted
-average of the 9 bins around the peak, vectorised and deterministic (torchcrepe's ``weighted_argmax`` loops in
-Python and its bin-to-cents conversion adds random dither); periodicity is the peak bin's salience.
+poorly. torchcrepe's network (``tiny``, 2 MB, by default; ``full``, 89 MB) with the weights its wheel ships
+runs batched on the batch's device over the log-mel's own frames: one centred 1024-sample window per hop of
+160 samples (1 + T // 160 frames), each window mean/std-normalised as CREPE expects. Pitch is CREPE's local
+weighted average of the 9 bins around the peak, vectorised and deterministic (torchcrepe's ``weighted_argmax``
+loops in Python and its bin-to-cents conversion adds random dither); periodicity is the peak bin's salience.
 
 Output (B, 1, 2, frames): row 0 pitch (cents above 10 Hz, or Hz), row 1 periodicity in [0, 1]; frames past a
-clip's length are 0, and ``normalize: utterance`` standardises each row over the clip's own frames. The network
-is frozen; its whole-clip outputs are cached on disk (see ``pretrained_cache``).
+clip's length are 0, and ``normalize: utterance`` standardises each row over the clip's own frames. The
+network is frozen; its whole-clip outputs are cached on disk (see ``pretrained_cache``).
 """
 
 from __future__ import annotations
@@ -26,33 +26,42 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError
 from ..optional import import_optional
-from .frontends import _check_normalize, _frame_mask
+from .functional import check_normalize, frame_mask, masked_row_norm
 from .pretrained_cache import CachedFrontEnd, FeatureCache
+from .registry import register_frontend
 
 CENTS_OFFSET = 1997.3794084376191  # cents above 10 Hz of CREPE's bin 0 (about 31.7 Hz)
 CENTS_PER_BIN, BINS, WINDOW, CREPE_RATE = 20, 360, 1024, 16000
 
 
 def hz_to_cents(hz: Tensor | float) -> Tensor:
+    """Frequency in Hz -> cents above 10 Hz, CREPE's pitch scale."""
     return 1200 * torch.log2(torch.as_tensor(hz, dtype=torch.float32) / 10.0)
 
 
 def cents_to_hz(cents: Tensor) -> Tensor:
+    """Cents above 10 Hz -> frequency in Hz."""
     return 10.0 * 2 ** (cents / 1200)
 
 
-def masked_row_norm(x: Tensor, mask: Optional[Tensor], eps: float = 1e-5) -> Tensor:
-    """(B, R, frames) standardised per example and row over the frames where ``mask`` (B, frames) is True."""
-    w = torch.ones_like(x) if mask is None else mask[:, None, :].to(x.dtype).expand_as(x)
-    n = w.sum(-1, keepdim=True).clamp_min(1.0)
-    mean = (x * w).sum(-1, keepdim=True) / n
-    std = (((x - mean) ** 2 * w).sum(-1, keepdim=True) / n).sqrt()
-    return (x - mean) / (std + eps)
-
-
 class Crepe1d(nn.Module):
-    """torchcrepe's ``Crepe`` run as 1-D convolutions: the same weights and outputs, about twice as fast on a CPU
-    (its (k, 1) 2-D kernels miss PyTorch's fast CPU convolution paths). Inference only (batch norm frozen)."""
+    """torchcrepe's ``Crepe`` run as 1-D convolutions: the same weights and outputs, twice as fast on a CPU.
+
+    torchcrepe's (k, 1) 2-D kernels miss PyTorch's fast CPU convolution paths. Inference only (batch norm
+    frozen).
+
+    Args:
+        crepe (nn.Module): A ``torchcrepe.Crepe`` with its weights loaded; its parameters are shared.
+
+    Shape:
+        - frames: (N, 1024) windows, each mean/std-normalised.
+        - output: (N, 360) bin saliences in [0, 1].
+
+    Example:
+        >>> import torchcrepe
+        >>> Crepe1d(torchcrepe.Crepe("tiny")).eval()(torch.randn(3, 1024)).shape
+        torch.Size([3, 360])
+    """
 
     PADS = [(254, 254)] + [(31, 32)] * 5
 
@@ -71,8 +80,39 @@ class Crepe1d(nn.Module):
         return torch.sigmoid(c.classifier(x.permute(0, 2, 1).reshape(len(frames), c.in_features)))
 
 
+@register_frontend("crepe_pitch")
 class CrepePitch(CachedFrontEnd):
-    """CREPE pitch + periodicity rows (B, 1, 2, 1 + T // hop) on the batch's device; frozen, cached per clip."""
+    """CREPE pitch and periodicity per frame as two image rows; frozen, and cached per clip.
+
+    Needs the ``torchcrepe`` package (``pip install 'ser-zoo[pretrained]'``), imported when one is built.
+
+    Args:
+        model (str, optional): torchcrepe's network, ``"tiny"`` (2 MB) or ``"full"`` (89 MB).
+            (Default: ``"tiny"``)
+        unit (str, optional): Pitch in ``"cents"`` above 10 Hz or in ``"hz"``. (Default: ``"cents"``)
+        sample_rate (int, optional): Sample rate of the waveform; CREPE runs at 16000 Hz only.
+            (Default: ``16000``)
+        hop_length (int, optional): Samples between frames, one 1024-sample window centred on each.
+            (Default: ``160``)
+        fmin (float, optional): Lowest pitch in Hz the decoder may pick. (Default: ``50.0``)
+        fmax (float, optional): Highest pitch in Hz, at most 2006. (Default: ``1000.0``)
+        normalize (str or None, optional): ``"utterance"`` standardises each row over the clip's valid frames;
+            None leaves pitch and periodicity as they are. (Default: ``"utterance"``)
+        batch_frames (int, optional): Windows per network call (bounds memory). (Default: ``1024``)
+        cache (bool, optional): Store each whole clip's output on disk (see ``pretrained_cache``).
+            (Default: ``True``)
+        cache_dir (str or None, optional): The cache folder; None is ``$SER_ZOO_CACHE/features``.
+            (Default: ``None``)
+
+    Shape:
+        - wave: (B, T) and lengths: (B,) or None.
+        - output: (B, 1, 2, 1 + T // hop_length): row 0 pitch, row 1 periodicity; 0 past each clip's end.
+
+    Example:
+        >>> fe = CrepePitch(cache=False)
+        >>> fe(torch.randn(2, 16000), torch.tensor([16000, 8000])).shape
+        torch.Size([2, 1, 2, 101])
+    """
 
     kind = "image"
 
@@ -104,7 +144,7 @@ class CrepePitch(CachedFrontEnd):
                 f"front-end 'crepe_pitch': fmin={fmin}, fmax={fmax}; use 0 < fmin < fmax <= 2006 Hz"
             )
         self.model_name, self.unit, self.hop_length = model, unit, hop_length
-        self.normalize = _check_normalize("crepe_pitch", normalize)
+        self.normalize = check_normalize("crepe_pitch", normalize)
         self.batch_frames = batch_frames
         torchcrepe = import_optional("torchcrepe", feature="front-end 'crepe_pitch'")
         net = torchcrepe.Crepe(model)
@@ -142,11 +182,11 @@ class CrepePitch(CachedFrontEnd):
 
     @torch.no_grad()
     def raw(self, wave: Tensor, lengths: Optional[Tensor]) -> Tensor:
-        """(B, 2, frames): pitch in cents and periodicity; frames past each clip's end are left at 0, not run."""
+        """(B, 2, frames): pitch in cents and periodicity; frames past a clip's end are left at 0, not run."""
         B, T = wave.shape
         frames = F.pad(wave, (WINDOW // 2, WINDOW // 2)).unfold(-1, WINDOW, self.hop_length)  # (B, n, 1024)
         n = frames.shape[1]
-        mask = _frame_mask(lengths, n, self.hop_length, wave.device)
+        mask = frame_mask(lengths, n, self.hop_length, wave.device)
         x = frames.reshape(B * n, WINDOW) if mask is None else frames[mask]
         x = x - x.mean(1, keepdim=True)
         x = x / x.std(1, keepdim=True).clamp_min(1e-10)
@@ -186,7 +226,7 @@ class CrepePitch(CachedFrontEnd):
         if self.unit == "hz":
             pitch = torch.where(pitch > 0, cents_to_hz(pitch), pitch)
         x = torch.stack([pitch, periodicity], 1)
-        mask = _frame_mask(lengths, x.shape[-1], self.hop_length, x.device)
+        mask = frame_mask(lengths, x.shape[-1], self.hop_length, x.device)
         if self.normalize == "utterance":
             x = masked_row_norm(x, mask)
         if mask is not None:

@@ -1,20 +1,19 @@
-"""Waveform -> feature front-ends that run on the batch's device.
+"""Waveform -> feature front-ends that run on the batch's device: spectrogram images, frame features, clip
+statistics.
 
 Features are computed inside the model (not in the data loader) so a GPU does the work and a checkpoint
 carries its own front-end. Every front-end takes ``(wave[B, T] float32, lengths[B] | None)``, has a
 ``kind`` ("image" -> (B, C, F, frames), "sequence" -> (B, C, N), "vector" -> (B, D)) and
-``output_shape(num_samples)``. Settings follow librosa's defaults for 16 kHz speech (n_fft 512, hop 160,
-zero ``pad_mode="constant"`` centring) so features match librosa-based recipes; the tests check parity.
-Filterbanks and windows are non-persistent buffers: they follow ``.to(device)`` but stay out of state dicts
-(they are rebuilt from the constructor arguments, which the checkpoint's hyper-parameters hold).
+``output_shape(num_samples)`` (see :class:`~ser_zoo.features.base.FrontEnd`). Settings follow librosa's
+defaults for 16 kHz speech (n_fft 512, hop 160, zero ``pad_mode="constant"`` centring) so features match
+librosa-based recipes; the tests check parity. Filterbanks and windows are non-persistent buffers: they follow
+``.to(device)`` but stay out of state dicts (they are rebuilt from the constructor arguments, which the
+checkpoint's hyper-parameters hold).
 """
 
 from __future__ import annotations
 
-import contextlib
-import inspect
 import math
-from collections.abc import Mapping
 from typing import Any, Optional, Union
 
 import librosa
@@ -24,63 +23,9 @@ import torchaudio.transforms as T
 from torch import Tensor, nn
 
 from ..errors import ConfigError
-
-NORMALIZE = ("utterance", None)
-
-
-def _transient_buffers(module: nn.Module) -> None:
-    """Re-register every buffer (torchaudio's windows/filterbanks included) as non-persistent."""
-    for m in module.modules():
-        for name, buf in list(m.named_buffers(recurse=False)):
-            m.register_buffer(name, buf, persistent=False)
-
-
-def _check_normalize(name: str, normalize: Optional[str]) -> Optional[str]:
-    if normalize not in NORMALIZE:
-        raise ConfigError(f"front-end '{name}': normalize={normalize!r}; use one of {list(NORMALIZE)}")
-    return normalize
-
-
-def _frame_mask(
-    lengths: Optional[Tensor], n_frames: int, hop_length: int, device: torch.device
-) -> Optional[Tensor]:
-    """(B, frames) True where a centred frame's centre lies in the valid part (librosa: 1 + len // hop frames)."""
-    if lengths is None:
-        return None
-    valid = 1 + lengths.to(device=device, dtype=torch.long) // hop_length
-    return torch.arange(n_frames, device=device) < valid[:, None]
-
-
-def _utterance_norm(x: Tensor, mask: Optional[Tensor], eps: float = 1e-5) -> Tensor:
-    """Per-example mean/std normalisation of (B, C, F, frames) over C, F and the valid frames only."""
-    w = torch.ones_like(x) if mask is None else mask[:, None, None, :].to(x.dtype).expand_as(x)
-    dims = tuple(range(1, x.dim()))
-    n = w.sum(dims, keepdim=True).clamp_min(1.0)
-    mean = (x * w).sum(dims, keepdim=True) / n
-    std = (((x - mean) ** 2 * w).sum(dims, keepdim=True) / n).sqrt()
-    return (x - mean) / (std + eps)
-
-
-class FrontEnd(nn.Module):
-    """Base class: runs ``features`` in float32 with autocast off (dB/log features lose precision in fp16)."""
-
-    kind = "image"
-
-    def forward(self, wave: Tensor, lengths: Optional[Tensor] = None) -> Tensor:
-        dev = wave.device.type
-        off = (
-            torch.autocast(dev, enabled=False)
-            if torch.amp.is_autocast_available(dev)
-            else contextlib.nullcontext()
-        )
-        with off:
-            return self.features(wave.float(), lengths)
-
-    def features(self, wave: Tensor, lengths: Optional[Tensor]) -> Tensor:
-        raise NotImplementedError
-
-    def output_shape(self, num_samples: int) -> tuple[int, ...]:
-        raise NotImplementedError
+from .base import FrontEnd
+from .functional import check_normalize, frame_mask, transient_buffers, utterance_norm
+from .registry import create_frontend, register_frontend
 
 
 class _StftFrontEnd(FrontEnd):
@@ -94,12 +39,39 @@ class _StftFrontEnd(FrontEnd):
 
     def _finish(self, x: Tensor, lengths: Optional[Tensor]) -> Tensor:
         if self.normalize == "utterance":
-            x = _utterance_norm(x, _frame_mask(lengths, x.shape[-1], self.hop_length, x.device))
+            x = utterance_norm(x, frame_mask(lengths, x.shape[-1], self.hop_length, x.device))
         return x
 
 
+@register_frontend("logmel")
 class LogMel(_StftFrontEnd):
-    """Log-mel power spectrogram in dB, (B, 1, n_mels, frames); librosa-compatible (slaney mel, top_db clamp)."""
+    """Log-mel power spectrogram in dB, librosa-compatible (slaney mel, ``top_db`` floor per example).
+
+    Args:
+        sample_rate (int, optional): Sample rate of the waveform in Hz. (Default: ``16000``)
+        n_fft (int, optional): FFT size. (Default: ``512``)
+        win_length (int or None, optional): Hann window length; None uses ``n_fft``. (Default: ``None``)
+        hop_length (int, optional): Samples between frames. (Default: ``160``)
+        n_mels (int, optional): Number of mel bands. (Default: ``64``)
+        f_min (float, optional): Lowest mel frequency in Hz. (Default: ``0.0``)
+        f_max (float or None, optional): Highest mel frequency in Hz; None is ``sample_rate / 2``.
+            (Default: ``None``)
+        top_db (float or None, optional): Each example's floor, ``top_db`` below its own maximum; None keeps
+            every value. (Default: ``80.0``)
+        normalize (str or None, optional): ``"utterance"`` standardises each example over its valid frames;
+            None leaves dB values. (Default: ``"utterance"``)
+
+    Shape:
+        - wave: (B, T) and lengths: (B,) or None.
+        - output: (B, 1, n_mels, 1 + T // hop_length).
+
+    Example:
+        >>> fe = LogMel(n_mels=64)
+        >>> fe(torch.randn(2, 16000), torch.tensor([16000, 12000])).shape
+        torch.Size([2, 1, 64, 101])
+        >>> fe.output_shape(16000)
+        (1, 64, 101)
+    """
 
     kind = "image"
 
@@ -117,7 +89,7 @@ class LogMel(_StftFrontEnd):
     ):
         super().__init__()
         self.hop_length, self.n_mels = hop_length, n_mels
-        self.normalize = _check_normalize("logmel", normalize)
+        self.normalize = check_normalize("logmel", normalize)
         self.mel = T.MelSpectrogram(
             sample_rate=sample_rate,
             n_fft=n_fft,
@@ -135,7 +107,7 @@ class LogMel(_StftFrontEnd):
         # AmplitudeToDB clamps to max - top_db over its last three dims, so it is fed (B, 1, F, frames):
         # a 3-D (B, F, frames) input would clamp over the whole batch.
         self.to_db = T.AmplitudeToDB(stype="power", top_db=top_db)
-        _transient_buffers(self)
+        transient_buffers(self)
 
     def features(self, wave: Tensor, lengths: Optional[Tensor]) -> Tensor:
         return self._finish(self.to_db(self.mel(wave).unsqueeze(1)), lengths)
@@ -144,8 +116,28 @@ class LogMel(_StftFrontEnd):
         return (1, self.n_mels, self.n_frames(num_samples))
 
 
+@register_frontend("mfcc")
 class MFCC(_StftFrontEnd):
-    """MFCCs (B, 1, n_mfcc, frames): DCT-II (ortho) of the top_db=80 log-mel, as librosa.feature.mfcc."""
+    """MFCCs: the orthonormal DCT-II of the ``top_db=80`` log-mel, as ``librosa.feature.mfcc``.
+
+    Args:
+        sample_rate (int, optional): Sample rate of the waveform in Hz. (Default: ``16000``)
+        n_mfcc (int, optional): Number of coefficients kept. (Default: ``40``)
+        n_fft (int, optional): FFT size. (Default: ``512``)
+        hop_length (int, optional): Samples between frames. (Default: ``160``)
+        n_mels (int, optional): Number of mel bands under the DCT. (Default: ``64``)
+        normalize (str or None, optional): ``"utterance"`` standardises each example over its valid frames;
+            None leaves the raw coefficients. (Default: ``"utterance"``)
+
+    Shape:
+        - wave: (B, T) and lengths: (B,) or None.
+        - output: (B, 1, n_mfcc, 1 + T // hop_length).
+
+    Example:
+        >>> fe = MFCC(n_mfcc=13)
+        >>> fe(torch.randn(2, 16000)).shape
+        torch.Size([2, 1, 13, 101])
+    """
 
     kind = "image"
 
@@ -160,7 +152,7 @@ class MFCC(_StftFrontEnd):
     ):
         super().__init__()
         self.hop_length, self.n_mfcc = hop_length, n_mfcc
-        self.normalize = _check_normalize("mfcc", normalize)
+        self.normalize = check_normalize("mfcc", normalize)
         self.mfcc = T.MFCC(
             sample_rate=sample_rate,
             n_mfcc=n_mfcc,
@@ -178,7 +170,7 @@ class MFCC(_StftFrontEnd):
                 pad_mode="constant",
             ),
         )
-        _transient_buffers(self)
+        transient_buffers(self)
 
     def features(self, wave: Tensor, lengths: Optional[Tensor]) -> Tensor:
         # (B, 1, T) input keeps the built-in top_db=80 clamp per example (see LogMel).
@@ -188,8 +180,27 @@ class MFCC(_StftFrontEnd):
         return (1, self.n_mfcc, self.n_frames(num_samples))
 
 
+@register_frontend("spectrogram")
 class LinearSpectrogram(_StftFrontEnd):
-    """Log-power linear-frequency spectrogram in dB, (B, 1, n_fft // 2 + 1, frames)."""
+    """Log-power linear-frequency spectrogram in dB (Hann window, ``top_db`` floor per example).
+
+    Args:
+        n_fft (int, optional): FFT size; gives ``n_fft // 2 + 1`` frequency rows. (Default: ``512``)
+        hop_length (int, optional): Samples between frames. (Default: ``160``)
+        top_db (float or None, optional): Each example's floor, ``top_db`` below its own maximum; None keeps
+            every value. (Default: ``80.0``)
+        normalize (str or None, optional): ``"utterance"`` standardises each example over its valid frames;
+            None leaves dB values. (Default: ``"utterance"``)
+
+    Shape:
+        - wave: (B, T) and lengths: (B,) or None.
+        - output: (B, 1, n_fft // 2 + 1, 1 + T // hop_length).
+
+    Example:
+        >>> fe = LinearSpectrogram()
+        >>> fe(torch.randn(2, 16000)).shape
+        torch.Size([2, 1, 257, 101])
+    """
 
     kind = "image"
 
@@ -202,12 +213,12 @@ class LinearSpectrogram(_StftFrontEnd):
     ):
         super().__init__()
         self.hop_length, self.n_fft = hop_length, n_fft
-        self.normalize = _check_normalize("spectrogram", normalize)
+        self.normalize = check_normalize("spectrogram", normalize)
         self.spec = T.Spectrogram(
             n_fft=n_fft, hop_length=hop_length, power=2.0, center=True, pad_mode="constant"
         )
         self.to_db = T.AmplitudeToDB(stype="power", top_db=top_db)
-        _transient_buffers(self)
+        transient_buffers(self)
 
     def features(self, wave: Tensor, lengths: Optional[Tensor]) -> Tensor:
         return self._finish(self.to_db(self.spec(wave).unsqueeze(1)), lengths)
@@ -216,8 +227,28 @@ class LinearSpectrogram(_StftFrontEnd):
         return (1, self.n_fft // 2 + 1, self.n_frames(num_samples))
 
 
+@register_frontend("chroma")
 class Chroma(_StftFrontEnd):
-    """Chromagram (B, 1, n_chroma, frames): librosa's chroma filterbank on the power STFT, max-normalised per frame."""
+    """Chromagram: librosa's chroma filterbank on the power STFT, max-normalised per frame.
+
+    ``tuning`` is fixed at 0 where ``librosa.feature.chroma_stft`` would estimate it per clip. Values lie in
+    [0, 1]; there is no ``normalize`` option.
+
+    Args:
+        sample_rate (int, optional): Sample rate of the waveform in Hz. (Default: ``16000``)
+        n_fft (int, optional): FFT size. (Default: ``512``)
+        hop_length (int, optional): Samples between frames. (Default: ``160``)
+        n_chroma (int, optional): Number of pitch classes. (Default: ``12``)
+
+    Shape:
+        - wave: (B, T) and lengths: (B,) or None (unused: each frame is normalised on its own).
+        - output: (B, 1, n_chroma, 1 + T // hop_length).
+
+    Example:
+        >>> fe = Chroma()
+        >>> fe(torch.randn(2, 16000)).shape
+        torch.Size([2, 1, 12, 101])
+    """
 
     kind = "image"
     normalize = None
@@ -231,7 +262,7 @@ class Chroma(_StftFrontEnd):
         # torchaudio has no chroma filterbank; tuning=0 avoids librosa's per-clip tuning estimate.
         fb = librosa.filters.chroma(sr=sample_rate, n_fft=n_fft, n_chroma=n_chroma, tuning=0.0)
         self.register_buffer("fb", torch.as_tensor(fb, dtype=torch.float32), persistent=False)
-        _transient_buffers(self)
+        transient_buffers(self)
 
     def features(self, wave: Tensor, lengths: Optional[Tensor]) -> Tensor:
         raw = torch.einsum("cf,bft->bct", self.fb, self.spec(wave))
@@ -263,8 +294,26 @@ class _FramedFrontEnd(FrontEnd):
         return (1, 1 + (padded - self.frame_length) // self.hop_length)
 
 
+@register_frontend("zcr")
 class ZeroCrossingRate(_FramedFrontEnd):
-    """Fraction of sign changes per frame, (B, 1, frames), as librosa.feature.zero_crossing_rate(center=True)."""
+    """Fraction of sign changes per frame, as ``librosa.feature.zero_crossing_rate(center=True)``.
+
+    Frames are centred with edge padding (librosa's choice here); ``|y| <= 1e-10`` counts as zero and zero as
+    positive, as ``librosa.zero_crossings``.
+
+    Args:
+        frame_length (int, optional): Samples per frame. (Default: ``512``)
+        hop_length (int, optional): Samples between frames. (Default: ``160``)
+
+    Shape:
+        - wave: (B, T) and lengths: (B,) or None (unused).
+        - output: (B, 1, 1 + T // hop_length) for an even ``frame_length``.
+
+    Example:
+        >>> fe = ZeroCrossingRate()
+        >>> fe(torch.randn(2, 16000)).shape
+        torch.Size([2, 1, 101])
+    """
 
     pad_mode = "replicate"  # librosa pads with edge values here, not zeros
     threshold = 1e-10  # librosa.zero_crossings: |y| <= threshold counts as 0, and 0 counts as positive
@@ -274,26 +323,60 @@ class ZeroCrossingRate(_FramedFrontEnd):
         y = torch.where(y.abs() <= self.threshold, torch.zeros_like(y), y)
         neg = torch.signbit(y)
         cross = (neg[:, 1:] != neg[:, :-1]).to(wave.dtype)  # cross[j]: sign change between j and j + 1
-        # A frame starting at s holds the crossings cross[s : s + frame_length - 1]; librosa divides by frame_length.
+        # A frame starting at s holds the crossings cross[s : s + frame_length - 1]; librosa divides by
+        # frame_length.
         counts = cross.unfold(-1, self.frame_length - 1, self.hop_length).sum(-1)
         return (counts / self.frame_length).unsqueeze(1)
 
 
+@register_frontend("rms")
 class RMSEnergy(_FramedFrontEnd):
-    """Root-mean-square energy per frame, (B, 1, frames), as librosa.feature.rms(center=True, pad_mode='constant')."""
+    """Root-mean-square energy per frame, as ``librosa.feature.rms(center=True, pad_mode="constant")``.
+
+    Args:
+        frame_length (int, optional): Samples per frame. (Default: ``512``)
+        hop_length (int, optional): Samples between frames. (Default: ``160``)
+
+    Shape:
+        - wave: (B, T) and lengths: (B,) or None (unused).
+        - output: (B, 1, 1 + T // hop_length) for an even ``frame_length``.
+
+    Example:
+        >>> fe = RMSEnergy()
+        >>> fe(torch.randn(2, 16000)).shape
+        torch.Size([2, 1, 101])
+    """
 
     def features(self, wave: Tensor, lengths: Optional[Tensor]) -> Tensor:
         frames = self._padded(wave).unfold(-1, self.frame_length, self.hop_length)
         return frames.pow(2).mean(-1).sqrt().unsqueeze(1)
 
 
+@register_frontend("clip_stats")
 class ClipStats(FrontEnd):
-    """Six per-clip statistics (seed 001), (B, 6), computed over each row's valid samples only.
+    """Six statistics per clip (SER-FusionNet's statistical features), over each row's valid samples only.
 
     Order: [mean, variance, skewness, kurtosis, spectral-centroid mean (Hz), spectral-bandwidth mean (Hz)].
     Moments follow numpy/scipy defaults (biased variance, biased skew, Fisher kurtosis); silent clips give
     skew = kurtosis = 0 where scipy gives nan. Centroid and bandwidth follow librosa (magnitude STFT,
     ``pad_mode="constant"``) averaged over the 1 + length // hop frames of the valid part.
+
+    Args:
+        sample_rate (int, optional): Sample rate of the waveform in Hz (sets the centroid's Hz scale).
+            (Default: ``16000``)
+        n_fft (int, optional): FFT size of the spectral statistics. (Default: ``512``)
+        hop_length (int, optional): Samples between STFT frames. (Default: ``160``)
+
+    Shape:
+        - wave: (B, T) and lengths: (B,) or None (every row whole).
+        - output: (B, 6).
+
+    Example:
+        >>> fe = ClipStats()
+        >>> fe(torch.randn(2, 16000), torch.tensor([16000, 8000])).shape
+        torch.Size([2, 6])
+        >>> fe.FEATURES[4]
+        'centroid_mean'
     """
 
     kind = "vector"
@@ -307,7 +390,7 @@ class ClipStats(FrontEnd):
         )
         freqs = torch.linspace(0, sample_rate / 2, n_fft // 2 + 1)
         self.register_buffer("freqs", freqs[:, None], persistent=False)
-        _transient_buffers(self)
+        transient_buffers(self)
 
     def features(self, wave: Tensor, lengths: Optional[Tensor]) -> Tensor:
         B, n_samples = wave.shape
@@ -333,7 +416,7 @@ class ClipStats(FrontEnd):
         )  # librosa normalize
         centroid = (self.freqs * p).sum(1)  # (B, frames)
         bandwidth = (p * (self.freqs - centroid[:, None]) ** 2).sum(1).sqrt()
-        fmask = _frame_mask(lengths, S.shape[-1], self.hop_length, wave.device).to(wave.dtype)
+        fmask = frame_mask(lengths, S.shape[-1], self.hop_length, wave.device).to(wave.dtype)
         nf = fmask.sum(1)
         return torch.stack(
             [mean, m2, skew, kurt, (centroid * fmask).sum(1) / nf, (bandwidth * fmask).sum(1) / nf], 1
@@ -343,11 +426,28 @@ class ClipStats(FrontEnd):
         return (len(self.FEATURES),)
 
 
+@register_frontend("concat")
 class Concat(FrontEnd):
-    """Flattens each part's features per example and joins them into one (B, 1, N) sequence (seed 000's 1-D nets).
+    """Each part's features flattened per example and joined into one sequence (the 1-D nets' input).
 
-    The default is seed 000's ExpoNet input: zero-crossing rate, RMS energy and a flattened 40-band log-mel.
-    A single part (e.g. ``[{"name": "logmel", "n_mels": 40}]``) gives that feature flattened.
+    The default is ExpoNet's input (the CREMA-D CNN study): zero-crossing rate, RMS energy and a flattened
+    40-band log-mel, in that order. A single part (e.g. ``[{"name": "logmel", "n_mels": 40}]``) gives that
+    feature flattened.
+
+    Args:
+        parts (list of str or dict, optional): Front-end specs, as ``create_frontend`` takes them, joined in
+            order; None is ExpoNet's ``[zcr, rms, logmel(n_mels=40, normalize=None)]``. (Default: ``None``)
+
+    Shape:
+        - wave: (B, T) and lengths: (B,) or None, passed to every part.
+        - output: (B, 1, N), N the sum over parts of ``prod(part.output_shape(T))``.
+
+    Example:
+        >>> fe = Concat()  # 1 + 1 + 40 rows of 101 frames for 1 s at 16 kHz
+        >>> fe(torch.randn(2, 16000)).shape
+        torch.Size([2, 1, 4242])
+        >>> Concat([{"name": "logmel", "n_mels": 40}]).output_shape(16000)
+        (1, 4040)
     """
 
     kind = "sequence"
@@ -365,61 +465,3 @@ class Concat(FrontEnd):
 
     def output_shape(self, num_samples: int) -> tuple[int, ...]:
         return (1, sum(math.prod(part.output_shape(num_samples)) for part in self.parts))
-
-
-FRONTENDS: dict[str, type] = {
-    "logmel": LogMel,
-    "mfcc": MFCC,
-    "spectrogram": LinearSpectrogram,
-    "zcr": ZeroCrossingRate,
-    "rms": RMSEnergy,
-    "chroma": Chroma,
-    "clip_stats": ClipStats,
-    "concat": Concat,
-}
-
-
-def _register_pooled() -> None:
-    from .pooled import ClipMeans  # built from the classes above, so registered after them
-
-    FRONTENDS["clip_means"] = ClipMeans
-
-
-_register_pooled()
-
-
-def _register_pretrained() -> None:
-    """Pretrained networks (CREPE, GE2E) and ``stack``; their packages are imported only when one is built."""
-    from .crepe import CrepePitch
-    from .ge2e import VoiceEmbedding
-    from .stack import Stack
-
-    FRONTENDS.update({"crepe_pitch": CrepePitch, "voice_embedding": VoiceEmbedding, "stack": Stack})
-
-
-_register_pretrained()
-
-
-def list_frontends() -> list[str]:
-    return sorted(FRONTENDS)
-
-
-def create_frontend(spec: Union[str, Mapping[str, Any]]) -> nn.Module:
-    """Build a front-end from a name or ``{"name": ..., **kwargs}``; bad names/keys raise ConfigError naming them."""
-    if isinstance(spec, str):
-        name, kwargs = spec, {}
-    elif isinstance(spec, Mapping):
-        kwargs = dict(spec)
-        name = kwargs.pop("name", None)
-    else:
-        raise ConfigError(f"front-end spec must be a name or a dict with 'name', got {spec!r}")
-    cls = FRONTENDS.get(name) if isinstance(name, str) else None
-    if cls is None:
-        raise ConfigError(f"unknown front-end {name!r}; use one of {list_frontends()}")
-    valid = list(inspect.signature(cls).parameters)
-    bad = sorted(set(kwargs) - set(valid))
-    if bad:
-        raise ConfigError(
-            f"front-end {name!r} has no option {', '.join(map(repr, bad))}; valid options: {valid}"
-        )
-    return cls(**kwargs)

@@ -1,12 +1,12 @@
 """``voice_embedding``: Resemblyzer's GE2E speaker encoder as a 256-d clip vector, batched on the device.
 
-A speaker-verification embedding also encodes voice quality (breathiness, tension, loudness), which moves with
-emotion, and a small head on it is a cheap transfer baseline. Resemblyzer embeds one numpy clip at a time, with
-its mel from librosa on the CPU; here the same mel (40 slaney bands of the power spectrum, 25 ms Hann window,
-10 ms hop, centred with zero padding, *not* logged) comes from torchaudio on the batch's device, and the same
-1.6 s partial windows (``rate`` 1.3 per second, a last window kept when it is at least ``min_coverage`` full)
-run through the same 3-layer LSTM with the weights from the wheel's ``pretrained.pt`` (loaded with
-``weights_only=True``). The clip vector is the L2-normalised mean of the window embeddings, as
+A speaker-verification embedding also encodes voice quality (breathiness, tension, loudness), which moves
+with emotion, and a small head on it is a cheap transfer baseline. Resemblyzer embeds one numpy clip at a
+time, with its mel from librosa on the CPU; here the same mel (40 slaney bands of the power spectrum, 25 ms
+Hann window, 10 ms hop, centred with zero padding, *not* logged) comes from torchaudio on the batch's device,
+and the same 1.6 s partial windows (``rate`` 1.3 per second, a last window kept when it is at least
+``min_coverage`` full) run through the same 3-layer LSTM with the weights from the wheel's ``pretrained.pt``
+(loaded with ``weights_only=True``). The clip vector is the L2-normalised mean of the window embeddings, as
 ``VoiceEncoder.embed_utterance``. Frozen (and cached per clip) by default; ``trainable: true`` fine-tunes it.
 """
 
@@ -23,14 +23,26 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError
 from ..optional import package_file
-from .frontends import _transient_buffers
+from .functional import transient_buffers
 from .pretrained_cache import CachedFrontEnd, FeatureCache
+from .registry import register_frontend
 
 RATE, HOP, N_MELS, WINDOW_FRAMES, EMBED = 16000, 160, 40, 160, 256
 
 
 class GE2EMel(nn.Module):
-    """(B, T) -> (B, frames, 40) mel power, as resemblyzer's ``wav_to_mel_spectrogram`` (librosa defaults)."""
+    """The GE2E encoder's input: 40-band mel power, as resemblyzer's ``wav_to_mel_spectrogram``.
+
+    Fixed settings (librosa's defaults there): 16 kHz, n_fft 400, hop 160, slaney mel, centred with zeros.
+
+    Shape:
+        - wave: (B, T) at 16 kHz.
+        - output: (B, 1 + T // 160, 40), frames first as the LSTM reads them.
+
+    Example:
+        >>> GE2EMel()(torch.randn(2, 16000)).shape
+        torch.Size([2, 101, 40])
+    """
 
     def __init__(self):
         super().__init__()
@@ -45,14 +57,25 @@ class GE2EMel(nn.Module):
             center=True,
             pad_mode="constant",
         )
-        _transient_buffers(self)
+        transient_buffers(self)
 
     def forward(self, wave: Tensor) -> Tensor:
         return self.mel(wave).transpose(1, 2)
 
 
 class GE2EEncoder(nn.Module):
-    """Resemblyzer's VoiceEncoder network: (N, 160, 40) mel windows -> (N, 256) L2-normalised embeddings."""
+    """Resemblyzer's VoiceEncoder network: 3-layer LSTM (256 units) and a ReLU projection, L2-normalised.
+
+    Built with random weights; :func:`load_ge2e` loads the installed wheel's.
+
+    Shape:
+        - mels: (N, 160, 40) mel windows (1.6 s each).
+        - output: (N, 256) unit-length embeddings.
+
+    Example:
+        >>> GE2EEncoder()(torch.rand(3, 160, 40)).shape
+        torch.Size([3, 256])
+    """
 
     def __init__(self):
         super().__init__()
@@ -84,8 +107,36 @@ def partial_starts(n_samples: int, step: int, min_coverage: float) -> list[int]:
     return starts
 
 
+@register_frontend("voice_embedding")
 class VoiceEmbedding(CachedFrontEnd):
-    """GE2E clip vector (B, 256): mean of the 1.6 s window embeddings, L2-normalised."""
+    """GE2E clip vector: the L2-normalised mean of the 1.6 s window embeddings of Resemblyzer's encoder.
+
+    Needs the ``resemblyzer`` package for its weights (``pip install 'ser-zoo[pretrained]'``), read when one
+    is built; the package itself is never imported.
+
+    Args:
+        trainable (bool, optional): Fine-tune the encoder (it then joins the state dict and is not cached);
+            False keeps it frozen. (Default: ``False``)
+        rate (float, optional): Windows per second of audio, as ``VoiceEncoder.embed_utterance``.
+            (Default: ``1.3``)
+        min_coverage (float, optional): Keep a last, partial window when at least this fraction of it holds
+            audio. (Default: ``0.75``)
+        sample_rate (int, optional): Sample rate of the waveform; GE2E runs at 16000 Hz only.
+            (Default: ``16000``)
+        cache (bool, optional): Store each whole clip's window embeddings on disk when frozen.
+            (Default: ``True``)
+        cache_dir (str or None, optional): The cache folder; None is ``$SER_ZOO_CACHE/features``.
+            (Default: ``None``)
+
+    Shape:
+        - wave: (B, T) and lengths: (B,) or None (every row whole).
+        - output: (B, 256), unit length.
+
+    Example:
+        >>> fe = VoiceEmbedding(cache=False)
+        >>> fe(torch.randn(2, 32000), torch.tensor([32000, 20000])).shape
+        torch.Size([2, 256])
+    """
 
     kind = "vector"
 

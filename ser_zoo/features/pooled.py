@@ -1,12 +1,12 @@
-"""Clip-level feature vectors: per-frame features averaged over each clip's real frames (seed 001's input).
+"""Clip-level feature vectors: per-frame features averaged over each clip's real frames.
 
-``clip_means`` is the 162-feature vector of the Kaggle SER notebooks seed 001 built on, i.e. the time means of
-``zero_crossing_rate(y)`` (1), ``chroma_stft(S=|stft(y)|)`` (12), ``mfcc(y, n_mfcc=20)`` (20), ``rms(y)`` (1)
-and ``melspectrogram(y)`` power (128), all at librosa's default analysis (n_fft 2048, hop 512, 128 mels).
-Chroma uses tuning 0 where librosa estimates the tuning per clip (a clip-dependent shift of a fraction of a
-semitone). ``mel_db: true`` averages the mel part in dB instead of power (power means span many orders of
-magnitude; the seed relied on a StandardScaler). ``stats: true`` appends the six ``clip_stats`` features
-(168 in all): SER-FusionNet's input.
+``clip_means`` is the 162-feature vector of the Kaggle SER notebooks that SER-FusionNet (Boopathi et al., SJSU
+2023) built on, i.e. the time means of ``zero_crossing_rate(y)`` (1), ``chroma_stft(S=|stft(y)|)`` (12),
+``mfcc(y, n_mfcc=20)`` (20), ``rms(y)`` (1) and ``melspectrogram(y)`` power (128), all at librosa's default
+analysis (n_fft 2048, hop 512, 128 mels). Chroma uses tuning 0 where librosa estimates the tuning per clip (a
+clip-dependent shift of a fraction of a semitone). ``mel_db: true`` averages the mel part in dB instead of
+power (power means span many orders of magnitude; SER-FusionNet relied on a StandardScaler). ``stats: true``
+appends the six ``clip_stats`` features (168 in all): SER-FusionNet's input.
 """
 
 from __future__ import annotations
@@ -17,41 +17,56 @@ import torch
 import torchaudio.transforms as T
 from torch import Tensor, nn
 
-from .frontends import (
-    MFCC,
-    Chroma,
-    ClipStats,
-    FrontEnd,
-    LogMel,
-    RMSEnergy,
-    ZeroCrossingRate,
-    _frame_mask,
-    _transient_buffers,
-)
-
-
-def masked_time_mean(x: Tensor, lengths: Optional[Tensor], hop_length: int) -> Tensor:
-    """(B, ..., frames) -> (B, ...) mean over the 1 + length // hop centred frames of each clip's valid part."""
-    if lengths is None:
-        return x.mean(-1)
-    mask = _frame_mask(lengths, x.shape[-1], hop_length, x.device).to(x.dtype)
-    mask = mask.view(mask.shape[0], *([1] * (x.dim() - 2)), mask.shape[1])
-    return (x * mask).sum(-1) / mask.sum(-1).clamp(min=1)
+from .base import FrontEnd
+from .frontends import MFCC, Chroma, ClipStats, LogMel, RMSEnergy, ZeroCrossingRate
+from .functional import masked_time_mean, transient_buffers
+from .registry import register_frontend
 
 
 class MagnitudeChroma(Chroma):
-    """Chroma of the magnitude STFT, as the notebooks' ``chroma_stft(S=np.abs(librosa.stft(y)))``."""
+    """Chroma of the magnitude STFT, as the notebooks' ``chroma_stft(S=np.abs(librosa.stft(y)))``.
+
+    A part of :class:`ClipMeans`, not registered on its own; :class:`Chroma` uses the power STFT.
+
+    Args:
+        sample_rate (int): Sample rate of the waveform in Hz.
+        n_fft (int): FFT size.
+        hop_length (int): Samples between frames.
+
+    Shape:
+        - wave: (B, T) and lengths: (B,) or None (unused).
+        - output: (B, 1, 12, 1 + T // hop_length).
+
+    Example:
+        >>> MagnitudeChroma(16000, 2048, 512)(torch.randn(2, 16000)).shape
+        torch.Size([2, 1, 12, 32])
+    """
 
     def __init__(self, sample_rate: int, n_fft: int, hop_length: int):
         super().__init__(sample_rate, n_fft, hop_length)
         self.spec = T.Spectrogram(
             n_fft=n_fft, hop_length=hop_length, power=1.0, center=True, pad_mode="constant"
         )
-        _transient_buffers(self)
+        transient_buffers(self)
 
 
 class MelPower(nn.Module):
-    """Mel power spectrogram (B, n_mels, frames), as ``librosa.feature.melspectrogram`` (slaney mel)."""
+    """Mel power spectrogram as ``librosa.feature.melspectrogram`` (slaney mel); a part of :class:`ClipMeans`.
+
+    Args:
+        sample_rate (int): Sample rate of the waveform in Hz.
+        n_fft (int): FFT size.
+        hop_length (int): Samples between frames.
+        n_mels (int): Number of mel bands.
+
+    Shape:
+        - wave: (B, T) and lengths: (B,) or None (unused).
+        - output: (B, n_mels, 1 + T // hop_length), power (not dB).
+
+    Example:
+        >>> MelPower(16000, 2048, 512, 128)(torch.randn(2, 16000)).shape
+        torch.Size([2, 128, 32])
+    """
 
     def __init__(self, sample_rate: int, n_fft: int, hop_length: int, n_mels: int):
         super().__init__()
@@ -66,14 +81,41 @@ class MelPower(nn.Module):
             center=True,
             pad_mode="constant",
         )
-        _transient_buffers(self)
+        transient_buffers(self)
 
     def forward(self, wave: Tensor, lengths: Optional[Tensor] = None) -> Tensor:
         return self.mel(wave)
 
 
+@register_frontend("clip_means")
 class ClipMeans(FrontEnd):
-    """(B, 162) clip means of ZCR, chroma, MFCC, RMS and mel power; (B, 168) with ``stats``."""
+    """Clip means of ZCR, chroma, MFCC, RMS and mel power over each clip's valid frames (162 features).
+
+    The parts, in order: zero-crossing rate (1), magnitude chroma (12), MFCC (``n_mfcc``), RMS (1) and mel
+    power or dB (``n_mels``); ``stats`` appends the six :class:`ClipStats` features.
+
+    Args:
+        sample_rate (int, optional): Sample rate of the waveform in Hz. (Default: ``16000``)
+        n_fft (int, optional): FFT size and frame length of every part. (Default: ``2048``)
+        hop_length (int, optional): Samples between frames. (Default: ``512``)
+        n_mfcc (int, optional): Number of MFCCs. (Default: ``20``)
+        n_mels (int, optional): Number of mel bands of the MFCC and mel parts. (Default: ``128``)
+        mel_db (bool, optional): Average the mel part in dB (``top_db`` 80) instead of power.
+            (Default: ``False``)
+        stats (bool, optional): Append the six ``clip_stats`` features (SER-FusionNet's input).
+            (Default: ``False``)
+
+    Shape:
+        - wave: (B, T) and lengths: (B,) or None (every row whole).
+        - output: (B, 1 + 12 + n_mfcc + 1 + n_mels), plus 6 with ``stats``: (B, 162) or (B, 168) by default.
+
+    Example:
+        >>> fe = ClipMeans()
+        >>> fe(torch.randn(2, 16000), torch.tensor([16000, 9000])).shape
+        torch.Size([2, 162])
+        >>> ClipMeans(stats=True).output_shape(16000)
+        (168,)
+    """
 
     kind = "vector"
 

@@ -3,10 +3,11 @@
 CREPE and GE2E are far slower than a log-mel and, frozen, give the same output every epoch, so each clip's
 output is computed once on the *whole* (VAD-trimmed, if set) clip and stored as ``.npy`` under
 ``$SER_ZOO_CACHE/features/<front-end>-<settings hash>/<corpus>-<rate>/<clip id>@<sample digest>.npy`` (the
-``@`` written ``_``). A training batch then takes from each stored clip the frames of its own random crop, so cached
-epochs see the same crops as uncached ones. The data module puts each row's clip key and crop start in the batch; the LightningModule hands them to
-the front-end (``clip_refs``) only when the waveform reaching it is the batch's own, i.e. no waveform
-augmentation or mixup changed it; otherwise, and at inference, the network runs on the waveform as usual.
+``@`` written ``_``). A training batch then takes from each stored clip the frames of its own random crop, so
+cached epochs see the same crops as uncached ones. The data module puts each row's clip key and crop start in
+the batch; the LightningModule hands them to the front-end (``clip_refs``) only when the waveform reaching it
+is the batch's own, i.e. no waveform augmentation or mixup changed it; otherwise, and at inference, the
+network runs on the waveform as usual.
 
 Crops taken from a whole-clip output differ from running the network on the crop only at the crop's edges: a
 CREPE frame within 32 ms of a crop edge sees the real neighbouring audio instead of zero padding, and GE2E's
@@ -28,7 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .frontends import FrontEnd
+from .base import FrontEnd
 
 ClipSource = Callable[[str], np.ndarray]  # clip key -> whole clip, float32 in [-1, 1]
 
@@ -38,7 +39,20 @@ def _feature_root() -> Path:
 
 
 class FeatureCache:
-    """One folder of per-clip arrays for one front-end and settings; writes are atomic (temp file + rename)."""
+    """One folder of per-clip arrays for one front-end and settings; writes are atomic (temp file + rename).
+
+    Args:
+        name (str): The front-end's registered name, the folder's prefix.
+        settings (dict): Everything the stored outputs depend on (model, hop, package version ...); their
+            hash completes the folder name, so changed settings never read stale arrays.
+        root (str or Path or None, optional): The folder above; None is ``$SER_ZOO_CACHE/features``
+            (``~/.cache/ser-zoo/features`` when unset). (Default: ``None``)
+
+    Example:
+        >>> cache = FeatureCache("crepe_pitch", {"model": "tiny", "hop": 160}, root="/tmp/features")
+        >>> cache.path("ravdess-16000/Actor_01/03-01-05-01-01-01-01@ab12").name
+        '03-01-05-01-01-01-01_ab12.npy'
+    """
 
     def __init__(self, name: str, settings: dict[str, Any], root: Optional[str | Path] = None):
         digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
@@ -66,10 +80,21 @@ class FeatureCache:
 class CachedFrontEnd(FrontEnd):
     """A front-end around a pretrained network, frozen by default; whole-clip outputs cached when frozen.
 
-    A frozen network is held outside the module tree: it follows ``.to(device)`` but stays out of state dicts
-    (checkpoints do not carry the 2-90 MB of weights the installed wheel already holds) and out of ``.train()``
-    (CREPE has batch norm). Subclasses define ``raw`` (network outputs of a padded batch), ``entries`` (what
-    to store per whole clip), ``from_entries`` (a batch of crops from stored clips) and ``finish``.
+    A frozen network is held outside the module tree: it follows ``.to(device)`` but stays out of state
+    dicts (checkpoints do not carry the 2-90 MB of weights the installed wheel already holds) and out of
+    ``.train()`` (CREPE has batch norm). Subclasses define ``raw`` (network outputs of a padded batch),
+    ``entries`` (what to store per whole clip), ``from_entries`` (a batch of crops from stored clips) and
+    ``finish``.
+
+    Attributes:
+        clip_source (Callable[[str], ndarray] or None): Whole clips by key, set by :func:`attach_clip_source`;
+            without it a cache miss runs the network on the batch instead.
+        cache (FeatureCache or None): Where whole-clip outputs are stored; None when caching is off.
+
+    Shape:
+        - wave: (B, T) and lengths: (B,) or None.
+        - output: (B, *output_shape(T)), from the cache inside a :func:`clip_refs` block when every row's
+          clip is stored or can be computed, else from the network.
     """
 
     cacheable = False  # set by subclasses: frozen and caching requested

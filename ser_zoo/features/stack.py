@@ -1,7 +1,8 @@
-"""``stack``: image front-ends joined into one image, e.g. 64 log-mel rows + 2 CREPE pitch rows for ``resnet18``.
+"""``stack``: image front-ends joined into one image, e.g. 64 log-mel rows + 2 CREPE pitch rows for ResNet18.
 
 Rows (the default) append each part's feature rows under the previous ones: the result is still a 1-channel
-image, so every 2-D model takes it unchanged (a 64-band log-mel plus ``crepe_pitch`` gives (B, 1, 66, frames)).
+image, so every 2-D model takes it unchanged (a 64-band log-mel plus ``crepe_pitch`` gives (B, 1, 66,
+frames)).
 Channels put parts of equal height side by side as input channels (set the model's ``in_chans`` to match).
 Parts must share the frame grid (same hop and centring), which is checked at construction.
 """
@@ -14,14 +15,35 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError
-from . import frontends
-from .frontends import FrontEnd
+from .base import FrontEnd
+from .registry import create_frontend, register_frontend
 
 PROBE = (16000, 48123)  # two clip lengths at which every part must give the same number of frames
 
 
+@register_frontend("stack")
 class Stack(FrontEnd):
-    """Concatenate image parts along the frequency rows (``dim: rows``) or the channels (``dim: channels``)."""
+    """Image front-ends joined along the frequency rows (``dim: rows``) or the channels (``dim: channels``).
+
+    Args:
+        parts (list of str or dict, optional): Image front-end specs, as ``create_frontend`` takes them, on
+            one frame grid; None is ``[logmel(n_mels=64), crepe_pitch]``. (Default: ``None``)
+        dim (str, optional): ``"rows"`` stacks each part's rows under the previous ones (parts need equal
+            channels); ``"channels"`` puts parts side by side as channels (parts need equal rows).
+            (Default: ``"rows"``)
+
+    Shape:
+        - wave: (B, T) and lengths: (B,) or None, passed to every part.
+        - output: (B, C, sum of the parts' F, frames) for rows, (B, sum of the parts' C, F, frames) for
+          channels; frames = 1 + T // hop_length.
+
+    Example:
+        >>> fe = Stack([{"name": "logmel", "n_mels": 64}, {"name": "mfcc", "n_mfcc": 20}])
+        >>> fe(torch.randn(2, 16000)).shape
+        torch.Size([2, 1, 84, 101])
+        >>> Stack(["logmel", "logmel"], dim="channels").output_shape(16000)
+        (2, 64, 101)
+    """
 
     kind = "image"
 
@@ -34,7 +56,7 @@ class Stack(FrontEnd):
         if dim not in ("rows", "channels"):
             raise ConfigError(f"front-end 'stack': dim={dim!r}; use 'rows' or 'channels'")
         parts = list(parts or [{"name": "logmel", "n_mels": 64}, {"name": "crepe_pitch"}])
-        self.parts = nn.ModuleList(frontends.create_frontend(p) for p in parts)
+        self.parts = nn.ModuleList(create_frontend(p) for p in parts)
         self.dim = dim
         names = [p if isinstance(p, str) else p.get("name") for p in parts]
         for name, part in zip(names, self.parts):

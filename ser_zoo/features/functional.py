@@ -1,0 +1,80 @@
+"""Signal helpers shared by the front-ends: frame masks, masked normalisation and means, buffer handling.
+
+Kept apart from the front-end classes (as torchaudio keeps its math in ``torchaudio.functional``) so that
+every front-end module can use them without importing another front-end module.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import ConfigError
+
+NORMALIZE = ("utterance", None)  # the values a front-end's ``normalize`` option accepts
+
+
+def transient_buffers(module: nn.Module) -> None:
+    """Re-register every buffer of ``module`` and its children as non-persistent.
+
+    Windows and filterbanks (torchaudio's included) then follow ``.to(device)`` but stay out of state dicts:
+    they are rebuilt from the constructor arguments, which a checkpoint's hyper-parameters hold.
+    """
+    for m in module.modules():
+        for name, buf in list(m.named_buffers(recurse=False)):
+            m.register_buffer(name, buf, persistent=False)
+
+
+def check_normalize(name: str, normalize: Optional[str]) -> Optional[str]:
+    """``normalize`` if it is one of :data:`NORMALIZE`, else a ConfigError naming front-end ``name``."""
+    if normalize not in NORMALIZE:
+        raise ConfigError(f"front-end '{name}': normalize={normalize!r}; use one of {list(NORMALIZE)}")
+    return normalize
+
+
+def frame_mask(
+    lengths: Optional[Tensor], n_frames: int, hop_length: int, device: torch.device
+) -> Optional[Tensor]:
+    """(B, n_frames) bool, True where a centred frame's centre is in the row's valid part; None if no lengths.
+
+    A clip of ``n`` samples has ``1 + n // hop_length`` centred frames, as librosa and ``torch.stft`` count.
+
+    Example:
+        >>> frame_mask(torch.tensor([480, 160]), 4, 160, torch.device("cpu"))
+        tensor([[ True,  True,  True,  True],
+                [ True,  True, False, False]])
+    """
+    if lengths is None:
+        return None
+    valid = 1 + lengths.to(device=device, dtype=torch.long) // hop_length
+    return torch.arange(n_frames, device=device) < valid[:, None]
+
+
+def utterance_norm(x: Tensor, mask: Optional[Tensor], eps: float = 1e-5) -> Tensor:
+    """(B, C, F, frames) standardised per example over C, F and the frames ``mask`` (B, frames) keeps."""
+    w = torch.ones_like(x) if mask is None else mask[:, None, None, :].to(x.dtype).expand_as(x)
+    dims = tuple(range(1, x.dim()))
+    n = w.sum(dims, keepdim=True).clamp_min(1.0)
+    mean = (x * w).sum(dims, keepdim=True) / n
+    std = (((x - mean) ** 2 * w).sum(dims, keepdim=True) / n).sqrt()
+    return (x - mean) / (std + eps)
+
+
+def masked_row_norm(x: Tensor, mask: Optional[Tensor], eps: float = 1e-5) -> Tensor:
+    """(B, R, frames) standardised per example and row over the frames where ``mask`` (B, frames) is True."""
+    w = torch.ones_like(x) if mask is None else mask[:, None, :].to(x.dtype).expand_as(x)
+    n = w.sum(-1, keepdim=True).clamp_min(1.0)
+    mean = (x * w).sum(-1, keepdim=True) / n
+    std = (((x - mean) ** 2 * w).sum(-1, keepdim=True) / n).sqrt()
+    return (x - mean) / (std + eps)
+
+
+def masked_time_mean(x: Tensor, lengths: Optional[Tensor], hop_length: int) -> Tensor:
+    """(B, ..., frames) -> (B, ...) mean over the ``1 + length // hop_length`` centred frames of each row."""
+    if lengths is None:
+        return x.mean(-1)
+    mask = frame_mask(lengths, x.shape[-1], hop_length, x.device).to(x.dtype)
+    mask = mask.view(mask.shape[0], *([1] * (x.dim() - 2)), mask.shape[1])
+    return (x * mask).sum(-1) / mask.sum(-1).clamp(min=1)
