@@ -94,8 +94,8 @@ def prepare_waveform(
         data = AF.resample(torch.from_numpy(np.ascontiguousarray(data)), rate, sample_rate).numpy()
     if data.shape[0] < min_samples:
         raise AudioError(
-            f"{name}: only {data.shape[0]} samples ({1000 * data.shape[0] / sample_rate:.0f} ms), shorter than one "
-            f"{min_samples}-sample analysis window; use a longer clip"
+            f"{name}: only {data.shape[0]} samples ({1000 * data.shape[0] / sample_rate:.0f} ms), "
+            f"shorter than one {min_samples}-sample analysis window; use a longer clip"
         )
     if not allow_silent and float(np.abs(data).max()) < SILENCE_PEAK:
         raise AudioError(
@@ -105,7 +105,8 @@ def prepare_waveform(
 
 
 def _wav_data_missing(path: Path) -> bool:
-    """True when a WAV's data chunk declares more bytes than the file holds (libsndfile reads what is there)."""
+    """True when a WAV's data chunk declares more bytes than the file holds (libsndfile reads what is
+    there)."""
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(12)

@@ -1,7 +1,9 @@
-"""``ser-zoo``: LightningCLI subcommands (fit/validate/test/predict) plus data and demo tools.
+"""``ser-zoo``: one entry point for training (LightningCLI) and the tools around it.
 
-The training commands are a LightningCLI, so the SERModule and SERDataModule signatures are the
-config schema; the other subcommands are small tools that need no trainer.
+``fit``, ``validate``, ``test`` and ``predict`` go to the LightningCLI in ``ser_zoo.lit.cli``, so the
+SERModule and SERDataModule signatures are the config schema. Every other sub-command is a ``Command`` in
+``COMMANDS``: a function that adds its arguments and a handler that calls the library with keyword arguments.
+Handlers import the library when they run, so a command loads only what it uses.
 """
 
 from __future__ import annotations
@@ -9,195 +11,426 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
 
-from .errors import SerZooError
-from .lit.cli import build_cli
+from .errors import ConfigError, SerZooError
 
-TOOLS = ("bench", "data", "demo", "export", "infer", "leaderboard", "listen", "models", "zoo")
+#: a handler gets the parsed arguments and the ones no parser knew (bench and demo pass them to LightningCLI)
+Handler = Callable[[argparse.Namespace, list[str]], Optional[int]]
 
 
-def _tools_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ser-zoo", description="speech emotion recognition model zoo")
-    sub = p.add_subparsers(dest="tool", required=True)
-    data = sub.add_parser("data", help="inspect or fetch corpora").add_subparsers(
-        dest="action", required=True
+def _no_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``arguments`` of a command that takes none."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One sub-command: a one-line ``help``, the ``arguments`` it adds, and the handler that ``run``s it, or
+    ``actions``: sub-commands of its own (``ser-zoo data summary``)."""
+
+    help: str
+    run: Optional[Handler] = None
+    arguments: Callable[[argparse.ArgumentParser], None] = _no_arguments
+    description: Optional[str] = None  # the longer text of ``ser-zoo NAME --help``; default: ``help``
+    actions: dict[str, Command] = field(default_factory=dict)
+
+
+#: LightningCLI's sub-commands: ``main`` hands them to ``build_cli`` before any parsing here
+TRAINING = {
+    "fit": "train a model on one fold of a protocol",
+    "validate": "score a model on a fold's validation speakers",
+    "test": "score a model on a fold's test speakers",
+    "predict": "write per-clip class probabilities of a fold",
+}
+
+MODEL_HELP = "zoo name, .safetensors path or a .ckpt from ser-zoo fit"
+ROOT_HELP = "data root (default: $SER_ZOO_DATA or ../shared/data)"
+RESULTS = "benchmarks/results"
+
+
+# data
+
+
+def _data_summary_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", default=None, help=ROOT_HELP)
+
+
+def _data_summary(args: argparse.Namespace, extra: list[str]) -> None:
+    from .data.datamodule import default_data_root
+    from .data.summary import format_summary, summarize
+
+    root = args.root or default_data_root()
+    summary = summarize(root)
+    if not summary:
+        raise SerZooError(f"no corpus folders (ravdess/, crema_d/, tess/, savee/) under {root}; check --root")
+    print(f"data root: {root}\n{format_summary(summary)}")
+
+
+def _data_download_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name")
+    parser.add_argument("--root", required=True)
+    parser.add_argument(
+        "--url", default=None, help="mirror URL or local archive instead of the official source"
     )
-    s = data.add_parser("summary", help="clips, speakers and hours per corpus and emotion")
-    s.add_argument("--root", default=None, help="data root (default: $SER_ZOO_DATA or ../shared/data)")
-    d = data.add_parser("download", help="fetch a corpus from its official source")
-    d.add_argument("name")
-    d.add_argument("--root", required=True)
-    d.add_argument("--url", default=None, help="mirror URL or local archive instead of the official source")
-    d.add_argument("--checksum", default=None, help="sha256:<hex> or md5:<hex> to verify against")
-    d.add_argument("--force", action="store_true")
-    data.add_parser("protocols", help="list the evaluation protocols")
-    sub.add_parser("models", help="list registered models and their front-ends")
-    demo = sub.add_parser("demo", help="train and test the default recipe on real data for a short schedule")
-    demo.add_argument("--config", default=None)
-    demo.add_argument("--max_epochs", type=int, default=None)
-    demo.add_argument("overrides", nargs="*", help="extra LightningCLI overrides, e.g. --data.fold=1")
-    b = sub.add_parser("bench", help="run models on every fold of a protocol; one CSV row per model x fold")
-    b.add_argument("--protocol", required=True)
-    b.add_argument(
+    parser.add_argument("--checksum", default=None, help="sha256:<hex> or md5:<hex> to verify against")
+    parser.add_argument("--force", action="store_true")
+
+
+def _data_download(args: argparse.Namespace, extra: list[str]) -> None:
+    from .data.download import download_corpus
+
+    path = download_corpus(
+        name=args.name, root=args.root, url=args.url, checksum=args.checksum, force=args.force
+    )
+    print(f"{args.name}: ready at {path}")
+
+
+def _data_protocols(args: argparse.Namespace, extra: list[str]) -> None:
+    from .data.splits import PROTOCOLS
+
+    for p in PROTOCOLS.values():
+        tag = "speaker-independent" if p.speaker_independent else "NOT speaker-independent"
+        print(f"{p.name:<15} {tag:<24} {p.classes:<10} {p.description}")
+
+
+# models, bench, leaderboard
+
+
+def _models(args: argparse.Namespace, extra: list[str]) -> None:
+    from .models import model_table
+
+    print(model_table())
+
+
+def _bench_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--suite",
+        default=None,
+        metavar="FILE",
+        help="a benchmark suite (benchmarks/suites/*.yaml): its protocol, folds, models and schedule; "
+        "instead of --protocol and --models",
+    )
+    parser.add_argument("--protocol", default=None)
+    parser.add_argument(
         "--models",
         nargs="+",
-        required=True,
+        default=None,
         help="recipe paths (configs/x.yaml), registered model names or baseline names",
     )
-    b.add_argument("--folds", nargs="*", type=int, default=None, help="default: every fold")
-    b.add_argument("--classes", default=None, help="class set (emotions6/7/8); default: the protocol's")
-    b.add_argument("--out", default="benchmarks/results")
-    b.add_argument("--max_epochs", type=int, default=None, help="override the recipes' schedule")
-    b.add_argument("--root", default=None, help="data root (default: $SER_ZOO_DATA or ../shared/data)")
-    inf = sub.add_parser(
-        "infer", help="emotions of audio files, folders or globs, or a timeline of one recording"
+    parser.add_argument("--folds", nargs="*", type=int, default=None, help="default: every fold")
+    parser.add_argument("--classes", default=None, help="class set (emotions6/7/8); default: the protocol's")
+    parser.add_argument(
+        "--out", default=None, help=f"folder of the CSVs (default: {RESULTS}, or the suite's own out)"
     )
-    inf.add_argument("inputs", nargs="+")
-    inf.add_argument("--model", required=True, help="zoo name, .safetensors path or a .ckpt from ser-zoo fit")
-    inf.add_argument("--format", default="table", choices=["table", "csv", "json"])
-    inf.add_argument("--out", default=None, help="write the results here instead of stdout")
-    inf.add_argument("--batch_size", type=int, default=16)
-    inf.add_argument(
+    parser.add_argument("--max_epochs", type=int, default=None, help="override the recipes' schedule")
+    parser.add_argument("--root", default=None, help=ROOT_HELP)
+    parser.add_argument(
+        "--dry_run", action="store_true", help="with --suite: say what would run, and train nothing"
+    )
+
+
+def _bench(args: argparse.Namespace, extra: list[str]) -> None:
+    if args.suite is not None:
+        _bench_suite(args, extra)
+        return
+    if args.protocol is None or args.models is None:
+        raise ConfigError("bench needs --protocol and --models, or --suite FILE")
+    if args.dry_run:
+        raise ConfigError("--dry_run goes with --suite FILE")
+    from .bench import run_bench
+
+    run_bench(
+        protocol=args.protocol,
+        models=args.models,
+        folds=args.folds,
+        out=args.out or RESULTS,
+        classes=args.classes,
+        max_epochs=args.max_epochs,
+        root=args.root,
+        overrides=extra,
+    )
+
+
+def _bench_suite(args: argparse.Namespace, extra: list[str]) -> None:
+    """A suite is the whole schedule of its results: settings from the command line would change them."""
+    given = {
+        "--protocol": args.protocol,
+        "--models": args.models,
+        "--folds": args.folds,
+        "--classes": args.classes,
+        "--max_epochs": args.max_epochs,
+    }
+    clashes = [flag for flag, value in given.items() if value is not None] + extra
+    if clashes:
+        raise ConfigError(
+            f"--suite {args.suite} names its protocol, folds, models and schedule itself; "
+            f"drop {' '.join(clashes)} (or edit the suite)"
+        )
+    from .bench.suite import run_suite
+
+    run_suite(args.suite, out=args.out, root=args.root, dry_run=args.dry_run)
+
+
+def _leaderboard_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default=RESULTS)
+
+
+def _leaderboard(args: argparse.Namespace, extra: list[str]) -> None:
+    from .bench.report import write_report
+
+    print(f"wrote {write_report(out=args.out)}")
+
+
+# using a trained model: infer, listen, export
+
+
+def _infer_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+")
+    parser.add_argument("--model", required=True, help=MODEL_HELP)
+    parser.add_argument("--format", default="table", choices=["table", "csv", "json"])
+    parser.add_argument("--out", default=None, help="write the results here instead of stdout")
+    parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument(
         "--window", type=float, default=None, help="seconds per window: timeline of one long file"
     )
-    inf.add_argument("--hop", type=float, default=1.0, help="seconds between windows")
-    inf.add_argument("--plot", default=None, help="PNG of emotion probabilities over time (with --window)")
-    inf.add_argument(
+    parser.add_argument("--hop", type=float, default=1.0, help="seconds between windows")
+    parser.add_argument("--plot", default=None, help="PNG of emotion probabilities over time (with --window)")
+    parser.add_argument(
         "--vad",
         action="store_true",
         help="classify only the speech segments Silero VAD finds (needs ser-zoo[pretrained])",
     )
-    inf.add_argument("--max_segment", type=float, default=10.0, help="with --vad: longer segments are split")
-    li = sub.add_parser("listen", help="emotion of live microphone input, every hop over a rolling window")
-    li.add_argument("--model", required=True, help="zoo name, .safetensors path or a .ckpt from ser-zoo fit")
-    li.add_argument("--window", type=float, default=3.0, help="seconds classified each time")
-    li.add_argument("--hop", type=float, default=1.0, help="seconds between results")
-    li.add_argument(
+    parser.add_argument(
+        "--max_segment", type=float, default=10.0, help="with --vad: longer segments are split"
+    )
+
+
+def _infer(args: argparse.Namespace, extra: list[str]) -> int:
+    from .infer import run_infer
+
+    return run_infer(
+        inputs=args.inputs,
+        model_spec=args.model,
+        fmt=args.format,
+        out=args.out,
+        batch_size=args.batch_size,
+        window=args.window,
+        hop=args.hop,
+        plot=args.plot,
+        vad=args.vad,
+        max_segment=args.max_segment,
+    )
+
+
+def _listen_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help=MODEL_HELP)
+    parser.add_argument("--window", type=float, default=3.0, help="seconds classified each time")
+    parser.add_argument("--hop", type=float, default=1.0, help="seconds between results")
+    parser.add_argument(
         "--device", default=None, help="input device index or name (python -m sounddevice lists them)"
     )
-    li.add_argument(
+    parser.add_argument(
         "--seconds", type=float, default=None, help="stop after this long (default: until Ctrl-C)"
     )
-    exp = sub.add_parser("export", help="a model as an ONNX file (front-end included where it exports)")
-    exp.add_argument("--model", required=True, help="zoo name, .safetensors path or a .ckpt from ser-zoo fit")
-    exp.add_argument("--format", default="onnx", help="onnx")
-    exp.add_argument("--out", required=True, help="the .onnx file to write")
-    exp.add_argument(
+
+
+def _listen(args: argparse.Namespace, extra: list[str]) -> int:
+    from .listen import run_listen
+
+    return run_listen(
+        model_spec=args.model, window=args.window, hop=args.hop, device=args.device, seconds=args.seconds
+    )
+
+
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help=MODEL_HELP)
+    parser.add_argument("--format", default="onnx", help="onnx")
+    parser.add_argument("--out", required=True, help="the .onnx file to write")
+    parser.add_argument(
         "--seconds", type=float, default=None, help="clip length of the input (default: the model's)"
     )
-    lb = sub.add_parser("leaderboard", help="rebuild LEADERBOARD.md and plots from the bench CSVs")
-    lb.add_argument("--out", default="benchmarks/results")
-    zoo = sub.add_parser("zoo", help="published checkpoints").add_subparsers(dest="action", required=True)
-    zoo.add_parser("list", help="the zoo checkpoints and their headline numbers")
-    ex = zoo.add_parser("export", help="turn a fit .ckpt into a zoo checkpoint (safetensors + card)")
-    ex.add_argument("ckpt")
-    ex.add_argument("--name", required=True)
-    ex.add_argument("--out", default=None, help="default: the repo's checkpoints/")
-    ex.add_argument("--fp32", action="store_true", help="keep fp32 weights (default fp16)")
-    ex.add_argument(
+
+
+def _export(args: argparse.Namespace, extra: list[str]) -> int:
+    from .export import run_export
+
+    return run_export(model_spec=args.model, fmt=args.format, out=args.out, seconds=args.seconds)
+
+
+# zoo, demo
+
+
+def _zoo_list(args: argparse.Namespace, extra: list[str]) -> None:
+    from .zoo import list_zoo
+    from .zoo.checkpoints import zoo_table
+
+    cards = list_zoo()
+    print("\n".join(zoo_table(cards)) if cards else "no zoo checkpoints yet")
+
+
+def _zoo_export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("ckpt")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--out", default=None, help="default: the repo's checkpoints/")
+    parser.add_argument("--fp32", action="store_true", help="keep fp32 weights (default fp16)")
+    parser.add_argument(
         "--card", default=None, help="JSON file with card fields: data, protocol, metrics, config, command"
     )
-    return p
+
+
+def _zoo_export(args: argparse.Namespace, extra: list[str]) -> None:
+    import json
+    from pathlib import Path
+
+    from .zoo import export_checkpoint
+
+    card = json.loads(Path(args.card).read_text()) if args.card else None
+    path = export_checkpoint(
+        ckpt_path=args.ckpt, name=args.name, out_dir=args.out, fp16=not args.fp32, card_extra=card
+    )
+    print(f"wrote {path} and its card")
+
+
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default=None)
+    parser.add_argument("--max_epochs", type=int, default=None)
+    parser.add_argument("overrides", nargs="*", help="extra LightningCLI overrides, e.g. --data.fold=1")
+
+
+def _demo(args: argparse.Namespace, extra: list[str]) -> None:
+    from .demo import run_demo
+
+    run_demo(config=args.config, max_epochs=args.max_epochs, overrides=[*args.overrides, *extra])
+
+
+COMMANDS: dict[str, Command] = {
+    "bench": Command(
+        "run models or a suite on the folds of a protocol",
+        _bench,
+        _bench_arguments,
+        description="run models on every fold of a protocol, or a benchmark suite; one CSV row per "
+        "model x fold, resumable",
+    ),
+    "data": Command(
+        "corpora: summary, download, protocols",
+        description="inspect or fetch corpora",
+        actions={
+            "summary": Command(
+                "clips, speakers and hours per corpus and emotion", _data_summary, _data_summary_arguments
+            ),
+            "download": Command(
+                "fetch a corpus from its official source", _data_download, _data_download_arguments
+            ),
+            "protocols": Command("list the evaluation protocols", _data_protocols),
+        },
+    ),
+    "demo": Command(
+        "train and test the default recipe briefly",
+        _demo,
+        _demo_arguments,
+        description="train and test the default recipe on real data for a short schedule",
+    ),
+    "export": Command(
+        "a model as an ONNX file",
+        _export,
+        _export_arguments,
+        description="a model as an ONNX file (front-end included where it exports)",
+    ),
+    "infer": Command(
+        "emotions of audio files, folders or globs",
+        _infer,
+        _infer_arguments,
+        description="emotions of audio files, folders or globs, or a timeline of one recording",
+    ),
+    "leaderboard": Command(
+        "rebuild LEADERBOARD.md and plots from bench CSVs", _leaderboard, _leaderboard_arguments
+    ),
+    "listen": Command(
+        "emotion of live microphone input",
+        _listen,
+        _listen_arguments,
+        description="emotion of live microphone input, every hop over a rolling window",
+    ),
+    "models": Command("registered models: source, licence, front-end", _models),
+    "zoo": Command(
+        "published checkpoints: list, export",
+        description="published checkpoints",
+        actions={
+            "list": Command("the zoo checkpoints and their headline numbers", _zoo_list),
+            "export": Command(
+                "turn a fit .ckpt into a zoo checkpoint (safetensors + card)",
+                _zoo_export,
+                _zoo_export_arguments,
+            ),
+        },
+    ),
+}
+
+
+TRAINING_NOTE = """\
+fit, validate, test and predict are LightningCLI commands; ser-zoo fit --help
+lists their options (a recipe: --config configs/NAME.yaml).
+ser-zoo COMMAND --help describes each of the others."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every sub-command; the training ones are named here (so a typo's error lists them) but
+    parsed by LightningCLI."""
+    listing = _listing("commands", {**TRAINING, **{name: c.help for name, c in COMMANDS.items()}})
+    parser = argparse.ArgumentParser(
+        prog="ser-zoo",
+        usage="ser-zoo [-h] COMMAND ...",
+        description="speech emotion recognition model zoo",
+        epilog=f"{listing}\n\n{TRAINING_NOTE}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, help=argparse.SUPPRESS)
+    for name in TRAINING:
+        commands.add_parser(name, add_help=False)
+    for name, command in COMMANDS.items():
+        _add_command(commands, name, command)
+    return parser
+
+
+def _listing(title: str, lines: dict[str, str]) -> str:
+    """Sub-commands one to a line, aligned (argparse's own list wraps a long name's help to the next line)."""
+    width = max(map(len, lines)) + 2
+    return f"{title}:\n" + "\n".join(f"  {name:<{width}}{text}" for name, text in lines.items())
+
+
+def _add_command(commands, name: str, command: Command, parent: str = "ser-zoo") -> None:
+    """Add ``command`` (and its actions) under ``commands``, the sub-parsers of ``parent``."""
+    prog = f"{parent} {name}"
+    description = command.description or command.help
+    if not command.actions:
+        parser = commands.add_parser(name, prog=prog, description=description)
+        command.arguments(parser)
+        parser.set_defaults(handler=command.run)
+        return
+    parser = commands.add_parser(
+        name,
+        prog=prog,
+        usage=f"{prog} [-h] ACTION ...",
+        description=description,
+        epilog=_listing("actions", {action: a.help for action, a in command.actions.items()}),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    command.arguments(parser)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True, help=argparse.SUPPRESS)
+    for action_name, action in command.actions.items():
+        _add_command(actions, action_name, action, parent=prog)
 
 
 def run_tool(argv: Sequence[str]) -> int:
-    args, unknown = _tools_parser().parse_known_args(argv)
-    if args.tool == "data" and args.action == "summary":
-        from .data.datamodule import default_data_root
-        from .data.summary import format_summary, summarize
+    """Parse and run one of ``COMMANDS`` (arguments no parser knows go to the handler)."""
+    args, extra = build_parser().parse_known_args(argv)
+    return args.handler(args, extra) or 0
 
-        root = args.root or default_data_root()
-        summary = summarize(root)
-        if not summary:
-            raise SerZooError(
-                f"no corpus folders (ravdess/, crema_d/, tess/, savee/) under {root}; check --root"
-            )
-        print(f"data root: {root}\n{format_summary(summary)}")
-    elif args.tool == "data" and args.action == "download":
-        from .data.download import download_corpus
 
-        path = download_corpus(args.name, args.root, url=args.url, checksum=args.checksum, force=args.force)
-        print(f"{args.name}: ready at {path}")
-    elif args.tool == "data" and args.action == "protocols":
-        from .data.splits import PROTOCOLS
-
-        for p in PROTOCOLS.values():
-            tag = "speaker-independent" if p.speaker_independent else "NOT speaker-independent"
-            print(f"{p.name:<15} {tag:<24} {p.classes:<10} {p.description}")
-    elif args.tool == "models":
-        from .models import list_models, model_entry
-
-        for name in list_models():
-            e = model_entry(name)
-            print(f"{name:<20} {e.source:<9} {e.description}\n{'':<20} front-end {e.frontend}")
-        from .models.classical import BASELINES, DEFAULT_FEATURES
-
-        print(
-            f"\nscikit-learn baselines on clip vectors ({DEFAULT_FEATURES}); run with `ser-zoo bench --models NAME`:"
-        )
-        for name, make in sorted(BASELINES.items()):
-            print(f"{name:<20} {'seeds':<9} {' '.join(repr(make()).split())}")
-    elif args.tool == "bench":
-        from .bench import run_bench
-
-        run_bench(
-            args.protocol,
-            args.models,
-            args.folds,
-            args.out,
-            args.classes,
-            args.max_epochs,
-            args.root,
-            unknown,
-        )
-    elif args.tool == "infer":
-        from .infer import run_infer
-
-        return run_infer(
-            args.inputs,
-            args.model,
-            args.format,
-            args.out,
-            args.batch_size,
-            args.window,
-            args.hop,
-            args.plot,
-            args.vad,
-            args.max_segment,
-        )
-    elif args.tool == "listen":
-        from .listen import run_listen
-
-        return run_listen(args.model, args.window, args.hop, args.device, args.seconds)
-    elif args.tool == "export":
-        from .export import run_export
-
-        return run_export(args.model, args.format, args.out, args.seconds)
-    elif args.tool == "leaderboard":
-        from .bench.report import write_report
-
-        print(f"wrote {write_report(args.out)}")
-    elif args.tool == "zoo" and args.action == "list":
-        from .zoo import list_zoo
-        from .zoo.checkpoints import zoo_table
-
-        cards = list_zoo()
-        print("\n".join(zoo_table(cards)) if cards else "no zoo checkpoints yet")
-    elif args.tool == "zoo" and args.action == "export":
-        import json
-        from pathlib import Path
-
-        from .zoo import export_checkpoint
-
-        extra = json.loads(Path(args.card).read_text()) if args.card else None
-        path = export_checkpoint(args.ckpt, args.name, args.out, fp16=not args.fp32, card_extra=extra)
-        print(f"wrote {path} and its card")
-    elif args.tool == "demo":
-        from .demo import run_demo
-
-        run_demo(args.config, args.max_epochs, list(args.overrides) + unknown)
-    return 0
+def goes_to_lightning(first: str) -> bool:
+    """LightningCLI takes its commands and its own top-level options (``-c CONFIG``, ``--print_config``)."""
+    return first in TRAINING or (first.startswith("-") and first not in ("-h", "--help"))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -205,8 +438,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="ser-zoo: %(message)s")
     try:
-        if argv and argv[0] in TOOLS:
+        if not argv:
+            build_parser().print_help(sys.stderr)
+            return 2
+        if not goes_to_lightning(argv[0]):
             return run_tool(argv)
+        from .lit.cli import build_cli
+
         build_cli(None if from_sys else argv)
         return 0
     except SerZooError as e:

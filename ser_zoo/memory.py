@@ -1,9 +1,10 @@
 """Keep a long inference job's resident memory flat on glibc.
 
-glibc serves large, variably sized buffers (a batch's tensors) from its heap and, with its default dynamic mmap
-threshold, keeps them as slack after they are freed: a 1-hour timeline's RSS then creeps up by hundreds of MiB
-although nothing is held (benchmarks/results/infer.md). Fixing the threshold at 128 KiB, as
-``MALLOC_MMAP_THRESHOLD_=131072`` does, sends every buffer above it to mmap, which returns it to the OS on free.
+glibc serves large, variably sized buffers (a batch's tensors) from its heap and, with its default dynamic
+mmap threshold, keeps them as slack after they are freed: a 1-hour timeline's RSS then creeps up by hundreds
+of MiB although nothing is held (benchmarks/results/infer.md). Fixing the threshold at 128 KiB, as
+``MALLOC_MMAP_THRESHOLD_=131072`` does, sends every buffer above it to mmap, which returns it to the OS on
+free.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Optional dependencies, imported only when a feature needs them, with one line naming the extra to install."""
+"""Optional dependencies, imported only when a feature needs them, with one line naming the extra to
+install."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from .errors import ConfigError
 def import_optional(module: str, extra: str = "pretrained", feature: str = "") -> ModuleType:
     """``import module``; a missing package raises ConfigError saying ``pip install 'ser-zoo[extra]'``.
 
-    Some of these packages change torch's global thread count at import (silero-vad sets it to 1); the count is
-    restored so importing a front-end never slows the rest of the process down.
+    Some of these packages change torch's global thread count at import (silero-vad sets it to 1); the count
+    is restored so importing a front-end never slows the rest of the process down.
     """
     threads = torch.get_num_threads()
     try:

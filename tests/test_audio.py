@@ -1,4 +1,5 @@
-"""Every kind of bad input gives one clear line naming the file and what to do; odd rates/channels are fixed."""
+"""Every kind of bad input gives one clear line naming the file and what to do; odd rates and channels are
+fixed."""
 
 import numpy as np
 import pytest

@@ -38,6 +38,79 @@ def test_protocols_and_models_listing(capsys):
     assert "resnet18" in out and "KNeighborsClassifier(n_neighbors=9)" in out
 
 
+SUB_COMMANDS = [
+    "fit",
+    "validate",
+    "test",
+    "predict",
+    "bench",
+    "data",
+    "demo",
+    "export",
+    "infer",
+    "leaderboard",
+]
+SUB_COMMANDS += ["listen", "models", "zoo"]
+
+
+def listed(text: str, title: str) -> dict[str, str]:
+    """The ``title:`` section of a help text: each line's name and its one-line description."""
+    section = text.split(f"\n{title}:\n", 1)[1].split("\n\n", 1)[0]
+    return dict(line.split(None, 1) for line in section.splitlines())
+
+
+def test_help_lists_every_sub_command_on_one_line(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    text = capsys.readouterr().out
+    commands = listed(text, "commands")
+    assert list(commands) == SUB_COMMANDS and all(commands.values())
+    assert "ser-zoo fit --help" in text
+    assert main([]) == 2  # no command: the same listing, as a usage error
+    assert listed(capsys.readouterr().err, "commands") == commands
+    for command, actions in (("data", ["summary", "download", "protocols"]), ("zoo", ["list", "export"])):
+        with pytest.raises(SystemExit) as e:
+            main([command, "--help"])
+        assert e.value.code == 0 and list(listed(capsys.readouterr().out, "actions")) == actions
+    with pytest.raises(SystemExit) as e:
+        main(["fitt"])  # a typo: the error names every command
+    assert e.value.code == 2 and "'leaderboard'" in capsys.readouterr().err
+
+
+def test_training_commands_keep_lightning_help(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["fit", "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: ") and " fit " in out.splitlines()[0] and "--trainer.max_epochs" in out
+    assert "--data.protocol" in out and "--model.model" in out
+
+
+def test_bench_suite_excludes_the_protocol_form(capsys):
+    """--suite names its own protocol, models, folds and schedule; the protocol form needs both its flags."""
+    assert main(["bench", "--suite", "s.yaml", "--protocol", "ravdess-6fold"]) == 2
+    assert "drop --protocol" in capsys.readouterr().err
+    assert main(["bench", "--suite", "s.yaml", "--trainer.max_epochs", "3"]) == 2
+    assert "drop --trainer.max_epochs" in capsys.readouterr().err
+    assert main(["bench", "--protocol", "ravdess-6fold"]) == 2
+    assert "--suite FILE" in capsys.readouterr().err
+    assert main(["bench", "--protocol", "ravdess-6fold", "--models", "mel_cnn", "--dry_run"]) == 2
+    assert "--dry_run goes with --suite" in capsys.readouterr().err
+
+
+def test_bench_suite_calls_the_suite_runner(monkeypatch, tmp_path):
+    import ser_zoo.bench.suite as suite
+
+    calls = []
+    monkeypatch.setattr(suite, "run_suite", lambda path, **kw: calls.append((path, kw)))
+    assert main(["bench", "--suite", "s.yaml", "--dry_run", "--root", str(tmp_path)]) == 0
+    assert calls == [("s.yaml", {"out": None, "root": str(tmp_path), "dry_run": True})]  # the suite's out
+    assert main(["bench", "--suite", "s.yaml", "--out", str(tmp_path)]) == 0
+    assert calls[1] == ("s.yaml", {"out": str(tmp_path), "root": None, "dry_run": False})
+
+
 def test_print_config_is_the_schema(capsys):
     with pytest.raises(SystemExit) as e:
         main(["fit", "--config", RECIPE, "--data.fold", "2", "--print_config"])
@@ -126,7 +199,8 @@ def test_fit_then_test_end_to_end(data_root, tmp_path, capsys):
 
 
 def test_fit_without_checkpointing_writes_no_checkpoint(data_root, tmp_path):
-    """--trainer.enable_checkpointing false drops the CLI's own checkpoint callbacks instead of failing in Lightning."""
+    """--trainer.enable_checkpointing false drops the CLI's own checkpoint callbacks instead of failing in
+    Lightning."""
     assert (
         main(
             [

@@ -36,8 +36,27 @@ def test_ravdess_fold_batches(data_root):
     long_clip = max(
         range(len(ds)), key=lambda i: dm.datasets["train"].cache["ravdess"].length(ds.clips[i].id)
     )
-    crops = {ds[long_clip][0][:200].sum().item() for _ in range(5)}
+    crops = {ds[long_clip].wave[:200].sum().item() for _ in range(5)}
     assert len(crops) > 1
+
+
+def test_items_and_batches_are_named(data_root):
+    """Items are ``ClipItem``s; ``pad_collate`` gives every ``ClipBatch`` key, in item order."""
+    from ser_zoo.data.datamodule import ClipBatch, ClipItem, pad_collate
+
+    dm = SERDataModule(root=str(data_root), limit_clips=3, batch_size=3, num_workers=0, clip_seconds=1.0)
+    dm.setup("test")
+    ds = dm.datasets["test"]
+    items = [ds[i] for i in range(3)]
+    assert all(isinstance(item, ClipItem) for item in items)
+    assert [item.index for item in items] == [0, 1, 2] and all(len(item.wave) == 16000 for item in items)
+    batch = pad_collate(items, min_length=20000)
+    assert set(batch) == set(ClipBatch.__annotations__)
+    assert batch["audio"].shape == (3, 20000) and batch["lengths"].tolist() == [16000] * 3
+    assert batch["clip"] == [item.clip_key for item in items]
+    assert batch["label"].tolist() == [item.label for item in items]
+    assert batch["gender"].tolist() == [item.gender for item in items]
+    assert batch["start"].tolist() == [item.start for item in items]
 
 
 def test_full_eval_crop_keeps_whole_clips(data_root):
@@ -97,9 +116,9 @@ def test_cache_is_rebuilt_when_truncated_or_stale(tmp_path):
 
 
 def test_clip_keys_name_the_audio_not_the_files_or_the_clip_list(tmp_path):
-    """A corpus re-mounted or copied (new mtimes), or another protocol's clip list over it, builds another cache whose
-    clips keep their keys, so the feature caches keyed by them (hours of CREPE on a CPU) are found again; other
-    audio gets another key."""
+    """A corpus re-mounted or copied (new mtimes), or another protocol's clip list over it, builds another
+    cache whose clips keep their keys, so the feature caches keyed by them (hours of CREPE on a CPU) are found
+    again; other audio gets another key."""
     import json
     import os
 

@@ -1,4 +1,4 @@
-"""Protocols: no speaker on two sides of any fold, seed 001's RAVDESS actor blocks, reproducibility."""
+"""Protocols: no speaker on two sides of any fold, SER-FusionNet's RAVDESS actor blocks, reproducibility."""
 
 import pytest
 
@@ -39,7 +39,7 @@ def test_no_speaker_on_two_sides(clips_by_protocol, name):
         assert tested == {c.speaker for c in clips}
 
 
-def test_ravdess_folds_are_seed_actor_blocks(clips_by_protocol):
+def test_ravdess_folds_are_fusionnet_actor_blocks(clips_by_protocol):
     protocol, clips = PROTOCOLS["ravdess-6fold"], clips_by_protocol["ravdess-6fold"]
     for fold in range(6):
         split = protocol.split(clips, fold)

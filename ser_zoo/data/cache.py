@@ -1,15 +1,15 @@
 """Decode a clip list once into one memory-mapped int16 array, so epochs never reopen audio files.
 
-The cache key hashes every clip's id, path, size and mtime plus the sample rate and length limit, so a
-changed corpus, file list or setting builds a new cache. Opening checks the index against the array (key,
-size on disk, npy header, total length), so a truncated or foreign file is rebuilt, not read. ``clip_key`` names
-one decoded clip by what it is (corpus, rate, clip id and a digest of its own samples): a corpus copied or
+The cache key hashes every clip's id, path, size and mtime plus the sample rate and length limit, so a changed
+corpus, file list or setting builds a new cache. Opening checks the index against the array (key, size on
+disk, npy header, total length), so a truncated or foreign file is rebuilt, not read. ``clip_key`` names one
+decoded clip by what it is (corpus, rate, clip id and a digest of its own samples): a corpus copied or
 re-mounted with new mtimes, or another protocol's clip list over the same corpus (the 6- and 7-class unions),
-builds another cache whose clips keep their keys, so the per-clip feature caches keyed by them (CREPE, GE2E, clip
-vectors, VAD offsets, which cost hours on a CPU) are found again. Builds hold a
-file lock and publish with an atomic rename, so two processes never see (or write) a half-built cache; a
-builder killed mid-way leaves only a temp folder, removed by the next build. Clips that fail to decode are
-reported and left out; the rest are kept.
+builds another cache whose clips keep their keys, so the per-clip feature caches keyed by them (CREPE, GE2E,
+clip vectors, VAD offsets, which cost hours on a CPU) are found again. Builds hold a file lock and publish
+with an atomic rename, so two processes never see (or write) a half-built cache; a builder killed mid-way
+leaves only a temp folder, removed by the next build. Clips that fail to decode are reported and left out; the
+rest are kept.
 """
 
 from __future__ import annotations
@@ -191,7 +191,8 @@ class WaveformCache:
             self.built = True
             if skipped:
                 print(
-                    f"ser-zoo: {len(skipped)} of {len(clips)} clips skipped (reasons logged above); {len(ids)} kept"
+                    f"ser-zoo: {len(skipped)} of {len(clips)} clips skipped (reasons logged above); "
+                    f"{len(ids)} kept"
                 )
 
     def __contains__(self, clip_id: str) -> bool:

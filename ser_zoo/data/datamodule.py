@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Literal, Optional, Union
+from typing import Literal, NamedTuple, Optional, Sequence, TypedDict, Union
 
 import lightning as L
 import numpy as np
@@ -35,9 +35,40 @@ def default_data_root() -> str:
 
 
 def clip_key(cache: dict, clip: Clip) -> str:
-    """Names a clip (plain or VAD-trimmed) in per-clip feature caches by its audio (see ``WaveformCache.clip_key``),
-    so the key survives a re-mounted corpus and is shared by every protocol's clip list holding the clip."""
+    """Names a clip (plain or VAD-trimmed) in per-clip feature caches by its audio
+    (``WaveformCache.clip_key``), so the key survives a re-mounted corpus and is shared by every protocol's
+    clip list holding the clip."""
     return cache[clip.corpus].clip_key(clip.id)
+
+
+#: SER-FusionNet's gender input (Boopathi et al., SJSU 2023): 1 male, 0 female, 0.5 when unknown
+GENDER_CODE = {"male": 1.0, "female": 0.0}
+
+
+class ClipItem(NamedTuple):
+    """One clip as ``ClipDataset`` serves it; ``pad_collate`` turns a list of them into a ``ClipBatch``."""
+
+    wave: torch.Tensor  # float32 samples in [-1, 1], cropped (1-D)
+    label: int  # class index into the data module's ``class_names``
+    index: int  # position of the clip in its stage's clip list
+    gender: float  # ``GENDER_CODE`` of the speaker
+    clip_key: str  # the clip's cache key (``clip_key``), for cached pretrained front-ends
+    start: int  # where the crop starts in the whole clip, in samples
+
+
+class ClipBatch(TypedDict):
+    """A collated batch. A dict, so Lightning moves its tensors to the device; ``SERModule`` reads it by key.
+
+    Batches built elsewhere (``ser-zoo infer``) carry only ``audio`` and ``lengths``.
+    """
+
+    audio: torch.Tensor  # (batch, samples) float32, zero-padded past each clip's length
+    lengths: torch.Tensor  # (batch,) int64, valid samples per row
+    label: torch.Tensor  # (batch,) int64 class indices
+    index: torch.Tensor  # (batch,) int64 positions in the stage's clip list
+    gender: torch.Tensor  # (batch,) float32 ``GENDER_CODE`` values
+    clip: list[str]  # the clips' cache keys
+    start: torch.Tensor  # (batch,) int64 crop starts, in samples
 
 
 class ClipDataset(Dataset):
@@ -67,7 +98,7 @@ class ClipDataset(Dataset):
     def __len__(self) -> int:
         return len(self.clips)
 
-    def __getitem__(self, key: Union[int, tuple[int, int]]):
+    def __getitem__(self, key: Union[int, tuple[int, int]]) -> ClipItem:
         i, epoch = key if isinstance(key, tuple) else (key, None)
         clip = self.clips[i]
         wave = self.cache[clip.corpus].get(clip.id)
@@ -82,32 +113,34 @@ class ClipDataset(Dataset):
                 start = int(np.random.default_rng(derived_seed(2, epoch, i)).integers(0, extra + 1))
             wave = wave[start : start + self.num_samples]
         wave = torch.from_numpy(wave.astype(np.float32) / 32767.0)
-        return wave, self.labels[i], i, GENDER_CODE.get(clip.gender, 0.5), clip_key(self.cache, clip), start
+        return ClipItem(
+            wave=wave,
+            label=self.labels[i],
+            index=i,
+            gender=GENDER_CODE.get(clip.gender, 0.5),
+            clip_key=clip_key(self.cache, clip),
+            start=start,
+        )
 
 
-GENDER_CODE = {"male": 1.0, "female": 0.0}  # seed 001's gender feature; 0.5 when unknown
-
-
-def pad_collate(items, min_length: int = 0):
+def pad_collate(items: Sequence[ClipItem], min_length: int = 0) -> ClipBatch:
     """Zero-pad to the longest clip (or ``min_length``); ``lengths`` keeps the valid sample counts.
 
-    The batch also carries ``gender`` (1 male, 0 female, 0.5 unknown) for models that fuse it (seed 001), and
-    ``clip`` (keys) and ``start`` (crop starts, samples) for cached pretrained front-ends."""
-    waves, labels, index, gender, *refs = zip(*items)
-    lengths = torch.tensor([len(w) for w in waves])
-    batch = torch.zeros(len(waves), max(int(lengths.max()), min_length))
-    for row, w in enumerate(waves):
-        batch[row, : len(w)] = w
-    out = {
-        "audio": batch,
-        "lengths": lengths,
-        "label": torch.tensor(labels),
-        "index": torch.tensor(index),
-        "gender": torch.tensor(gender, dtype=torch.float32),
-    }
-    if refs:
-        out["clip"], out["start"] = list(refs[0]), torch.tensor(refs[1])
-    return out
+    The batch also carries ``gender`` for models that fuse it (SER-FusionNet), and ``clip`` (keys) and
+    ``start`` (crop starts, samples) for cached pretrained front-ends."""
+    lengths = torch.tensor([len(item.wave) for item in items])
+    audio = torch.zeros(len(items), max(int(lengths.max()), min_length))
+    for row, item in enumerate(items):
+        audio[row, : len(item.wave)] = item.wave
+    return ClipBatch(
+        audio=audio,
+        lengths=lengths,
+        label=torch.tensor([item.label for item in items]),
+        index=torch.tensor([item.index for item in items]),
+        gender=torch.tensor([item.gender for item in items], dtype=torch.float32),
+        clip=[item.clip_key for item in items],
+        start=torch.tensor([item.start for item in items]),
+    )
 
 
 class SERDataModule(L.LightningDataModule):
@@ -127,8 +160,8 @@ class SERDataModule(L.LightningDataModule):
             (offsets computed once per clip, stored beside the waveform cache; needs ``ser-zoo[pretrained]``).
     """
 
-    #: the settings that decide what a model sees of an evaluation clip: a trained model is scored (re-tested, put
-    #: in an ensemble) with the values it was benched with, saved in its .ckpt or its zoo card's ``eval``
+    #: the settings that decide what a model sees of an evaluation clip: a trained model is scored (re-tested,
+    #: put in an ensemble) with the values it was benched with, saved in its .ckpt or its zoo card's ``eval``
     READING = ("sample_rate", "clip_seconds", "eval_crop", "max_clip_seconds", "vad_trim")
 
     def __init__(

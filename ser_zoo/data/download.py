@@ -475,8 +475,9 @@ def _checker(source: Source, archive: Path, target: Path) -> Callable[[Path], No
                 f"git lfs install && git clone {CREMA_D_REPO}.git && cd CREMA-D && git lfs pull && "
                 f"mkdir -p {target} && cp -r AudioWAV VideoDemographics.csv {target}/"
                 if source.name == "crema_d"
-                else f"{len(pointers)} files in {archive.name} are Git LFS pointers, not data (e.g. {example}); "
-                f"fetch the real files with git lfs (git lfs install && git clone <repo> && git lfs pull)"
+                else f"{len(pointers)} files in {archive.name} are Git LFS pointers, not data "
+                f"(e.g. {example}); fetch the real files with git lfs "
+                "(git lfs install && git clone <repo> && git lfs pull)"
             )
         missing = [pattern for pattern in source.layout if next(folder.glob(pattern), None) is None]
         if missing:

@@ -1,4 +1,4 @@
-"""The canonical emotion vocabulary and the class sets used by the seeds and protocols."""
+"""The canonical emotion vocabulary and the class sets the protocols and the reproduced systems use."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from ..errors import ConfigError
 #: Canonical order; every corpus maps its own codes onto these names.
 EMOTIONS: tuple[str, ...] = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
 
-#: Named class sets. ``emotions6`` is seed 001's union set (calm and surprised dropped),
-#: ``emotions7`` seed 004's (calm dropped), ``emotions8`` RAVDESS's full set.
+#: Named class sets. ``emotions6`` is SER-FusionNet's four-corpus set (calm and surprised dropped),
+#: ``emotions7`` the Mel/MFCC CNN and CRNN article's (calm dropped), ``emotions8`` RAVDESS's full set.
 CLASS_SETS: dict[str, tuple[str, ...]] = {
     "emotions8": EMOTIONS,
     "emotions7": tuple(e for e in EMOTIONS if e != "calm"),

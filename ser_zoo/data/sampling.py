@@ -3,9 +3,9 @@ is saved in the checkpoint.
 
 Lightning restores its loops from a checkpoint but, for a plain DataLoader, restarts the interrupted epoch's
 data from the top (and warns). ``ResumableLoader`` implements Lightning's stateful-loader interface
-(``state_dict`` / ``load_state_dict``): the checkpoint records how many batches of which epoch were served, and
-the resumed run skips exactly those. With ``EpochShuffle`` the order of epoch e depends only on (seed, e), so
-the skipped batches are the ones the killed run trained on.
+(``state_dict`` / ``load_state_dict``): the checkpoint records how many batches of which epoch were served,
+and the resumed run skips exactly those. With ``EpochShuffle`` the order of epoch e depends only on (seed, e),
+so the skipped batches are the ones the killed run trained on.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from ..seeding import derived_seed
 class EpochShuffle(Sampler):
     """Indices in an order drawn from (run seed, epoch), each paired with its epoch for the clip's crop.
 
-    Lightning calls ``set_epoch`` at every epoch start (through its DDP wrapper too), so epoch e is ordered the
-    same whether the run started at epoch 0 or resumed at e.
+    Lightning calls ``set_epoch`` at every epoch start (through its DDP wrapper too), so epoch e is ordered
+    the same whether the run started at epoch 0 or resumed at e.
     """
 
     def __init__(self, size: int, shuffle: bool = True):
@@ -45,7 +45,8 @@ class EpochShuffle(Sampler):
 
 
 class _SkipFirst:
-    """The loader's batch sampler, starting ``loader._skip`` batches in (read when an epoch's iteration starts)."""
+    """The loader's batch sampler, starting ``loader._skip`` batches in (read when an epoch's iteration
+    starts)."""
 
     def __init__(self, batches: Any, loader: "ResumableLoader"):
         self.batches, self.loader = batches, loader
@@ -59,7 +60,7 @@ class _SkipFirst:
 
 
 class ResumableLoader(DataLoader):
-    """A DataLoader whose place in the current epoch goes into Lightning checkpoints and is skipped to on resume.
+    """A DataLoader whose place in the epoch goes into Lightning checkpoints and is skipped to on resume.
 
     Skipping happens at the index level, so the skipped clips are never loaded. Iteration is lazy: the epoch's
     order is drawn at the first batch, after Lightning has called ``set_epoch``.
@@ -99,8 +100,9 @@ def apply_pending_loader_state(trainer) -> None:
     """Hand the checkpoint's loader position to the train loader (call from ``on_train_start``).
 
     Lightning drops it when the train loader was built before the checkpoint's loops were restored, which
-    ``trainer.estimated_stepping_batches`` (our one-cycle schedule) does: Lightning-AI/pytorch-lightning#20550.
-    The loader iterates lazily, so handing the state over before the first batch is enough.
+    ``trainer.estimated_stepping_batches`` (our one-cycle schedule) does:
+    Lightning-AI/pytorch-lightning#20550. The loader iterates lazily, so handing the state over before the
+    first batch is enough.
     """
     fit_loop = trainer.fit_loop
     pending = getattr(fit_loop, "_combined_loader_states_to_load", None)

@@ -92,7 +92,7 @@ def _by_speaker(clips: Sequence[Clip], train: set[str], val: set[str], test: set
 
 @dataclasses.dataclass(frozen=True)
 class SpeakerKFold(Protocol):
-    """Folds of whole speakers. ``blocks`` keeps sorted speakers in consecutive blocks (seed 001's
+    """Folds of whole speakers. ``blocks`` keeps sorted speakers in consecutive blocks (SER-FusionNet's
     RAVDESS actors 1-4, 5-8, ...); ``stratified`` deals speakers round-robin per (corpus, gender)."""
 
     folds: int = 5
@@ -161,9 +161,9 @@ class LeaveOneSpeakerOut(Protocol):
 
 @dataclasses.dataclass(frozen=True)
 class LeaveOneSpeakerOutHeldOutWords(Protocol):
-    """Two-speaker corpora (TESS): each speaker is the test set once and the other one trains. No third speaker is
-    left to validate on, so a seeded ``val_fraction`` of the training speaker's words (every emotion of each such
-    word) validates; the test speaker is never seen in training or model selection."""
+    """Two-speaker corpora (TESS): each speaker is the test set once and the other one trains. No third
+    speaker is left to validate on, so a seeded ``val_fraction`` of the training speaker's words (every
+    emotion of each such word) validates; the test speaker is never seen in training or model selection."""
 
     val_fraction: float = 0.15
     seed: int = 0
@@ -185,7 +185,8 @@ class LeaveOneSpeakerOutHeldOutWords(Protocol):
 
 @dataclasses.dataclass(frozen=True)
 class RandomClipSplit(Protocol):
-    """Clip-level shuffle (speakers leak across stages). Only for comparison with seeds that used it."""
+    """Clip-level shuffle (speakers leak across stages). Only for comparison with published numbers that were
+    measured on such a split."""
 
     val_fraction: float = 0.1
     test_fraction: float = 0.2
@@ -215,7 +216,7 @@ PROTOCOLS: dict[str, Protocol] = {
             "ravdess-6fold",
             ("ravdess",),
             "emotions8",
-            "RAVDESS, 6 folds of 4 consecutive actors (seed 001); 4 of the other 20 actors validate",
+            "RAVDESS, 6 folds of 4 consecutive actors (as SER-FusionNet); 4 of the other 20 actors validate",
             folds=6,
             assign="blocks",
             val_fraction=0.2,
@@ -232,7 +233,8 @@ PROTOCOLS: dict[str, Protocol] = {
             "union-11fold",
             ALL_CORPORA,
             "emotions6",
-            "RAVDESS+CREMA-D+TESS+SAVEE, 11 folds of 11 speakers stratified by corpus and gender (seed 001)",
+            "RAVDESS+CREMA-D+TESS+SAVEE, 11 folds of 11 speakers stratified by corpus and gender "
+            "(as SER-FusionNet)",
             folds=11,
             val_fraction=0.1,
         ),
@@ -240,7 +242,7 @@ PROTOCOLS: dict[str, Protocol] = {
             "cross-corpus",
             ALL_CORPORA,
             "emotions6",
-            "train CREMA-D+RAVDESS (10% of speakers validate), test SAVEE+TESS (seed 001)",
+            "train CREMA-D+RAVDESS (10% of speakers validate), test SAVEE+TESS (as SER-FusionNet)",
             train_corpora=("crema_d", "ravdess"),
         ),
         LeaveOneSpeakerOut(

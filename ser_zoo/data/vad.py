@@ -5,8 +5,8 @@ speech), so a random 3 s crop can hold more silence than voice. ``SERDataModule(
 clip through ``TrimmedCache``: from the first detected speech onset to the last offset (Silero's 30 ms speech
 padding included); a clip with no speech found is kept whole. The offsets are computed once per clip, batched
 (``audio_forward`` over a zero-padded batch gives each clip the probabilities it gets alone, the network being
-causal), and stored in a small sidecar ``<corpus>-<rate>.vad-<settings>.npz`` beside the waveform caches, one per
-corpus, keyed by clip id and the digest of the clip's samples.
+causal), and stored in a small sidecar ``<corpus>-<rate>.vad-<settings>.npz`` beside the waveform caches, one
+per corpus, keyed by clip id and the digest of the clip's samples.
 ``speech_segments`` gives the (start, end) seconds of every speech region of one recording.
 """
 
@@ -79,9 +79,9 @@ def speech_segments(wave: Union[np.ndarray, torch.Tensor], sample_rate: int) -> 
 def stream_speech_segments(path, block_s: float = 60.0, warmup_chunks: int = 32) -> list[tuple[float, float]]:
     """(start_s, end_s) of each speech region of an audio file of any length, read block by block.
 
-    Silero's state restarts with each ``audio_forward`` call, so every block after the first runs with the last
-    ``warmup_chunks`` chunks (1 s) of the previous one in front and their probabilities dropped; memory holds
-    one block and one probability (4 bytes) per 32 ms, about 0.5 MB per hour of audio."""
+    Silero's state restarts with each ``audio_forward`` call, so every block after the first runs with the
+    last ``warmup_chunks`` chunks (1 s) of the previous one in front and their probabilities dropped; memory
+    holds one block and one probability (4 bytes) per 32 ms, about 0.5 MB per hour of audio."""
     import soundfile as sf
 
     from ..audio import audio_info, prepare_waveform
@@ -121,7 +121,8 @@ def stream_speech_segments(path, block_s: float = 60.0, warmup_chunks: int = 32)
 
 
 def trim_bounds(waves: Sequence[np.ndarray], sample_rate: int = VAD_RATE, batch_size: int = 64) -> np.ndarray:
-    """(N, 2) sample offsets [first speech start, last speech end) per clip at ``sample_rate``; (0, n) if none."""
+    """(N, 2) sample offsets [first speech start, last speech end) per clip at ``sample_rate``; (0, n) when
+    no speech is found."""
     out = np.zeros((len(waves), 2), dtype=np.int64)
     order = sorted(range(len(waves)), key=lambda i: len(waves[i]))  # length buckets: little padding
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
@@ -173,7 +174,8 @@ class TrimmedCache:
             return {}
 
     def _load_or_compute(self, wanted: dict[str, str], progress: bool) -> dict[str, tuple[int, int]]:
-        """Offsets by ``<clip id>@<digest>`` for every key of ``wanted`` (key -> clip id), computing the missing."""
+        """Offsets by ``<clip id>@<digest>`` for every key of ``wanted`` (key -> clip id), computing the
+        missing ones."""
         known = self._read()
         if all(k in known for k in wanted):
             return known
@@ -203,7 +205,8 @@ class TrimmedCache:
         progress: bool,
         part: int = 1024,
     ) -> None:
-        """Offsets of ``keys`` into ``known``, decoding ``part`` clips at a time (a corpus never sits in memory)."""
+        """Offsets of ``keys`` into ``known``, decoding ``part`` clips at a time (a corpus never sits in
+        memory)."""
         with tqdm(
             total=len(keys), desc=f"VAD trim {self.base.family}", unit="clip", disable=not progress
         ) as bar:
