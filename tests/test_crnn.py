@@ -1,4 +1,5 @@
-"""MFCC-CRNN (seed 004): any clip length, packed GRU that ignores batch padding, config errors."""
+"""MFCC-CRNN (the Mel/MFCC CNN and CRNN article's): any clip length, packed GRU that ignores batch padding,
+config errors."""
 
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""SER-FusionNet (seed 001): the seed's parameter counts, every extractor x head, gender fusion, and the
+"""SER-FusionNet: the report's parameter counts, every extractor x head, gender fusion, and the
 ``clip_means`` front-end against the notebooks' librosa calls (real fits: test_seed_zoo.py).
 
 clip_means parity, measured on a chirp and a RAVDESS clip (tolerances are 10-100x above): zcr, chroma, rms
@@ -17,7 +17,8 @@ from conftest import synthetic as chirp
 from ser_zoo.errors import ConfigError
 from ser_zoo.features import create_frontend
 from ser_zoo.models import create_model, list_models, model_entry
-from ser_zoo.models.fusionnet import fusion_mlp, seed001_conv1d_extractor
+from ser_zoo.models.fusionnet import fusion_mlp, fusionnet_conv1d_extractor
+from ser_zoo.models.sources import SER_FUSIONNET
 
 SR = 16000
 
@@ -26,31 +27,31 @@ def n_params(m: torch.nn.Module) -> int:
     return sum(p.numel() for p in m.parameters())
 
 
-# -- the seed's model summaries -------------------------------------------------------------------------------
-def test_seed_conv1d_extractor_matches_summary():
-    m = seed001_conv1d_extractor(num_classes=6)
+# -- the report's model summaries ----------------------------------------------------------------------------
+def test_report_conv1d_extractor_matches_summary():
+    m = fusionnet_conv1d_extractor(num_classes=6)
     assert n_params(m) == 665_850
-    convs = [l for l in m.modules() if isinstance(l, torch.nn.Conv1d)]
-    dense = [l for l in m.modules() if isinstance(l, torch.nn.Linear)]
-    assert [n_params(l) for l in convs] == [1536, 327_936]
-    assert [n_params(l) for l in dense] == [335_904, 396, 78]
+    convs = [layer for layer in m.modules() if isinstance(layer, torch.nn.Conv1d)]
+    dense = [layer for layer in m.modules() if isinstance(layer, torch.nn.Linear)]
+    assert [n_params(layer) for layer in convs] == [1536, 327_936]
+    assert [n_params(layer) for layer in dense] == [335_904, 396, 78]
     assert dense[0].in_features == 10_496  # Flatten (41, 256): the two 'same' poolings 162 -> 81 -> 41
     assert m.eval()(torch.randn(3, 162)).shape == (3, 6)
 
 
 def test_fusion_mlp_matches_summary():
     # The summary's Dense 12 has 504 = 12 x (41 + 1) parameters: 41 inputs, two more than the 39 features the
-    # seed lists (see fusionnet.py). The layer sizes are the seed's either way.
+    # report lists (see fusionnet.py). The layer sizes are the report's either way.
     head = fusion_mlp(41, 6)
     assert n_params(head) == 700
-    assert [n_params(l) for l in head if isinstance(l, torch.nn.Linear)] == [504, 130, 66]
+    assert [n_params(layer) for layer in head if isinstance(layer, torch.nn.Linear)] == [504, 130, 66]
     assert n_params(fusion_mlp(39, 6)) == 700 - 2 * 12
 
 
-def test_registered_net_holds_the_seed_parts():
+def test_registered_net_holds_the_report_parts():
     net = create_model("fusionnet", 6)
     assert net.head[0].in_features == 39 and n_params(net.head) == 676  # 32 deep + 6 stats + gender
-    assert n_params(net.extractor) + 396 + 78 == 665_850  # + the seed's first-stage Dense 12 -> 6 head
+    assert n_params(net.extractor) + 396 + 78 == 665_850  # + the report's first-stage Dense 12 -> 6 head
     assert net.deep_features(torch.randn(4, 168)).shape == (4, 32)
     assert n_params(create_model("fusionnet", 6, use_gender=False).head) == 676 - 12  # 38 inputs
 
@@ -58,12 +59,12 @@ def test_registered_net_holds_the_seed_parts():
 def test_registration():
     entry = model_entry("fusionnet")
     assert "fusionnet" in list_models()
-    assert entry.input_kind == "vector" and entry.source == "seed 001"
+    assert entry.input_kind == "vector" and entry.source == SER_FUSIONNET
     fe = create_frontend(entry.frontend)
     assert fe.kind == "vector" and fe.output_shape(3 * SR) == (168,)
 
 
-# -- every extractor x head -----------------------------------------------------------------------------------
+# -- every extractor x head ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("extractor", ["conv1d", "conv2d"])
 @pytest.mark.parametrize("head", ["mlp", "lstm", "bilstm"])
 def test_forward_backward(extractor, head):
@@ -86,7 +87,7 @@ def test_bad_options_and_inputs():
         create_model("fusionnet", 6)(torch.randn(2, 162))
 
 
-# -- gender fusion --------------------------------------------------------------------------------------------
+# -- gender fusion -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("head", ["mlp", "bilstm"])
 def test_gender_changes_output_only_when_used(head):
     torch.manual_seed(0)
@@ -101,7 +102,7 @@ def test_gender_changes_output_only_when_used(head):
         assert torch.equal(off(x, gender=male), off(x, gender=female))
 
 
-# -- clip_means front-end vs the notebooks' librosa calls -----------------------------------------------------
+# -- clip_means front-end vs the notebooks' librosa calls ----------------------------------------------------
 def notebook_features(y: np.ndarray) -> np.ndarray:
     """The Kaggle notebooks' extract_features at librosa defaults (chroma with tuning 0, see pooled.py)."""
     return np.hstack(

@@ -89,7 +89,8 @@ def test_forward_backward_any_length(name):
 
 @pytest.mark.slow
 def test_vgg16_transfer_from_torchvision_layout(tmp_path):
-    """torchvision's VGG16 keys (classifier.0/3/6) load through timm's converter; first conv summed, head new."""
+    """torchvision's VGG16 keys (classifier.0/3/6) load through timm's converter; first conv summed,
+    head new."""
     torch.manual_seed(0)
     sd = torchvision.models.vgg16(weights=None).state_dict()
     path = tmp_path / "vgg16-test.pth"
@@ -131,6 +132,56 @@ def test_transfer_models_train_one_epoch_on_real_clips(name, data_root, tmp_path
     module, metrics = smoke_fit(data_root, tmp_path, name, clip_seconds=1.0, limit_clips=8, batch_size=4)
     assert 0.0 <= metrics["test/ua"] <= 1.0 and torch.isfinite(torch.tensor(metrics["test/loss"]))
     assert module.trainer.global_step == 2  # 8 training clips in batches of 4: both steps ran
+
+
+def test_model_table_names_every_model_with_its_licence_and_size():
+    from ser_zoo.models import model_table
+
+    table = model_table()
+    blocks = {block.split("\n", 1)[0]: block for block in table.split("\n\n")}
+    for name in list_models():
+        entry = model_entry(name)
+        assert entry.source.licence and entry.source.title
+        assert f"licence     {entry.source.licence}" in blocks[name]
+        assert f"params      {entry.num_params:,}" in blocks[name]
+    assert "KNeighborsClassifier(n_neighbors=9)" in table  # the scikit-learn baselines follow
+
+
+def test_parameter_counts_are_the_models_as_built():
+    """Counted on the meta device, they equal a real build for the default front-end, 3 s and 8 classes."""
+    from ser_zoo.features import create_frontend
+    from ser_zoo.models import takes_input_shape
+
+    assert model_entry("resnet18").num_params == 11_174_344  # torchvision's 11,689,512, 1 channel, 8 classes
+    for name in ("conv2d_mfcc", "dummynet_zcr", "mfcc_crnn", "fusionnet"):
+        entry, kwargs = model_entry(name), {}
+        if takes_input_shape(name):
+            kwargs["input_shape"] = tuple(create_frontend(entry.frontend).output_shape(3 * 16000))
+        built = create_model(name, num_classes=8, **kwargs)
+        assert entry.num_params == sum(p.numel() for p in built.parameters())
+
+
+def test_every_model_registers_in_the_module_that_defines_it():
+    import importlib
+    import inspect
+
+    for name in list_models():
+        module = importlib.import_module(model_entry(name).builder.__module__)
+        assert module.__name__.startswith("ser_zoo.models.") and f'"{name}"' in inspect.getsource(module)
+
+
+DOCUMENTED_MODULES = "classical cnn conv2d_mfcc crnn dummynet exponet fusionnet mlp rezonet transfer".split()
+
+
+@pytest.mark.parametrize("module", DOCUMENTED_MODULES)
+def test_docstring_examples_give_the_documented_shapes(module):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"ser_zoo.models.{module}")
+    torch.manual_seed(0)
+    result = doctest.testmod(mod, extraglobs={"torch": torch}, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
 
 
 def test_recipes_parse_with_their_model(capsys):

@@ -1,4 +1,5 @@
-"""Every seed system in ser-zoo: parameter counts against the seeds' tables, shapes, and a real one-epoch fit."""
+"""Every seed system in ser-zoo: parameter counts against their published tables, shapes, provenance, and a
+real one-epoch fit."""
 
 import math
 from pathlib import Path
@@ -11,7 +12,8 @@ from ser_zoo.errors import ConfigError
 from ser_zoo.features import create_frontend
 from ser_zoo.lit.module import SERModule
 from ser_zoo.models.conv2d_mfcc import keras_param_count
-from ser_zoo.models.fusionnet import fusion_mlp, seed001_conv1d_extractor
+from ser_zoo.models.fusionnet import fusion_mlp, fusionnet_conv1d_extractor
+from ser_zoo.models.sources import CONV2D_MFCC_KERAS, CREMA_D_CNN_STUDY, MEL_MFCC_CNN_ARTICLE, SER_FUSIONNET
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 SEED_MODELS = [
@@ -33,7 +35,7 @@ def n_params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def test_conv2d_mfcc_matches_seed_003_table():
+def test_conv2d_mfcc_matches_the_keras_table():
     model = create_model("conv2d_mfcc", num_classes=7, input_shape=(1, 39, 216))
     assert keras_param_count(model) == 208_303 and n_params(model) == 208_111  # Keras total / trainable
     layers = [
@@ -49,22 +51,22 @@ def test_conv2d_mfcc_matches_seed_003_table():
         x = m(x)
         if isinstance(m, torch.nn.Conv2d):
             shapes.append(tuple(x.shape[2:]))
-    assert shapes == [(27, 204), (15, 192), (5, 190), (5, 190)]  # the seed's output shapes (H, W)
+    assert shapes == [(27, 204), (15, 192), (5, 190), (5, 190)]  # the Keras summary's output shapes (H, W)
 
 
-def test_fusionnet_extractor_matches_seed_001_summary():
-    extractor = seed001_conv1d_extractor(num_classes=6)
+def test_fusionnet_extractor_matches_the_report_summary():
+    extractor = fusionnet_conv1d_extractor(num_classes=6)
     assert n_params(extractor) == 665_850
     per_layer = [
         n_params(m) for m in extractor.modules() if isinstance(m, (torch.nn.Conv1d, torch.nn.Linear))
     ]
     assert per_layer == [1536, 327936, 335904, 396, 78]
-    # the seed's fusion table lists 12/10/6 dense layers; its text's 39 inputs give 676 parameters (the table's
-    # 504 for the first layer would mean 41 inputs, which the text does not account for).
+    # the report's fusion table lists 12/10/6 dense layers; its text's 39 inputs give 676 parameters (the
+    # table's 504 for the first layer would mean 41 inputs, which the text does not account for).
     assert [n_params(m) for m in fusion_mlp(39, 6) if isinstance(m, torch.nn.Linear)] == [480, 130, 66]
 
 
-def test_dummynet_dense_layer_follows_the_seed_layer_list():
+def test_dummynet_dense_layer_follows_the_study_layer_list():
     frames = create_frontend("zcr").output_shape(48000)[-1]  # 3 s at hop 160
     length = frames
     for _ in range(3):
@@ -75,10 +77,12 @@ def test_dummynet_dense_layer_follows_the_seed_layer_list():
 
 
 def test_every_seed_model_is_registered_with_its_front_end():
+    systems = (CREMA_D_CNN_STUDY, SER_FUSIONNET, CONV2D_MFCC_KERAS, MEL_MFCC_CNN_ARTICLE)
+    seed_systems = {system.title for system in systems}
     assert set(SEED_MODELS) <= set(list_models())
     for name in SEED_MODELS:
         entry = model_entry(name)
-        assert entry.source.startswith("seed") and create_frontend(entry.frontend).kind == entry.input_kind
+        assert entry.source.title in seed_systems and create_frontend(entry.frontend).kind == entry.input_kind
 
 
 @pytest.mark.parametrize("name", SEED_MODELS)
@@ -125,7 +129,7 @@ def test_one_epoch_on_real_clips(name, data_root, tmp_path):
 
 @pytest.mark.parametrize("recipe", sorted(p.stem for p in CONFIGS.glob("*.yaml")))
 def test_every_recipe_builds_its_model_and_a_speaker_independent_protocol(recipe, data_root):
-    from ser_zoo.cli import build_cli
+    from ser_zoo.lit.cli import build_cli
 
     cli = build_cli(
         [

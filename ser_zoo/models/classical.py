@@ -1,4 +1,8 @@
-"""Classical baselines (seeds 001 and 003): scikit-learn classifiers on clip-level feature vectors.
+"""Classical baselines: scikit-learn classifiers on clip-level feature vectors.
+
+The Conv2D-MFCC Keras project compared a random forest and a 9-neighbour KNN with its CNN; SER-FusionNet's
+report calls for traditional machine-learning baselines without naming them (ser-zoo adds an SVM, an MLP and a
+logistic regression). ``BASELINE_ORIGINS`` says which is which.
 
 Features come from ser-zoo's own front-ends over the same waveform cache, protocol folds and class set as the
 Lightning models, computed on whole clips (padding masked). Each baseline is ``StandardScaler`` + a classifier
@@ -27,12 +31,19 @@ from ..errors import ConfigError
 
 BASELINES: dict[str, Callable[[], ClassifierMixin]] = {
     "random_forest": lambda: RandomForestClassifier(n_estimators=300, random_state=0, n_jobs=-1),
-    "knn": lambda: KNeighborsClassifier(n_neighbors=9),  # seed 003's k
+    "knn": lambda: KNeighborsClassifier(n_neighbors=9),  # the Conv2D-MFCC Keras project's k
     "svm": lambda: SVC(C=10.0, gamma="scale", random_state=0),
     "mlp": lambda: MLPClassifier(
         hidden_layer_sizes=(256, 128), max_iter=400, early_stopping=True, random_state=0
     ),
     "logreg": lambda: LogisticRegression(max_iter=3000, C=1.0),
+}
+BASELINE_ORIGINS = {
+    "random_forest": "the Conv2D-MFCC Keras project's random forest",
+    "knn": "the Conv2D-MFCC Keras project's KNN (k = 9)",
+    "svm": "ser-zoo, for SER-FusionNet's traditional-ML comparison",
+    "mlp": "ser-zoo, for SER-FusionNet's traditional-ML comparison",
+    "logreg": "ser-zoo, for SER-FusionNet's traditional-ML comparison",
 }
 FEATURES = ("stats", "mfcc_mean", "clip_means", "pitch", "ge2e")
 DEFAULT_FEATURES = "stats+mfcc_mean"
@@ -95,9 +106,24 @@ def pitch_statistics(raw: torch.Tensor, voiced_threshold: float = 0.5) -> torch.
 
 
 class VectorFeatures(torch.nn.Module):
-    """Clip vectors from front-ends: ``stats`` (6 clip statistics), ``mfcc_mean`` (mean and std of 40 MFCCs over
-    the real frames), ``clip_means`` (seed 001's 162 means), ``pitch`` (10 F0/periodicity statistics from CREPE
-    tiny), ``ge2e`` (Resemblyzer's 256-d GE2E voice embedding); join several with '+'."""
+    """Clip vectors from front-ends, one or several joined, for the scikit-learn baselines.
+
+    The parts: ``stats`` (6 clip statistics), ``mfcc_mean`` (mean and std of 40 MFCCs over the real frames,
+    80 values), ``clip_means`` (SER-FusionNet's 162 means), ``pitch`` (10 F0/periodicity statistics from CREPE
+    tiny), ``ge2e`` (Resemblyzer's 256-d GE2E voice embedding).
+
+    Args:
+        spec (str, optional): Parts joined with ``+``. (Default: ``"stats+mfcc_mean"``)
+        sample_rate (int, optional): Sample rate of the waveforms. (Default: ``16000``)
+
+    Shape:
+        - Input: ``wave`` ``(B, N)`` and ``lengths`` ``(B,)`` in samples (padding masked).
+        - Output: ``(B, D)``, ``D`` the parts' sizes summed (86 for the default).
+
+    Example:
+        >>> VectorFeatures("stats+mfcc_mean")(torch.randn(2, 16000), torch.tensor([16000, 8000])).shape
+        torch.Size([2, 86])
+    """
 
     def __init__(self, spec: str = DEFAULT_FEATURES, sample_rate: int = 16000):
         super().__init__()
@@ -156,8 +182,9 @@ def _vector_cache(name: str, sample_rate: int):
 def extract_features(dm, stage: str, features: str = DEFAULT_FEATURES, batch_size: int = 32):
     """(X, y, clips) for one stage of a set-up SERDataModule, from whole clips (padding masked).
 
-    Each feature's per-clip vectors are cached on disk, keyed by the clip's audio (``WaveformCache.clip_key``, which
-    names a VAD-trimmed view apart from the plain clip); only clips missing from the cache are computed."""
+    Each feature's per-clip vectors are cached on disk, keyed by the clip's audio
+    (``WaveformCache.clip_key``, which names a VAD-trimmed view apart from the plain clip); only clips missing
+    from the cache are computed."""
     from torch.utils.data import DataLoader, Subset
 
     from ..data.datamodule import ClipDataset, clip_key, pad_collate
@@ -258,8 +285,8 @@ def run_baseline(
     limit_clips: Optional[int] = None,
     vad_trim: bool = False,
 ) -> dict[str, Any]:
-    """Fit baseline ``name`` on the fold's training speakers, test on its test speakers (``vad_trim``: features
-    of the clips from first to last speech found by Silero VAD)."""
+    """Fit baseline ``name`` on the fold's training speakers, test on its test speakers (``vad_trim``:
+    features of the clips from first to last speech found by Silero VAD)."""
     pipe = make_baseline(name)
     check_features(features)  # a bad feature name fails before any audio is read
     class_names, (x_tr, y_tr, _), (x_te, y_te, test_clips) = _fold_features(

@@ -1,13 +1,13 @@
-"""MFCC-CRNN (seed 004): convolution blocks that pool frequency, a bidirectional GRU over time, a dense head.
+"""MFCC-CRNN: convolution blocks that pool frequency, a bidirectional GRU over time, a dense head.
 
-Seed 004 describes it only as "a Convolutional Recurrent Neural Network trained on MFCCs", so this is the usual
-reconstruction: three Conv-BN-ReLU blocks (pooling frequency by 2 and time by 2 in the first two), the remaining
-frequency axis folded into channels, a 2-layer bidirectional GRU, and mean + max pooling over the frames that
-are real audio (the batch's ``lengths``; the GRU runs on packed sequences), so clips of any length give the
-same output shape, and batch padding beyond a clip's end (past the convolutions' few-frame reach) does not
-change its prediction. ``hop_length`` must be the front-end's hop (160 by default on both sides) to map sample
-counts to frames. The seed reports that its CRNN overfits more than the MFCC-CNN; dropout 0.3 before the head
-and between the GRU layers is our choice.
+The Mel/MFCC CNN and CRNN article describes it only as "a Convolutional Recurrent Neural Network trained on
+MFCCs", so this is the usual reconstruction: three Conv-BN-ReLU blocks (pooling frequency by 2 and time by 2
+in the first two), the remaining frequency axis folded into channels, a 2-layer bidirectional GRU, and mean +
+max pooling over the frames that are real audio (the batch's ``lengths``; the GRU runs on packed sequences),
+so clips of any length give the same output shape, and batch padding beyond a clip's end (past the
+convolutions' few-frame reach) does not change its prediction. ``hop_length`` must be the front-end's hop
+(160 by default on both sides) to map sample counts to frames. The article reports that its CRNN overfits more
+than the MFCC-CNN; dropout 0.3 before the head and between the GRU layers is our choice.
 """
 
 from __future__ import annotations
@@ -22,9 +22,33 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from ..errors import ConfigError
 from .cnn import conv_block
 from .registry import register_model
+from .sources import MEL_MFCC_CNN_ARTICLE
 
 
 class CRNN(nn.Module):
+    """Conv blocks, a bidirectional GRU over the frames, mean + max pooling over the real frames, dense head.
+
+    Args:
+        num_classes (int): Number of output classes.
+        n_features (int, optional): Feature rows of the input image (MFCCs). (Default: ``40``)
+        channels (tuple of int, optional): Output channels of the conv blocks; the first two pool
+            frequency and time by 2, later ones frequency only. (Default: ``(32, 64, 128)``)
+        hidden (int, optional): GRU hidden size per direction. (Default: ``128``)
+        layers (int, optional): Number of stacked GRU layers. (Default: ``2``)
+        dropout (float, optional): Dropout between GRU layers and before the output layer. (Default: ``0.3``)
+        hop_length (int, optional): The front-end's hop in samples, to map ``lengths`` to frames.
+            (Default: ``160``)
+
+    Shape:
+        - Input: ``(B, 1, n_features, T)``, any ``T >= 4``; optional ``lengths`` ``(B,)`` in samples.
+        - Output: ``(B, num_classes)`` logits.
+
+    Example:
+        >>> model = CRNN(num_classes=7)
+        >>> model(torch.randn(2, 1, 40, 301), lengths=torch.tensor([48000, 16000])).shape
+        torch.Size([2, 7])
+    """
+
     def __init__(
         self,
         num_classes: int,
@@ -80,8 +104,8 @@ class CRNN(nn.Module):
 @register_model(
     "mfcc_crnn",
     frontend={"name": "mfcc", "n_mfcc": 40},
-    source="seed 004",
-    description="conv blocks + bidirectional GRU on 40 MFCCs (seed 004's CRNN)",
+    source=MEL_MFCC_CNN_ARTICLE,
+    description="conv blocks + bidirectional GRU on 40 MFCCs (the article's CRNN)",
 )
 def mfcc_crnn(
     num_classes: int,
@@ -92,4 +116,24 @@ def mfcc_crnn(
     dropout: float = 0.3,
     hop_length: int = 160,
 ) -> nn.Module:
+    """MFCC-CRNN: a :class:`CRNN` on 40 MFCCs (front-end ``mfcc``, ``n_mfcc=40``).
+
+    Args:
+        num_classes (int): Number of output classes.
+        n_features (int, optional): MFCC rows; must match the front-end's ``n_mfcc``. (Default: ``40``)
+        channels (tuple of int, optional): Output channels of the conv blocks. (Default: ``(32, 64, 128)``)
+        hidden (int, optional): GRU hidden size per direction. (Default: ``128``)
+        layers (int, optional): Number of stacked GRU layers. (Default: ``2``)
+        dropout (float, optional): Dropout between GRU layers and before the output layer. (Default: ``0.3``)
+        hop_length (int, optional): The front-end's hop in samples. (Default: ``160``)
+
+    Returns:
+        nn.Module: ``(B, 1, n_features, T)`` MFCC images (and optional ``lengths`` in samples) ->
+        ``(B, num_classes)`` logits.
+
+    Example:
+        >>> model = mfcc_crnn(num_classes=7)
+        >>> model(torch.randn(2, 1, 40, 301)).shape
+        torch.Size([2, 7])
+    """
     return CRNN(num_classes, n_features, tuple(channels), hidden, layers, dropout, hop_length)

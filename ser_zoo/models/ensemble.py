@@ -1,9 +1,10 @@
-"""Ensembles of trained zoo members (the next step seed 000 names): probability averaging, stacking, selection.
+"""Ensembles of trained zoo members: probability averaging, stacking, selection.
 
-Members are SERModules with their own front-ends, or scikit-learn baselines on clip vectors (``BaselineMember``,
-fitted on the fold's training speakers); all must predict the same class list. The stacker is a logistic
-regression over the members' concatenated probabilities, fitted on the VALIDATION speakers of the fold (never the
-test speakers), then applied to the test stage.
+The CREMA-D CNN study names an ensemble of its models as the next step. Members are SERModules with their own
+front-ends, or scikit-learn baselines on clip vectors (``BaselineMember``, fitted on the fold's training
+speakers); all must predict the same class list. The stacker is a logistic regression over the members'
+concatenated probabilities, fitted on the VALIDATION speakers of the fold (never the test speakers), then
+applied to the test stage.
 """
 
 from __future__ import annotations
@@ -21,19 +22,30 @@ from ..errors import ConfigError
 
 def load_members(paths: Sequence[str]) -> list[nn.Module]:
     """SERModules from ``ser-zoo fit`` checkpoints (.ckpt) or zoo checkpoints (names / .safetensors)."""
-    from ..lit.module import SERModule
+    from ..lit.safe_ckpt import load_module
     from ..zoo import load_pretrained
 
-    return [
-        SERModule.load_from_checkpoint(p, map_location="cpu").eval()
-        if str(p).endswith(".ckpt")
-        else load_pretrained(str(p))
-        for p in paths
-    ]
+    return [load_module(p).eval() if str(p).endswith(".ckpt") else load_pretrained(str(p)) for p in paths]
 
 
 class AveragingEnsemble(nn.Module):
-    """Weighted mean of the members' class probabilities."""
+    """Weighted mean of the members' class probabilities.
+
+    Args:
+        members (sequence of nn.Module): Models that map ``(wave, lengths, **extra)`` to logits and carry
+            ``class_names``; all must name the same classes.
+        weights (sequence of float or None, optional): Non-negative member weights, normalised to sum to 1;
+            equal weights if None. (Default: ``None``)
+
+    Shape:
+        - Input: ``wave`` ``(B, N)``, optional ``lengths`` ``(B,)`` in samples and any extra batch inputs.
+        - Output: ``(B, classes)`` probabilities (not logits).
+
+    Example:
+        >>> members = load_members(["resnet18.ckpt", "mfcc_cnn.ckpt"])  # doctest: +SKIP
+        >>> AveragingEnsemble(members)(torch.randn(2, 48000)).shape  # doctest: +SKIP
+        torch.Size([2, 8])
+    """
 
     def __init__(self, members: Sequence[nn.Module], weights: Optional[Sequence[float]] = None):
         super().__init__()
@@ -111,9 +123,11 @@ COMBINED_ROWS = {
 def ensemble_selection(
     val_probs: Sequence[np.ndarray], val_labels: np.ndarray, rounds: int = 20
 ) -> np.ndarray:
-    """Member weights by ensemble selection (Caruana et al., ICML 2004): ``rounds`` times, add (with replacement) the
-    member whose addition most raises UA on the validation speakers; a member's weight is the share of picks. A tie
-    goes to the earlier member. Reads validation speakers only, so it is a model choice, never a test-fold fit."""
+    """Member weights by ensemble selection (Caruana et al., ICML 2004).
+
+    ``rounds`` times, add (with replacement) the member whose addition most raises UA on the validation
+    speakers; a member's weight is the share of picks. A tie goes to the earlier member. Reads validation
+    speakers only, so it is a model choice, never a test-fold fit."""
     from sklearn.metrics import balanced_accuracy_score
 
     counts, total = np.zeros(len(val_probs)), np.zeros_like(val_probs[0])
@@ -141,9 +155,9 @@ def _stack_proba(stacker: LogisticRegression, member_probs, num_classes: int) ->
 class BaselineMember:
     """A ``ser-zoo bench`` baseline spec (``svm:stats+ge2e:vad``) as an ensemble member beside deep models.
 
-    Fitted on the fold's training speakers only, so its validation probabilities are as honest as a deep member's
-    and a stacker fitted on validation speakers can weigh it; probabilities are lined up with any clip list by
-    corpus and clip id (its own data module may read VAD-trimmed clips)."""
+    Fitted on the fold's training speakers only, so its validation probabilities are as honest as a deep
+    member's and a stacker fitted on validation speakers can weigh it; probabilities are lined up with any
+    clip list by corpus and clip id (its own data module may read VAD-trimmed clips)."""
 
     def __init__(
         self,
@@ -205,13 +219,14 @@ class BaselineMember:
 def ensemble_table(
     members: Sequence[tuple[str, object]], dm, member_dms: Optional[Sequence[object]] = None
 ) -> list[tuple[str, dict]]:
-    """Test metrics of each member alone, of their probability average, of a logistic-regression stack fitted on the
-    validation speakers, and of a weighted average whose weights ensemble selection picks on the validation speakers
-    (its row carries ``weights``); members are (name, SERModule or BaselineMember) on one set-up data module.
+    """Test metrics of each member alone, of their probability average, of a logistic-regression stack fitted
+    on the validation speakers, and of a weighted average whose weights ensemble selection picks on the
+    validation speakers (its row carries ``weights``); members are (name, SERModule or BaselineMember) on one
+    set-up data module.
 
-    ``member_dms`` (in member order; an entry that is None or missing means ``dm``) lets each deep member read the fold
-    at its own crop length, as it was trained and benched; each must hold the same validation and test clips, in the
-    same order, as ``dm``. Baseline members always line up with ``dm``'s clips."""
+    ``member_dms`` (in member order; an entry that is None or missing means ``dm``) lets each deep member read
+    the fold at its own crop length, as it was trained and benched; each must hold the same validation and
+    test clips, in the same order, as ``dm``. Baseline members always line up with ``dm``'s clips."""
     from .classical import classification_metrics
 
     names = [list(m.class_names) for _, m in members]
@@ -244,10 +259,13 @@ def ensemble_table(
         for stage in probs:
             p, labels[stage] = stage_probs(m, own_dm, stage)
             probs[stage].append(p)
-    score = lambda p: {
-        **classification_metrics(p.argmax(1), labels["test"], names[0]),  # noqa: E731
-        "n_test": len(labels["test"]),
-    }
+
+    def score(p: np.ndarray) -> dict:
+        return {
+            **classification_metrics(p.argmax(1), labels["test"], names[0]),
+            "n_test": len(labels["test"]),
+        }
+
     rows = [(name, score(p)) for (name, _), p in zip(members, probs["test"])]
     rows.append((COMBINED_ROWS["average"], score(np.mean(probs["test"], 0))))
     stacker = _new_stacker().fit(StackedEnsemble._flat(probs["val"]), labels["val"])

@@ -1,29 +1,61 @@
 """A timm-style model registry: ``@register_model`` fills it, ``create_model`` builds from it.
 
 Each entry declares the front-end it expects, so a recipe can name only the model and still get
-consistent features.
+consistent features, and where the architecture comes from (paper or repository, URL, licence), like a
+timm pretrained cfg.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import functools
 import inspect
 from typing import Any, Callable
 
+import torch
 from torch import nn
 
 from ..errors import ConfigError
+from .sources import ModelSource
+
+#: The example a parameter count is taken on: the entry's own front-end on 3 s at 16 kHz, 8 classes
+#: (RAVDESS's full set, SERModule's default). Only models sized from their input depend on the clip length.
+PARAM_COUNT_SAMPLES, PARAM_COUNT_CLASSES = 3 * 16000, 8
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelEntry:
+    """One registered model: how to build it, what it reads, and where it comes from.
+
+    Args:
+        name (str): Registry name, e.g. ``"mfcc_cnn"``.
+        builder (Callable[..., nn.Module]): ``builder(num_classes, **kwargs)`` returns the network.
+        frontend (dict): Default front-end spec ``{"name": ..., **kwargs}``.
+        input_kind (str): ``"image"`` (B, C, F, T), ``"sequence"`` (B, C, N) or ``"vector"`` (B, D).
+        description (str): One line on what the network is.
+        source (ModelSource): Paper or repository, URL and licence of the architecture.
+    """
+
     name: str
     builder: Callable[..., nn.Module]
-    frontend: dict[str, Any]  # default front-end spec: {"name": ..., **kwargs}
-    input_kind: str  # "image" (B, C, F, T), "sequence" (B, C, N) or "vector" (B, D)
+    frontend: dict[str, Any]
+    input_kind: str
     description: str
-    source: str  # which seed or paper it reproduces
+    source: ModelSource
+
+    @functools.cached_property
+    def num_params(self) -> int:
+        """Parameters of the model built for its default front-end, a 3 s 16 kHz clip and 8 classes
+        (computed on first use: building VGG16 takes a moment)."""
+        kwargs: dict[str, Any] = {}
+        if "input_shape" in inspect.signature(self.builder).parameters:
+            from ..features import create_frontend
+
+            kwargs["input_shape"] = tuple(create_frontend(self.frontend).output_shape(PARAM_COUNT_SAMPLES))
+        with torch.device("meta"):  # shapes only: no weights allocated or initialised
+            model = self.builder(num_classes=PARAM_COUNT_CLASSES, **kwargs)
+        return sum(p.numel() for p in model.parameters())
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
@@ -31,20 +63,35 @@ _PREFIXES: dict[str, Callable[[str], ModelEntry]] = {}  # "timm/" -> entry facto
 
 
 def register_prefix(prefix: str, factory: Callable[[str], ModelEntry]) -> None:
-    """Names ``prefix + rest`` resolve through ``factory(rest)``: a whole model family without one entry each."""
+    """Names ``prefix + rest`` resolve through ``factory(rest)``: a model family without one entry each."""
     _PREFIXES[prefix] = factory
 
 
 def register_model(
-    name: str, *, frontend: dict[str, Any], input_kind: str = "image", description: str = "", source: str = ""
+    name: str,
+    *,
+    frontend: dict[str, Any],
+    source: ModelSource,
+    input_kind: str = "image",
+    description: str = "",
 ):
-    """Decorator: register ``fn(num_classes, **kwargs) -> nn.Module`` under ``name``."""
+    """Decorator: register ``fn(num_classes, **kwargs) -> nn.Module`` under ``name``, where ``fn`` is defined.
+
+    Args:
+        name (str): Registry name; registering it twice is an error.
+        frontend (dict): Default front-end spec ``{"name": ..., **kwargs}``.
+        source (ModelSource): Paper or repository, URL and licence of the architecture.
+        input_kind (str, optional): ``"image"``, ``"sequence"`` or ``"vector"``. (Default: ``"image"``)
+        description (str, optional): One line on the network; the first docstring line if empty.
+            (Default: ``""``)
+    """
 
     def wrap(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in _REGISTRY:
             raise ValueError(f"model '{name}' registered twice")
+        summary = (fn.__doc__ or "").strip().splitlines()[:1]
         _REGISTRY[name] = ModelEntry(
-            name, fn, dict(frontend), input_kind, description or (fn.__doc__ or "").strip(), source
+            name, fn, dict(frontend), input_kind, description or "".join(summary), source
         )
         return fn
 

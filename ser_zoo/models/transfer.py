@@ -24,6 +24,7 @@ from torch import nn
 
 from ..errors import ConfigError, SerZooError
 from .registry import ModelEntry, register_model, register_prefix
+from .sources import RESNET, TIMM, VGG
 
 SPECTROGRAM_IMAGE = {"name": "logmel", "n_mels": 64}
 
@@ -59,11 +60,31 @@ def timm_transfer(
     in_chans: int = 1,
     drop_rate: float = 0.0,
 ) -> nn.Module:
-    """Any timm backbone with its input conv adapted to ``in_chans`` and a fresh classifier."""
+    """Any timm backbone with its input conv adapted to ``in_chans`` and a fresh classifier.
+
+    Args:
+        backbone (str): A timm model name, e.g. ``"efficientnet_b0"``.
+        num_classes (int): Number of output classes.
+        pretrained (bool, optional): Start from ImageNet weights; needs ``weights``. (Default: ``False``)
+        weights (str or None, optional): Local path or http(s) URL of an ImageNet state dict (torchvision or
+            timm layout); nothing is downloaded without it. (Default: ``None``)
+        in_chans (int, optional): Input channels; pretrained RGB filters are summed into them.
+            (Default: ``1``)
+        drop_rate (float, optional): Dropout before the classifier. (Default: ``0.0``)
+
+    Returns:
+        nn.Module: ``(B, in_chans, F, T)`` images -> ``(B, num_classes)`` logits.
+
+    Example:
+        >>> model = timm_transfer("resnet18", num_classes=8)
+        >>> model(torch.randn(2, 1, 64, 301)).shape
+        torch.Size([2, 8])
+    """
     if pretrained and not weights:
         raise ConfigError(
             f"{backbone}: pretrained=true needs 'weights' (a local path or URL of an ImageNet state dict, "
-            f"e.g. torchvision's resnet18-f37072fd.pth); nothing is downloaded implicitly. Or set pretrained: false"
+            "e.g. torchvision's resnet18-f37072fd.pth); nothing is downloaded implicitly. "
+            "Or set pretrained: false"
         )
     model = timm.create_model(
         backbone, pretrained=False, num_classes=num_classes, in_chans=in_chans, drop_rate=drop_rate
@@ -105,7 +126,8 @@ def load_transfer_weights(model: nn.Module, path: Path, in_chans: int) -> None:
 
 
 def _timm_checkpoint_filter(model: nn.Module):
-    """The key/shape converter timm applies to this family's original (e.g. torchvision) checkpoints, if any."""
+    """The key/shape converter timm applies to this family's original (e.g. torchvision) checkpoints,
+    if any."""
     module = sys.modules.get(type(model).__module__)
     for name in ("checkpoint_filter_fn", "_filter_fn"):
         fn = getattr(module, name, None)
@@ -126,7 +148,7 @@ def _timm_entry(backbone: str) -> ModelEntry:
         SPECTROGRAM_IMAGE,
         "image",
         f"timm {backbone}, 1-channel first conv, new classifier",
-        "timm",
+        TIMM,
     )
 
 
@@ -136,7 +158,7 @@ register_prefix("timm/", _timm_entry)
 @register_model(
     "resnet18",
     frontend=SPECTROGRAM_IMAGE,
-    source="seed 002",
+    source=RESNET,
     description="ImageNet ResNet18, 1-channel first conv (from RGB filters), new classifier",
 )
 def resnet18(
@@ -146,13 +168,33 @@ def resnet18(
     in_chans: int = 1,
     drop_rate: float = 0.0,
 ) -> nn.Module:
+    """ResNet18 on the 64-band log-mel image, optionally from ImageNet weights.
+
+    torchvision's ``resnet18-f37072fd.pth`` loads as is (timm and torchvision ResNets share key names).
+
+    Args:
+        num_classes (int): Number of output classes.
+        pretrained (bool, optional): Start from ImageNet weights; needs ``weights``. (Default: ``False``)
+        weights (str or None, optional): Local path or http(s) URL of the state dict. (Default: ``None``)
+        in_chans (int, optional): Input channels; pretrained RGB filters are summed into them.
+            (Default: ``1``)
+        drop_rate (float, optional): Dropout before the classifier. (Default: ``0.0``)
+
+    Returns:
+        nn.Module: ``(B, in_chans, F, T)`` images, any ``F, T >= 1`` -> ``(B, num_classes)`` logits.
+
+    Example:
+        >>> model = resnet18(num_classes=8)
+        >>> model(torch.randn(2, 1, 64, 301)).shape
+        torch.Size([2, 8])
+    """
     return timm_transfer("resnet18", num_classes, pretrained, weights, in_chans, drop_rate)
 
 
 @register_model(
     "vgg16",
     frontend=SPECTROGRAM_IMAGE,
-    source="seed 001",
+    source=VGG,
     description="ImageNet VGG16, 1-channel first conv (from RGB filters), new classifier",
 )
 def vgg16(
@@ -162,5 +204,24 @@ def vgg16(
     in_chans: int = 1,
     drop_rate: float = 0.5,
 ) -> nn.Module:
-    """torchvision's ``vgg16-397923af.pth`` loads as is (timm's key converter maps its classifier)."""
+    """VGG16 on the 64-band log-mel image, optionally from ImageNet weights.
+
+    torchvision's ``vgg16-397923af.pth`` loads as is (timm's key converter maps its classifier).
+
+    Args:
+        num_classes (int): Number of output classes.
+        pretrained (bool, optional): Start from ImageNet weights; needs ``weights``. (Default: ``False``)
+        weights (str or None, optional): Local path or http(s) URL of the state dict. (Default: ``None``)
+        in_chans (int, optional): Input channels; pretrained RGB filters are summed into them.
+            (Default: ``1``)
+        drop_rate (float, optional): Dropout in the classifier's pre-logits. (Default: ``0.5``)
+
+    Returns:
+        nn.Module: ``(B, in_chans, F, T)`` images, any ``F, T >= 32`` -> ``(B, num_classes)`` logits.
+
+    Example:
+        >>> model = vgg16(num_classes=8)  # doctest: +SKIP
+        >>> model.eval()(torch.randn(1, 1, 64, 301)).shape  # doctest: +SKIP
+        torch.Size([1, 8])
+    """
     return timm_transfer("vgg16", num_classes, pretrained, weights, in_chans, drop_rate)
