@@ -1,9 +1,10 @@
-"""Augmentation throughput: ser-zoo's batched on-device pipeline vs the seeds' per-clip librosa/scipy pipeline.
+"""Augmentation throughput: ser-zoo's batched on-device pipeline vs the seeds' per-clip librosa/scipy one.
 
 Same clips (3 s crops of RAVDESS), same six transforms, each applied to every clip (p = 1): noise, time shift,
-pitch shift, time stretch, gain, low-pass. The seeds' side runs them one clip at a time as their notebooks did
-(numpy noise and roll, ``librosa.effects.pitch_shift`` / ``time_stretch``, a scipy Butterworth low-pass); ser-zoo's
-side runs ``Augmentation`` on batches of 32 on the device (CPU here; a GPU row is added when CUDA is present).
+pitch shift, time stretch, gain, low-pass. The seeds' side runs them one clip at a time as their notebooks
+did (numpy noise and roll, ``librosa.effects.pitch_shift`` / ``time_stretch``, a scipy Butterworth low-pass);
+ser-zoo's side runs ``Augmentation`` on batches of 32 on the device (CPU here; a GPU row is added when CUDA is
+present).
 Run:  python benchmarks/augment.py [--clips 128] [--batch 32]
 """
 

@@ -1,7 +1,8 @@
-"""Paired summary of benchmarks/augment_effect.sh: the same recipe with and without ``model.augment``, fold by fold.
+"""Paired summary of the augmentation-effect runs: a recipe with and without ``model.augment``, fold by fold.
 
-Reads ``benchmarks/results/augment_effect/ravdess-6fold.csv`` and writes ``effect.md`` beside it: per-fold WA / UA /
-macro-F1 of both recipes, their mean ± std over the folds both finished, and the paired difference (aug - no aug).
+Reads ``benchmarks/results/augment_effect/ravdess-6fold.csv`` and writes ``effect.md`` beside it: per-fold
+WA / UA / macro-F1 of both recipes, their mean ± std over the folds both finished, and the paired difference
+(aug - no aug).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def main(csv_path: Path = RESULTS / "ravdess-6fold.csv") -> str:
         f"mean ± sample std over {len(folds)} folds. Epochs run (no aug, aug): {epochs}; "
         f"commits: {sorted({rows[(m, f)]['git_commit'] for f in folds for m in (BASE, AUG)})}; "
         f"device: {sorted({rows[(m, f)]['device'] for f in folds for m in (BASE, AUG)})}.  ",
-        "Commands: `bash benchmarks/augment_effect.sh` (the rows), then "
+        "Commands: `ser-zoo bench --suite benchmarks/suites/augment_effect.yaml` (the rows), then "
         "`python benchmarks/augment_effect_summary.py` (this file).",
         "",
     ]

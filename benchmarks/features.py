@@ -5,8 +5,8 @@ same RAVDESS clips, in one run, so the ratio is like for like:
 
 * ``librosa per file``: the seeds' loop, ``librosa.feature.melspectrogram`` + ``power_to_db`` and
   ``librosa.feature.mfcc(y=...)`` on each clip's waveform;
-* ``ser-zoo batched``: ``create_frontend('logmel')`` and ``create_frontend('mfcc')`` on zero-padded batches of 32
-  clips of similar length, on the device (CPU here, a GPU when one is present), padding counted as work.
+* ``ser-zoo batched``: ``create_frontend('logmel')`` and ``create_frontend('mfcc')`` on zero-padded batches of
+  32 clips of similar length, on the device (CPU here, a GPU when one is present), padding counted as work.
 
 Decoding is timed separately (the waveform cache removes it from every epoch after the first).
 Run:  python benchmarks/features.py [--clips 480] [--batch 32] [--root ../shared/data]
@@ -106,7 +106,8 @@ def main() -> None:
     lines = [
         "# Feature extraction: log-mel (64) + MFCC (40), batched front-ends vs librosa per file",
         "",
-        f"{len(waves)} RAVDESS clips ({audio_s:.0f} s of audio), batch {args.batch}, same waveforms on both sides.",
+        f"{len(waves)} RAVDESS clips ({audio_s:.0f} s of audio), batch {args.batch}, "
+        "same waveforms on both sides.",
         f"Decoding them with `librosa.load` alone took {decode_s:.1f} s (the waveform cache pays this once).",
         "",
         *speed_table(result["rows"], "speedup_vs_librosa", "librosa"),

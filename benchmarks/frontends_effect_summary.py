@@ -1,8 +1,8 @@
-"""Paired summary of benchmarks/frontends_effect.sh: each pretrained front-end against the same classifier without it.
+"""Paired summary of the front-end-effect runs: each pretrained front-end against the classifier without it.
 
-Reads ``benchmarks/results/frontends_effect/<protocol>.csv`` and writes ``effect.md`` beside them: per protocol and
-classifier, WA / UA / macro-F1 mean ± std over the folds every variant finished, and the paired UA difference
-(variant - base) fold by fold, with how many folds it helped.
+Reads ``benchmarks/results/frontends_effect/<protocol>.csv`` and writes ``effect.md`` beside them: per
+protocol and classifier, WA / UA / macro-F1 mean ± std over the folds every variant finished, and the
+paired UA difference (variant - base) fold by fold, with how many folds it helped.
 """
 
 from __future__ import annotations
@@ -78,22 +78,24 @@ def protocol_section(csv_path: Path) -> list[str]:
 def main(results: Path = RESULTS) -> str:
     paths = sorted(results.glob("*.csv"), key=lambda p: (not p.stem.startswith("ravdess"), p.stem))
     if not paths:
-        sys.exit(f"no CSV in {results}; run bash benchmarks/frontends_effect.sh first")
+        sys.exit(
+            f"no CSV in {results}; run ser-zoo bench --suite benchmarks/suites/frontends_effect.yaml first"
+        )
     lines = [
         "# Pretrained front-ends: measured effect on accuracy",
         "",
-        "The same scikit-learn classifier (StandardScaler + SVM (C=10, RBF) or MLP (256-128, early stopping); "
-        "fitted on the fold's training speakers, nothing tuned) on the same clip vectors, with and without each "
-        "front-end: CREPE tiny pitch statistics (F0 mean/std/percentiles/range/movement over voiced 40 ms "
-        "frames, periodicity, voiced share), the GE2E voice embedding (Resemblyzer, 1.6 s windows, L2-normalised "
-        "mean), and Silero VAD trimming (features of each clip from first to last speech). Whole clips, "
-        "test speakers held out of training and of any selection.",
+        "The same scikit-learn classifier (StandardScaler + SVM (C=10, RBF) or MLP (256-128, early "
+        "stopping); fitted on the fold's training speakers, nothing tuned) on the same clip vectors, with "
+        "and without each front-end: CREPE tiny pitch statistics (F0 mean/std/percentiles/range/movement "
+        "over voiced 40 ms frames, periodicity, voiced share), the GE2E voice embedding (Resemblyzer, 1.6 s "
+        "windows, L2-normalised mean), and Silero VAD trimming (features of each clip from first to last "
+        "speech). Whole clips, test speakers held out of training and of any selection.",
         "",
     ]
     for path in paths:
         lines += protocol_section(path)
     lines += [
-        "Commands: `bash benchmarks/frontends_effect.sh` (rows, resumable), then "
+        "Commands: `ser-zoo bench --suite benchmarks/suites/frontends_effect.yaml` (rows, resumable), then "
         "`python benchmarks/frontends_effect_summary.py` (this file). Front-end cost on this CPU: "
         "benchmarks/results/pretrained_frontends.md.",
         "",

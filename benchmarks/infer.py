@@ -1,14 +1,14 @@
-"""Inference cost of the default model: per-clip latency and batch throughput in PyTorch vs ONNX Runtime, the
-real-time factor of the streamed timeline, and peak memory on a 1-hour recording.
+"""Inference cost of the default model: per-clip latency and batch throughput in PyTorch vs ONNX Runtime,
+the real-time factor of the streamed timeline, and peak memory on a 1-hour recording.
 
 Weights are random (the recipe's architecture and front-end, untrained): the timings do not depend on them.
 Latency is one 3 s clip on 1 thread, waveform in and logits out (front-end + network, the graph that
-``ser-zoo export`` writes); throughput is batches of 16. The timeline (``ser_zoo.infer.timeline``: window 3 s,
-hop 1 s, batches of 16, read block by block from disk) runs on long WAVs written to a temporary folder; its peak
-memory is measured in a fresh subprocess (``ru_maxrss`` before and after, plus the tracemalloc peak), against
-the size the whole recording would take as float32.
-Run:  python benchmarks/infer.py [--config configs/resnet18_ravdess.yaml] [--long_minutes 10] [--hour_model mel_cnn]
-      [--memory_minutes 10 60]
+``ser-zoo export`` writes); throughput is batches of 16. The timeline (``ser_zoo.infer.timeline``: window
+3 s, hop 1 s, batches of 16, read block by block from disk) runs on long WAVs written to a temporary folder;
+its peak memory is measured in a fresh subprocess (``ru_maxrss`` before and after, plus the tracemalloc
+peak), against the size the whole recording would take as float32.
+Run:  python benchmarks/infer.py [--config configs/resnet18_ravdess.yaml] [--long_minutes 10]
+      [--hour_model mel_cnn] [--memory_minutes 10 60]
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def runtimes(module, onnx_path: Path, threads: int) -> dict:
 
 
 def write_long_wav(path: Path, minutes: float, clips: list[np.ndarray]) -> Path:
-    """A recording of ``minutes`` made of the clips back to back (synthetic speech-like noise without them)."""
+    """A recording of ``minutes``: the clips back to back (synthetic speech-like noise without them)."""
     if not clips:
         rng = np.random.default_rng(1)
         clips = [
@@ -127,7 +127,7 @@ def _rss_mib() -> tuple[float, float]:
 
 
 def _reset_peak_rss() -> None:
-    """Linux: restart the peak-RSS high-water mark, so imports and warm-up do not mask the timeline's own peak."""
+    """Linux: restart the peak-RSS high-water mark, so imports and warm-up do not mask the timeline's peak."""
     try:
         Path("/proc/self/clear_refs").write_text("5")
     except OSError:
@@ -309,7 +309,7 @@ def main() -> None:
 
 
 def _flat_sentence(mem: list[dict]) -> str:
-    """Live memory (RSS after malloc_trim) and process RSS, shortest vs longest recording, against the audio size."""
+    """Live memory (RSS after malloc_trim) and process RSS, shortest vs longest recording, vs audio size."""
     short, long = min(mem, key=lambda m: m["audio_s"]), max(mem, key=lambda m: m["audio_s"])
     keys = ("rss_median_last_quarter_mib", "rss_peak_mib", "rss_end_after_malloc_trim_mib", "float32_mib")
     d = {k: (long[k] or 0) - (short[k] or 0) for k in keys}
@@ -323,8 +323,9 @@ def _flat_sentence(mem: list[dict]) -> str:
         f"From {short['audio_s'] / 60:.3g} to {long['audio_s'] / 60:.3g} min the audio as float32 grows by "
         f"{d['float32_mib']:.0f} MiB; the live memory at the end (trimmed RSS) moved "
         f"{d['rss_end_after_malloc_trim_mib']:+.0f} MiB and {verdict}: the last-quarter median moved "
-        f"{growth:+.0f} MiB and the peak {d['rss_peak_mib']:+.0f} MiB. `ser_zoo.infer` fixes glibc's mmap "
-        "threshold (ser_zoo/memory.py) so freed batch buffers go back to the OS instead of piling up as slack."
+        f"{growth:+.0f} MiB and the peak {d['rss_peak_mib']:+.0f} MiB. `ser_zoo.infer` fixes glibc's "
+        "mmap threshold (ser_zoo/memory.py) so freed batch buffers go back to the OS instead of piling up "
+        "as slack."
     )
 
 
@@ -336,13 +337,14 @@ def markdown(r: dict, args) -> str:
     lines = [
         f"# Inference: {r['model']} latency, throughput, streamed real-time factor, memory",
         "",
-        f"Model: `{r['config']}` ({r['model']}, its front-end), **random init** (timing only; weights do not change "
-        f"the cost). Inputs: 3 s {r['clips']} clips, waveform in and logits out (front-end + network) in both "
-        f"runtimes; the ONNX file is `ser-zoo export`'s (opset 17, front-end inside), max abs logit difference "
-        f"{r['onnx_parity_max_abs_logit_diff']:.1e} on these clips (random-init logits are small; with a trained "
-        f"model's logit spread `tests/test_export.py` measures 1.2e-4). The machine's load average was "
-        f"{r['load_average_at_start'][0]:.2f} at the start (other jobs compete for the 2 cores, so absolute figures "
-        "are pessimistic); the runtimes are timed in turn, run by run, so both see the same load.",
+        f"Model: `{r['config']}` ({r['model']}, its front-end), **random init** (timing only; weights do "
+        f"not change the cost). Inputs: 3 s {r['clips']} clips, waveform in and logits out (front-end + "
+        f"network) in both runtimes; the ONNX file is `ser-zoo export`'s (opset 17, front-end inside), max "
+        f"abs logit difference {r['onnx_parity_max_abs_logit_diff']:.1e} on these clips (random-init logits "
+        f"are small; with a trained model's logit spread `tests/test_export.py` measures 1.2e-4). The "
+        f"machine's load average was {r['load_average_at_start'][0]:.2f} at the start (other jobs compete "
+        "for the 2 cores, so absolute figures are pessimistic); the runtimes are timed in turn, run by run, "
+        "so both see the same load.",
         "",
         "## Latency per 3 s clip, 1 thread",
         "",
@@ -360,11 +362,11 @@ def markdown(r: dict, args) -> str:
         "",
         "| model | recording | windows | seconds | real-time factor | threads |",
         "|---|---:|---:|---:|---:|---:|",
-        f"| {tl['model']} | {tl['audio_s'] / 60:.3g} min | {tl['windows']} | {tl['seconds']:.1f} | {tl['rtf']:.3f} "
-        f"| {tl['threads']} |",
+        f"| {tl['model']} | {tl['audio_s'] / 60:.3g} min | {tl['windows']} | {tl['seconds']:.1f} | "
+        f"{tl['rtf']:.3f} | {tl['threads']} |",
         *[
-            f"| {m['model']} | {m['audio_s'] / 60:.3g} min | {m['windows']} | {m['seconds']:.1f} | {m['rtf']:.3f} "
-            f"| {m['threads']} |"
+            f"| {m['model']} | {m['audio_s'] / 60:.3g} min | {m['windows']} | {m['seconds']:.1f} | "
+            f"{m['rtf']:.3f} | {m['threads']} |"
             for m in r["memory"]
         ],
         "",
@@ -372,9 +374,9 @@ def markdown(r: dict, args) -> str:
         "",
         f"## Peak memory of the streamed timeline ({args.hour_model}, fresh process per recording)",
         "",
-        "| recording | whole file as float32 MiB | RSS, model loaded | peak RSS, first 20 s alone | median RSS, "
-        "first quarter | median RSS, last quarter | peak RSS, whole recording | RSS at the end, after malloc_trim | "
-        "tracemalloc peak |",
+        "| recording | whole file as float32 MiB | RSS, model loaded | peak RSS, first 20 s alone | "
+        "median RSS, first quarter | median RSS, last quarter | peak RSS, whole recording | "
+        "RSS at the end, after malloc_trim | tracemalloc peak |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         *[
             f"| {m['audio_s'] / 60:.3g} min | {m['float32_mib']:.0f} | {m['rss_model_mib']:.0f} | "
@@ -384,17 +386,18 @@ def markdown(r: dict, args) -> str:
             for m in r["memory"]
         ],
         "",
-        "All in MiB. RSS is sampled every 0.25 s during the whole recording; the quarters are its first and last "
-        "quarter of samples. `malloc_trim(0)` makes glibc return its free pages, so the last RSS column is what "
-        "is still live after the recording (model, results), without allocator slack.",
+        "All in MiB. RSS is sampled every 0.25 s during the whole recording; the quarters are its first and "
+        "last quarter of samples. `malloc_trim(0)` makes glibc return its free pages, so the last RSS column "
+        "is what is still live after the recording (model, results), without allocator slack.",
         "",
-        "Peak RSS is the kernel's high-water mark, reset (Linux `/proc/self/clear_refs`) after the model loads and "
-        "again before the whole recording, so each column is that step's own peak; the first 20 s are 18 windows (a "
-        "batch of 16 and one of 2). The timeline holds one batch of windows at a time. "
+        "Peak RSS is the kernel's high-water mark, reset (Linux `/proc/self/clear_refs`) after the model "
+        "loads and again before the whole recording, so each column is that step's own peak; the first 20 s "
+        "are 18 windows (a batch of 16 and one of 2). The timeline holds one batch of windows at a time. "
         + _flat_sentence(r["memory"])
         + " The memory runs use "
-        f"`{args.hour_model}` to keep the 1-hour pass short; the timeline's reading and batching do not depend on the "
-        "model. tracemalloc sees Python and NumPy allocations (windows, result rows), not PyTorch's.",
+        f"`{args.hour_model}` to keep the 1-hour pass short; the timeline's reading and batching do not "
+        "depend on the model. tracemalloc sees Python and NumPy allocations (windows, result rows), "
+        "not PyTorch's.",
         "",
         f"Runtimes: onnxruntime {onnxruntime.__version__}, onnx {onnx.__version__}.",
     ]

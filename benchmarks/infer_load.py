@@ -1,17 +1,17 @@
-"""Load: ``ser_zoo.infer`` classification over 5,000 real clips, sampling memory and throughput every 500 clips.
+"""Load: ``ser_zoo.infer`` classification over 5,000 real clips, memory and throughput every 500 clips.
 
-Shows that batch classification holds memory flat and throughput steady over a long run: the files are read one
-by one, classified in batches, and only the small per-file results are kept. The input is a folder of symlinks to
-real CREMA-D clips (made under /tmp, never in the repo), expanded exactly as ``ser-zoo infer FOLDER`` does, then
-classified in chunks of ``--every`` files with ``ser_zoo.infer.classify_files`` (the function behind
-``ser-zoo infer``); after each chunk the script records the process RSS, its peak so far and the chunk's clips/s.
-The model is ``mel_cnn`` with random weights: the cost does not depend on the weights, and a small model keeps
-the run short, so the figures are mostly decoding and the pipeline, not the network.
+Shows that batch classification holds memory flat and throughput steady over a long run: the files are read
+one by one, classified in batches, and only the small per-file results are kept. The input is a folder of
+symlinks to real CREMA-D clips (made under /tmp, never in the repo), expanded exactly as ``ser-zoo infer
+FOLDER`` does, then classified in chunks of ``--every`` files with ``ser_zoo.infer.classify_files`` (the
+function behind ``ser-zoo infer``); after each chunk the script records the process RSS, its peak so far and
+the chunk's clips/s. The model is ``mel_cnn`` with random weights: the cost does not depend on the weights,
+and a small model keeps the run short, so the figures are mostly decoding and the pipeline, not the network.
 ``--malloc_check N`` then repeats the first N clips in a subprocess with glibc's mmap threshold fixed
-(``MALLOC_MMAP_THRESHOLD_=131072``), to tell allocator retention (freed variable-size batch tensors kept in the
-heap) from a leak.
-Run:  python benchmarks/infer_load.py [--clips 5000] [--every 500] [--batch_size 16] [--model mel_cnn] [--root DIR]
-      [--malloc_check 1500]
+(``MALLOC_MMAP_THRESHOLD_=131072``), to tell allocator retention (freed variable-size batch tensors kept in
+the heap) from a leak.
+Run:  python benchmarks/infer_load.py [--clips 5000] [--every 500] [--batch_size 16] [--model mel_cnn]
+      [--root DIR] [--malloc_check 1500]
 """
 
 from __future__ import annotations
@@ -127,16 +127,18 @@ expanded as `ser-zoo infer FOLDER` does and classified with `ser_zoo.infer.class
 {args.batch_size}) in chunks of {args.every}; after each chunk: process RSS, peak RSS and the chunk's clips/s.
 Model: `{args.model}`, **random init** (the cost does not depend on the weights), default options, 6 classes;
 torch threads {torch.get_num_threads()}. Load average {s["load_avg_at_start"]} at the start on the 2 cores
-(other jobs compete, so absolute speeds are pessimistic; what matters is their trend). `classify_files` pins glibc's mmap
-threshold (ser_zoo/memory.py) so freed batch buffers return to the OS.
+(other jobs compete, so absolute speeds are pessimistic; what matters is their trend). `classify_files` pins
+glibc's mmap threshold (ser_zoo/memory.py) so freed batch buffers return to the OS.
 
 {chr(10).join(table(rows))}
 
-**Memory:** RSS {s["rss_after_first_chunk_mib"]:.0f} MiB after the first {args.every} clips, {s["rss_end_mib"]:.0f} MiB after
-all {s["clips"]} ({s["rss_growth_after_first_chunk_mib"]:+.1f} MiB, which includes the {s["classified"]} kept results);
-peak {s["peak_rss_mib"]:.0f} MiB. **Throughput:** {s["clips_per_s"]} clips/s overall ({s["seconds"]} s), chunks
-between {s["chunk_clips_per_s_min"]} and {s["chunk_clips_per_s_max"]} clips/s (coefficient of variation
-{s["chunk_clips_per_s_cv"]:.1%}, following the shared machine's load). {s["classified"]} classified, {s["bad"]} bad files.
+**Memory:** RSS {s["rss_after_first_chunk_mib"]:.0f} MiB after the first {args.every} clips,
+{s["rss_end_mib"]:.0f} MiB after all {s["clips"]} ({s["rss_growth_after_first_chunk_mib"]:+.1f} MiB,
+which includes the {s["classified"]} kept results); peak {s["peak_rss_mib"]:.0f} MiB.
+**Throughput:** {s["clips_per_s"]} clips/s overall ({s["seconds"]} s), chunks between
+{s["chunk_clips_per_s_min"]} and {s["chunk_clips_per_s_max"]} clips/s (coefficient of variation
+{s["chunk_clips_per_s_cv"]:.1%}, following the shared machine's load). {s["classified"]} classified,
+{s["bad"]} bad files.
 """
     if check:
         c = check["summary"]
@@ -148,15 +150,16 @@ The first {c["clips"]} clips again, in a fresh process with glibc's dynamic mmap
 
 {chr(10).join(table(check["samples"]))}
 
-RSS {c["rss_after_first_chunk_mib"]:.0f} -> {c["rss_end_mib"]:.0f} MiB ({c["rss_growth_after_first_chunk_mib"]:+.1f} MiB), peak
-{c["peak_rss_mib"]:.0f} MiB, {c["clips_per_s"]} clips/s. With the default allocator, batches padded to their longest clip
-make differently sized buffers; once freed, glibc raises its mmap threshold and keeps them in the heap, so RSS
-climbs until the heap covers the largest shapes, then levels off, as in the main table. Setting that variable for
-long `ser-zoo infer` jobs keeps memory flat from the start.
+RSS {c["rss_after_first_chunk_mib"]:.0f} -> {c["rss_end_mib"]:.0f} MiB
+({c["rss_growth_after_first_chunk_mib"]:+.1f} MiB), peak {c["peak_rss_mib"]:.0f} MiB,
+{c["clips_per_s"]} clips/s.
+With the default allocator, batches padded to their longest clip make differently sized buffers; once freed,
+glibc raises its mmap threshold and keeps them in the heap, so RSS climbs until the heap covers the largest
+shapes, then levels off, as in the main table. Setting that variable for long `ser-zoo infer` jobs keeps
+memory flat from the start.
 """
-    print(
-        f"wrote {write_result('infer_load', {'summary': summary, 'samples': rows, 'malloc_check': check}, md)}"
-    )
+    path = write_result("infer_load", {"summary": summary, "samples": rows, "malloc_check": check}, md)
+    print(f"wrote {path}")
 
 
 def table(rows: list[dict]) -> list[str]:

@@ -36,7 +36,7 @@ SR, SECONDS = 16000, 3.0
 
 
 def clips(root: str, n: int) -> torch.Tensor:
-    """``n`` RAVDESS clips spread over the actors, centre-cropped / zero-padded to 3 s, as one (n, 48000) batch."""
+    """``n`` RAVDESS clips across the actors, centre-cropped or zero-padded to 3 s: an (n, 48000) batch."""
     table = read_corpus("ravdess", root)
     chosen = [table[i] for i in np.linspace(0, len(table) - 1, n).astype(int)]
     width = int(SR * SECONDS)
@@ -50,7 +50,7 @@ def clips(root: str, n: int) -> torch.Tensor:
 
 
 def timed(fn, waves: torch.Tensor, batch: int, device: torch.device) -> float:
-    """Seconds to run ``fn`` over ``waves`` in batches, after a warm-up call (weights loaded, kernels picked)."""
+    """Seconds to run ``fn`` over ``waves`` in batches, after a warm-up (loads weights, picks kernels)."""
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     with torch.inference_mode():
         fn(waves[:1, : SR // 5].to(device))
@@ -108,9 +108,9 @@ def main() -> None:
     lines = [
         "# Pretrained front-ends: throughput on 3 s RAVDESS clips",
         "",
-        f"Batches of {args.batch} clips of {SECONDS:g} s on {device.type} ({args.threads} threads), after one "
-        "warm-up call; clips/s counts whole 3 s clips. Frozen CREPE/GE2E outputs are cached per clip in "
-        "training (computed on the first epoch only) and VAD trim offsets once per clip.",
+        f"Batches of {args.batch} clips of {SECONDS:g} s on {device.type} ({args.threads} threads), "
+        "after one warm-up call; clips/s counts whole 3 s clips. Frozen CREPE/GE2E outputs are cached "
+        "per clip in training (computed on the first epoch only) and VAD trim offsets once per clip.",
         "",
         "| pipeline | clips | seconds | clips/s | x real time | vs logmel |",
         "|---|---:|---:|---:|---:|---:|",

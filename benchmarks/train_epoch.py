@@ -4,8 +4,9 @@ Runs the recipe through the same LightningCLI as ``ser-zoo fit`` for one epoch a
 batch with a callback: *data wait* is the time from the end of one step to the start of the next (the
 loader fetching and collating the batch), *compute* the step itself (front-end, forward, backward,
 optimiser). The data-wait share says whether the loader or the model bounds an epoch.
-Run:  python benchmarks/train_epoch.py [--config configs/resnet18_ravdess.yaml] [--name train_epoch] [extra CLI overrides]
-e.g. the first 16 steps of seed 000's ExpoNet (an epoch takes over an hour here):
+Run:  python benchmarks/train_epoch.py [--config configs/resnet18_ravdess.yaml] [--name train_epoch]
+          [extra CLI overrides]
+e.g. the first 16 steps of ExpoNet from the CREMA-D CNN study (an epoch takes over an hour here):
       python benchmarks/train_epoch.py --config configs/exponet_crema_d.yaml --name train_epoch_exponet \
           --trainer.limit_train_batches 16
 """
@@ -19,7 +20,7 @@ import time
 import lightning as L
 from _env import write_result
 
-from ser_zoo.cli import build_cli
+from ser_zoo.lit.cli import build_cli
 
 
 class StepTimer(L.Callback):
@@ -112,8 +113,8 @@ def main() -> None:
             f"| {r['train_clips']} | {r['steps']} | {r['epoch_seconds']:.1f} | {r['clips_per_s']:.1f} | "
             f"{r['median_step_s']:.2f} | {r['data_wait_s']:.2f} | {100 * r['data_wait_share']:.1f} % |",
             "",
-            f"The first batch waited {r['first_batch_wait_s']:.2f} s (worker start-up); the loader reads crops from "
-            "the memory-mapped waveform cache, so "
+            f"The first batch waited {r['first_batch_wait_s']:.2f} s (worker start-up); "
+            "the loader reads crops from the memory-mapped waveform cache, so "
             + (
                 "the model's compute bounds the epoch."
                 if r["data_wait_share"] < 0.1
