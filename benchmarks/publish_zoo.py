@@ -1,8 +1,8 @@
 """Publish a zoo checkpoint from a finished ``ser-zoo bench`` fold: safetensors + model card, then re-test it.
 
-The card's numbers come from the bench CSV (the fold's test metrics, and mean ± std of the same recipe over every
-fold in the CSV); the exported fp16 weights are then loaded with ``ser_zoo.load_pretrained`` and re-tested on the
-same fold's test speakers, and publishing fails if UA moves by more than 0.5 points.
+The card's numbers come from the bench CSV (the fold's test metrics, and mean ± std of the same recipe over
+every fold in the CSV); the exported fp16 weights are then loaded with ``ser_zoo.load_pretrained`` and
+re-tested on the same fold's test speakers, and publishing fails if UA moves by more than 0.5 points.
 
     python benchmarks/publish_zoo.py --csv benchmarks/results/augment_effect/ravdess-6fold.csv \
         --recipe resnet18_ravdess_aug --fold 0 --name resnet18_ravdess
@@ -30,12 +30,14 @@ from ser_zoo.zoo.heard import fold_heard_speakers, saved_heard_speakers
 from ser_zoo.zoo.reproduce import retest
 
 CORPUS_TEXT = {
-    "ravdess-6fold": "RAVDESS speech (24 actors, 1440 clips); trained on the fold's 16 training actors, best epoch "
-    "chosen on 4 validation actors, tested on the 4 held-out actors",
-    "crema_d-kfold": "CREMA-D (91 actors, 7442 clips); actor folds, validation actors drawn from the training actors",
-    "union-11fold": "RAVDESS + CREMA-D + TESS + SAVEE; actor folds, validation actors drawn from the training actors",
-    "cross-corpus": "trained on CREMA-D + RAVDESS (10% of their actors validate), tested on SAVEE + TESS, whose "
-    "speakers it never heard",
+    "ravdess-6fold": "RAVDESS speech (24 actors, 1440 clips); trained on the fold's 16 training actors, best "
+    "epoch chosen on 4 validation actors, tested on the 4 held-out actors",
+    "crema_d-kfold": "CREMA-D (91 actors, 7442 clips); actor folds, validation actors drawn from the "
+    "training actors",
+    "union-11fold": "RAVDESS + CREMA-D + TESS + SAVEE; actor folds, validation actors drawn from the "
+    "training actors",
+    "cross-corpus": "trained on CREMA-D + RAVDESS (10% of their actors validate), tested on SAVEE + TESS, "
+    "whose speakers it never heard",
 }
 
 
@@ -64,7 +66,8 @@ def recipe_metrics(rows: list[dict]) -> dict[str, str]:
 
 
 def recipe_ua(rows: list[dict]) -> dict:
-    """The recipe's UA over the folds run, as numbers (``ser-zoo zoo list`` reads it; the metrics hold the text)."""
+    """The recipe's UA over the folds run, as numbers (``ser-zoo zoo list`` reads it; the metrics hold the
+    text)."""
     ua = [float(r["ua"]) for r in rows]
     return {
         "folds": sorted(int(r["fold"]) for r in rows),
@@ -74,12 +77,14 @@ def recipe_ua(rows: list[dict]) -> dict:
 
 
 def recipe_init_from(row: dict) -> Optional[str]:
-    """The start named by the row's recipe: for cards published before they recorded their own ``init_from``."""
+    """The start named by the row's recipe: for cards published before they recorded their own
+    ``init_from``."""
     return (yaml.safe_load(open(row["config"].split()[0])).get("model") or {}).get("init_from")
 
 
 def refresh_card(args) -> None:
-    """Rewrite a published card's recipe figures from more finished folds; the weights and sha256 stay as they are."""
+    """Rewrite a published card's recipe figures from more finished folds; the weights and sha256 stay as
+    they are."""
     out = Path(args.out) if args.out else Path(__file__).resolve().parents[1] / "checkpoints"
     path = out / f"{args.name}.json"
     card = json.loads(path.read_text())
@@ -87,7 +92,8 @@ def refresh_card(args) -> None:
     [row] = [r for r in rows if int(r["fold"]) == card["fold"]]
     if abs(float(row["ua"]) - card["test_fold_ua"]) > 1e-9:
         sys.exit(
-            f"{args.csv} fold {card['fold']} UA {row['ua']} is not the card's {card['test_fold_ua']}: another run"
+            f"{args.csv} fold {card['fold']} UA {row['ua']} is not the card's {card['test_fold_ua']}: "
+            "another run"
         )
     card["metrics"] = {k: v for k, v in card["metrics"].items() if not k.startswith("recipe ")}
     card["metrics"].update(recipe_metrics(rows))
@@ -101,7 +107,8 @@ def refresh_card(args) -> None:
     path.write_text(json.dumps(card, indent=1) + "\n")
     (out / f"{args.name}.md").write_text(model_card_markdown(card))
     print(
-        f"{args.name}: card recipe figures now {recipe_metrics(rows)}; {len(card['heard_speakers'])} speakers heard"
+        f"{args.name}: card recipe figures now {recipe_metrics(rows)}; "
+        f"{len(card['heard_speakers'])} speakers heard"
     )
 
 
@@ -170,7 +177,8 @@ def main(argv=None) -> None:
     r = retest(model, root=None)
     delta = abs(r["ua"] - card["test_fold_ua"]) * 100
     print(
-        f"{args.name}: {weights} ({weights.stat().st_size / 2**20:.1f} MiB); card UA {card['test_fold_ua'] * 100:.2f}, "
+        f"{args.name}: {weights} ({weights.stat().st_size / 2**20:.1f} MiB); "
+        f"card UA {card['test_fold_ua'] * 100:.2f}, "
         f"re-tested fp16 UA {r['ua'] * 100:.2f} (delta {delta:.2f} points) on {protocol} fold {args.fold}"
     )
     if delta > 0.5:

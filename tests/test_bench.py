@@ -2,10 +2,12 @@
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 
-from ser_zoo.bench.runner import results_path, run_bench
+from ser_zoo.bench.results import results_path
+from ser_zoo.bench.runner import run_bench
 from ser_zoo.cli import main
 from ser_zoo.errors import ConfigError
 
@@ -53,7 +55,11 @@ def test_bench_writes_rows_and_resumes(data_root, tmp_path, capsys):
     assert "fold 1: WA" in capsys.readouterr().out
     board = (tmp_path / "LEADERBOARD.md").read_text()
     assert "## ravdess-6fold (speaker-independent, emotions8" in board and "| 1 | mel_cnn |" in board
-    assert "| 001 | SER-FusionNet | accuracy | 46 ± 1 | 6 actor folds |" in board  # the seed beside ours
+    # what SER-FusionNet reported, beside ours
+    assert (
+        "| SER-FusionNet (Boopathi et al., SJSU 2023) | SER-FusionNet | accuracy | 46 ± 1 | 6 actor folds |"
+        in board
+    )
     best = next(
         line for line in board.splitlines() if line.startswith("| ravdess-6fold | speaker-independent |")
     )
@@ -83,7 +89,7 @@ def test_results_file_names_carry_a_non_default_class_set(tmp_path):
 
 def test_leaderboard_ranks_by_ua_with_mean_and_std(tmp_path):
     from ser_zoo.bench.report import write_report
-    from ser_zoo.bench.runner import append_row
+    from ser_zoo.bench.results import append_row
 
     names = ["neutral", "happy"]
     for model, uas in (("a", [0.5, 0.7]), ("b", [0.8, 0.8])):
@@ -115,9 +121,10 @@ def test_leaderboard_ranks_by_ua_with_mean_and_std(tmp_path):
 
 
 def test_leaderboard_compares_models_on_the_folds_they_all_ran(tmp_path):
-    """A one-fold row beside a 3-fold mean: the best on the shared fold is named, and each row gets that fold's UA."""
+    """A one-fold row beside a 3-fold mean: the best on the shared fold is named, and each row gets that
+    fold's UA."""
     from ser_zoo.bench.report import write_report
-    from ser_zoo.bench.runner import append_row
+    from ser_zoo.bench.results import append_row
 
     for model, uas in (("many", [0.4, 0.8, 0.9]), ("one", [0.6])):
         for fold, ua in enumerate(uas):
@@ -151,7 +158,7 @@ def test_concurrent_appends_keep_every_row(tmp_path):
     """Two bench runs on one protocol (say, baselines beside a deep model) never drop each other's rows."""
     import threading
 
-    from ser_zoo.bench.runner import append_row, read_rows
+    from ser_zoo.bench.results import append_row, read_rows
 
     path = tmp_path / "savee-loso.csv"
 
@@ -174,8 +181,9 @@ def test_concurrent_appends_keep_every_row(tmp_path):
 
 
 def test_publish_zoo_refreshes_a_card_from_more_folds(data_root, tmp_path, capsys):
-    """benchmarks/publish_zoo.py --refresh_card: the recipe's mean ± std (text and numbers) from every fold in the CSV,
-    the heard speakers from this machine's data; weights untouched; a CSV from another run is refused."""
+    """benchmarks/publish_zoo.py --refresh_card: the recipe's mean ± std (text and numbers) from every fold in
+    the CSV, the heard speakers from this machine's data; weights untouched; a CSV from another run is
+    refused."""
     from conftest import benchmark_script
 
     from ser_zoo.zoo.checkpoints import zoo_table
@@ -242,3 +250,162 @@ def test_publish_zoo_refreshes_a_card_from_more_folds(data_root, tmp_path, capsy
     (tmp_path / "tiny.json").write_text(json.dumps(card))
     with pytest.raises(SystemExit, match="another run"):
         pub.main([*common, "--fold", "0"])
+
+
+# Suites: benchmarks/suites/*.yaml name the runs behind the leaderboard rows.
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_suite(tmp_path, text: str, name: str = "tiny.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "protocol: savee-loso\nsteps:\n  - bench: [logreg]\n  - bench: [logreg]\n    max_epoch: 3\n",
+            "tiny.yaml: step 2: unknown key 'max_epoch'; use one of bench, classes, folds, overrides, "
+            "protocol, threads",
+        ),
+        ("protocol: savee-loso\nstep:\n  - bench: [logreg]\n", "tiny.yaml: suite: unknown key 'step'"),
+        ("protocol: savee\nsteps:\n  - bench: [logreg]\n", "tiny.yaml: protocol: unknown protocol 'savee'"),
+        (
+            "steps:\n  - protocol: savee-loso\n    bench: [logreg]\n    folds: [one]\n",
+            "tiny.yaml: step 1.folds: expected `all` or a list of fold numbers",
+        ),
+        (
+            "protocol: savee-loso\nsteps:\n  - bench: [resnet19]\n",
+            "tiny.yaml: step 1.bench: unknown model 'resnet19'",
+        ),
+        (
+            "protocol: savee-loso\nsteps:\n  - bench: [configs/nothing.yaml]\n",
+            "tiny.yaml: step 1.bench: recipe not found: configs/nothing.yaml",
+        ),
+        (
+            "protocol: savee-loso\nsteps:\n  - bench: [mel_cnn]\n    overrides: {data.fold: 2}\n",
+            "tiny.yaml: step 1.overrides.data.fold: set by the step itself",
+        ),
+        (
+            "protocol: savee-loso\nsteps:\n  - ensemble: pair\n    baselines: [logreg, svm]\n"
+            "    rows: [mean]\n",
+            "tiny.yaml: step 1.rows: unknown rows ['mean']",
+        ),
+        (
+            "protocol: savee-loso\nsteps:\n  - bench: [logreg]\n    ensemble: x\n",
+            "tiny.yaml: step 1: needs exactly one",
+        ),
+    ],
+)
+def test_a_suite_mistake_is_one_line_naming_the_file_and_the_key(tmp_path, text, message):
+    from ser_zoo.bench.suite_file import load_suite
+
+    with pytest.raises(ConfigError) as e:
+        load_suite(write_suite(tmp_path, text))
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_suite_reads_defaults_overrides_and_ensembles(tmp_path, monkeypatch):
+    from ser_zoo.bench.suite import bench_command, member_path
+    from ser_zoo.bench.suite_file import load_suite
+
+    monkeypatch.chdir(REPO)  # recipe paths are relative to the repository root
+    suite = load_suite(
+        write_suite(
+            tmp_path,
+            "about: two steps\nprotocol: ravdess-6fold\nfolds: [0, 1]\nout: somewhere\n"
+            "steps:\n"
+            "  - bench: [mel_cnn]\n    classes: emotions6\n    folds: all\n    threads: 2\n"
+            "    overrides: {trainer.max_epochs: 3, trainer.max_time: '00:00:03:00', model.augment: true}\n"
+            "  - ensemble: pair\n    members: [configs/resnet18_ravdess.yaml, resnet18_crema_d]\n"
+            "    baselines: [svm]\n",
+        ),
+        out=tmp_path / "elsewhere",
+    )
+    bench, ensemble = suite.steps
+    assert (bench.protocol, bench.classes, bench.folds, bench.threads) == (
+        "ravdess-6fold",
+        "emotions6",
+        None,
+        2,
+    )
+    assert bench.max_epochs == 3
+    assert bench.overrides == ("--trainer.max_time", "00:00:03:00", "--model.augment", "true")
+    assert bench_command(bench, suite.out) == (
+        "ser-zoo bench --protocol ravdess-6fold --classes emotions6 --models mel_cnn --max_epochs 3 "
+        f"--trainer.max_time 00:00:03:00 --model.augment true --out {tmp_path / 'elsewhere'}"
+    )
+    assert (ensemble.folds, ensemble.threads, ensemble.rows) == ((0, 1), 1, ("average", "stack", "select"))
+    assert ensemble.labels() == ["pair-average", "pair-stack", "pair-select"]
+    assert [member_path(m, "ravdess-6fold", 1) for m in ensemble.members] == [
+        "runs/bench/ravdess-6fold/resnet18_ravdess-fold1/version_*/checkpoints/best-*.ckpt",
+        "resnet18_crema_d",
+    ]
+    assert suite.about == "two steps" and suite.name == (tmp_path / "tiny.yaml").resolve().as_posix()
+
+
+def test_a_dry_run_shows_which_rows_are_complete(tmp_path, capsys):
+    from ser_zoo.bench.results import append_row
+    from ser_zoo.bench.suite import run_suite
+
+    for model, fold in (("logreg", 0), ("pair-average", 1), ("pair-stack", 1), ("pair-select", 1)):
+        row = {"protocol": "savee-loso", "model": model, "fold": fold, "wa": 0.5, "ua": 0.5, "f1": 0.5}
+        append_row(tmp_path / "savee-loso.csv", row, ["neutral"])
+    before = (tmp_path / "savee-loso.csv").read_text()
+    path = write_suite(
+        tmp_path,
+        f"protocol: savee-loso\nfolds: [0, 1]\nout: {tmp_path}\nsteps:\n  - bench: [logreg, svm]\n"
+        "  - ensemble: pair\n    baselines: [logreg, svm]\n",
+    )
+    assert run_suite(path, dry_run=True) == [tmp_path / "savee-loso.csv"]
+    out = capsys.readouterr().out
+    assert f"ser-zoo bench --protocol savee-loso --folds 0 1 --models logreg svm --out {tmp_path}" in out
+    assert "  logreg: complete 0; to run 1\n  svm: to run 0 1\n" in out
+    assert "  pair-average: complete 1; to run 0\n" in out and "  pair-select: complete 1; to run 0\n" in out
+    assert (tmp_path / "savee-loso.csv").read_text() == before and not (tmp_path / "LEADERBOARD.md").exists()
+
+
+def test_a_suite_runs_a_baseline_records_itself_and_resumes(data_root, tmp_path, capsys):
+    """A real (small) run: logreg on savee-loso fold 0; the row names the suite; a rerun changes nothing."""
+    import subprocess
+
+    from ser_zoo.bench.results import read_rows
+    from ser_zoo.bench.suite import run_suite
+
+    path = write_suite(
+        tmp_path, f"protocol: savee-loso\nfolds: [0]\nout: {tmp_path}\nsteps:\n  - bench: [logreg]\n"
+    )
+    assert run_suite(path, root=str(data_root)) == [tmp_path / "savee-loso.csv"]
+    [row] = read_rows(tmp_path / "savee-loso.csv")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    assert (row["model"], row["fold"], row["suite"]) == ("logreg", "0", path.resolve().as_posix())
+    assert row["git_commit"] == (commit.stdout.strip() or "unknown") and 0 <= float(row["ua"]) <= 1
+    board = (tmp_path / "LEADERBOARD.md").read_text()
+    assert f"| `baseline logreg features=stats+mfcc_mean` | tiny | {row['git_commit']} |" in board
+    before = (tmp_path / "savee-loso.csv").read_text()
+    capsys.readouterr()
+    run_suite(path, root=str(data_root))
+    assert (tmp_path / "savee-loso.csv").read_text() == before
+    run_suite(path, root=str(data_root), dry_run=True)
+    assert "  logreg: complete 0\n" in capsys.readouterr().out
+
+
+def test_the_committed_suites_hold_every_committed_row(data_root, capsys, monkeypatch):
+    """Each committed suite's dry run finds all its (model, fold) rows complete in the committed CSVs, and
+    every committed row names the suite file that holds its command: the suites reproduce the leaderboard's
+    runs."""
+    from ser_zoo.bench.results import read_rows
+    from ser_zoo.bench.suite import run_suite
+
+    monkeypatch.chdir(REPO)
+    suites = sorted(Path("benchmarks/suites").glob("*.yaml"))
+    for suite in suites:
+        run_suite(suite, root=str(data_root), dry_run=True)
+    out = capsys.readouterr().out
+    assert out.count("\nstep ") > len(suites) and "to run" not in out
+    names = {s.as_posix() for s in suites}
+    for csv_path in Path("benchmarks/results").rglob("*.csv"):
+        assert {r["suite"] for r in read_rows(csv_path)} <= names, csv_path

@@ -20,9 +20,9 @@ from ser_zoo.models.ensemble import AveragingEnsemble, StackedEnsemble, evaluate
 SMALL = {"channels": [4, 8], "hidden": 16}
 
 
-def test_baselines_are_the_seeds_classifiers():
+def test_baselines_are_the_source_projects_classifiers():
     assert list_baselines() == ["knn", "logreg", "mlp", "random_forest", "svm"]
-    assert make_baseline("knn")[-1].n_neighbors == 9  # seed 003
+    assert make_baseline("knn")[-1].n_neighbors == 9  # the Conv2D-MFCC Keras project's k-NN
     with pytest.raises(ConfigError, match="unknown baseline 'xgboost'"):
         make_baseline("xgboost")
     with pytest.raises(ConfigError, match=r"unknown baseline feature\(s\) \['f0'\]"):
@@ -157,8 +157,8 @@ def test_a_baseline_joins_deep_members_fitted_on_training_speakers(data_root):
 
 
 def test_ensemble_selection_picks_complementary_members_on_validation_speakers():
-    """Two members each right on half the classes are both picked (together they are right everywhere); a member of
-    noise that never raises validation UA gets no weight."""
+    """Two members each right on half the classes are both picked (together they are right everywhere); a
+    member of noise that never raises validation UA gets no weight."""
     from ser_zoo.models.ensemble import ensemble_selection
 
     labels = np.repeat(np.arange(4), 10)
@@ -177,7 +177,8 @@ def test_ensemble_selection_picks_complementary_members_on_validation_speakers()
 
 @pytest.mark.slow
 def test_each_deep_member_reads_the_fold_at_its_own_crop(data_root):
-    """A member trained on 2 s crops is evaluated on 2 s crops beside a 1 s one (not cut to the first member's)."""
+    """A member trained on 2 s crops is evaluated on 2 s crops beside a 1 s one (not cut to the first
+    member's)."""
     from ser_zoo.data.datamodule import SERDataModule
     from ser_zoo.models.ensemble import ensemble_table
 
@@ -207,10 +208,12 @@ def test_each_deep_member_reads_the_fold_at_its_own_crop(data_root):
 
 
 def test_an_ensemble_member_reads_the_fold_as_it_was_benched():
-    """Crop, whole clips and VAD trimming come from the member's saved data settings or zoo card, not the defaults."""
+    """Crop, whole clips and VAD trimming come from the member's saved data settings or zoo card, not the
+    defaults."""
     from types import SimpleNamespace
 
-    ens = benchmark_script("ensemble_fold")
+    from ser_zoo.bench import ensemble_fold as ens
+
     trained_on_2s = SimpleNamespace(hparams=SimpleNamespace(example_seconds=2.0))
     saved = {
         "datamodule_hyper_parameters": {
@@ -252,8 +255,8 @@ def test_an_ensemble_member_reads_the_fold_as_it_was_benched():
 
 @pytest.mark.slow
 def test_ensemble_fold_refuses_a_member_from_another_fold_and_writes_a_leaderboard_row(data_root, tmp_path):
-    """benchmarks/ensemble_fold.py: a .ckpt trained on fold 0 heard fold 1's test actors (refused); on its own fold
-    the stack lands in the protocol CSV as a bench row."""
+    """benchmarks/ensemble_fold.py: a .ckpt trained on fold 0 heard fold 1's test actors (refused); on its own
+    fold the stack lands in the protocol CSV as a bench row."""
     import csv
 
     from ser_zoo.data.datamodule import SERDataModule

@@ -1,4 +1,5 @@
-"""LEADERBOARD.md and plots from the bench CSVs: models ranked by UA, mean ± std over folds, seeds beside them."""
+"""LEADERBOARD.md and plots from the bench CSVs: models ranked by UA, mean ± std over folds, with what the
+source projects reported beside them."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from ..data.splits import PROTOCOLS
-from .references import TARGETS, seed_numbers
-from .runner import read_rows
+from .references import TARGETS, reported_numbers
+from .results import read_rows
 
 
 def _mean_std(values: list[float]) -> tuple[float, float]:
@@ -21,6 +22,12 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
 def _fmt(values: list[float]) -> str:
     m, s = _mean_std(values)
     return f"{m:.2f} ± {s:.2f}" if len(values) > 1 else f"{m:.2f}"
+
+
+def _distinct(values) -> str:
+    """Each value once, in order of first appearance, comma-separated (a model's folds may come from several
+    commits)."""
+    return ", ".join(dict.fromkeys(v for v in values if v))
 
 
 def summarize(rows: list[dict]) -> list[dict]:
@@ -51,6 +58,8 @@ def summarize(rows: list[dict]) -> list[dict]:
                     else f" (as on fold {rs[0]['fold']}; other folds differ, see the CSV)"
                 ),
                 "confusion": cm,
+                "suite": _distinct(Path(r["suite"]).stem for r in rs if r.get("suite")),
+                "commit": _distinct(r.get("git_commit") for r in rs),
             }
         )
     return sorted(out, key=lambda e: -np.mean(e["ua"]))
@@ -67,7 +76,8 @@ def folds_differ(entries: list[dict], shared: list[int]) -> bool:
 
 
 def best_on_shared_folds(entries: list[dict], shared: list[int]) -> str:
-    """The best model by UA on the ``shared`` folds, 'same' when every model ran just those, or 'no fold in common'."""
+    """The best model by UA on the ``shared`` folds, 'same' when every model ran just those, or 'no fold in
+    common'."""
     if not shared:
         return "no fold in common"
     if not folds_differ(entries, shared):
@@ -155,7 +165,8 @@ def write_report(out: str | Path = "benchmarks/results", plots: bool = True) -> 
         "Every number is measured by `ser-zoo bench` under the named protocol: test speakers never appear in "
         "training or validation, the checkpoint is chosen on validation speakers only. UA = mean per-class "
         "recall, WA = accuracy, F1 = macro-F1; mean ± std (sample) over the folds run, in %. "
-        "Regenerate with `ser-zoo leaderboard`.",
+        "Regenerate with `ser-zoo leaderboard`. Each row names the suite that ran it (rerun with "
+        "`ser-zoo bench --suite benchmarks/suites/<suite>.yaml`) and the commit of the code it ran.",
         "",
     ]
     best_lines, header = [], len(lines)
@@ -188,24 +199,25 @@ def write_report(out: str | Path = "benchmarks/results", plots: bool = True) -> 
             f"{proto.description if proto else ''}",
             "",
             f"| rank | model | UA | WA | macro-F1 | folds |{shared_head} params | train s / fold | device "
-            "| recipe |",
-            f"|---:|---|---:|---:|---:|---|{'---:|' if matched else ''}---:|---:|---|---|",
+            "| recipe | suite | commit |",
+            f"|---:|---|---:|---:|---:|---|{'---:|' if matched else ''}---:|---:|---|---|---|---|",
         ]
         for i, e in enumerate(entries, 1):
             on_shared = f" {_fmt([e['ua_by_fold'][f] for f in shared])} |" if matched else ""
             lines.append(
                 f"| {i} | {e['model']} | {_fmt(e['ua'])} | {_fmt(e['wa'])} | {_fmt(e['f1'])} | "
                 f"{len(e['folds'])}: {','.join(map(str, e['folds']))} |{on_shared} "
-                f"{int(float(e['params'])):,} | {e['train_seconds']:.0f} | {e['device']} | `{e['config']}` |"
+                f"{int(float(e['params'])):,} | {e['train_seconds']:.0f} | {e['device']} | `{e['config']}` | "
+                f"{e['suite'] or '-'} | {e['commit'] or '-'} |"
             )
-        refs = seed_numbers(protocol, classes)
+        refs = reported_numbers(protocol, classes)
         if refs:
             lines += [
                 "",
-                "Seeds' reported numbers on this corpus and class set (their protocol beside each; "
+                "What the source projects reported on this corpus and class set (their protocol beside each; "
                 "random-split figures leak speakers and are not comparable):",
                 "",
-                "| seed | system | metric | reported % | seed's protocol |",
+                "| reported by | system | metric | reported % | their protocol |",
                 "|---|---|---|---:|---|",
             ]
             lines += [f"| {r[2]} | {r[3]} | {r[4]} | {r[5]} | {r[6]} |" for r in refs]
@@ -215,9 +227,10 @@ def write_report(out: str | Path = "benchmarks/results", plots: bool = True) -> 
         lines.append("")
     if best_lines:
         summary = [
-            "Best UA per protocol (the top row of each table below) against the project's speaker-independent "
-            "targets. Means over different folds are not directly comparable, so the best model on the folds "
-            "every model of the protocol ran is shown beside it (each table then has a column for them):",
+            "Best UA per protocol (the top row of each table below) against the project's "
+            "speaker-independent targets. Means over different folds are not directly comparable, so the "
+            "best model on the folds every model of the protocol ran is shown beside it (each table then has "
+            "a column for them):",
             "",
             "| protocol | kind | best model | UA | folds run | best on the folds every model ran | target UA "
             "| reached |",

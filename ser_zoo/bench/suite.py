@@ -1,0 +1,196 @@
+"""Benchmark suites: a YAML file says what ``ser-zoo bench`` runs, step by step, so a leaderboard is data.
+
+``ser-zoo bench --suite FILE`` runs every step; like ``ser-zoo bench`` it is resumable (a (model, fold) whose
+row in the CSV is complete is skipped), and each row it writes names the suite in its ``suite`` column beside
+the commit. ``--dry_run`` prints each step and which (model, fold) rows are already complete. Schema (only
+``steps`` is required; a step's own ``protocol``, ``classes``, ``folds`` and ``threads`` win over the
+suite's)::
+
+    about: what the suite is for, in a line or two
+    protocol: savee-loso        # every step's protocol
+    classes: emotions7          # class set (default: the protocol's own)
+    folds: [0, 1]               # a list, or `all` (the default): every fold of the protocol
+    out: benchmarks/results     # folder of the CSVs, LEADERBOARD.md and ensemble.md (the default)
+    threads: 1                  # torch and BLAS threads per step (default 1)
+    steps:
+      - bench: [logreg, "svm:stats+mfcc_mean+pitch+ge2e:vad"]   # recipes, model names, baseline specs
+      - bench: [configs/mfcc_cnn_savee.yaml]
+        overrides: {trainer.max_epochs: 15}   # LightningCLI keys (trainer.max_time, data.limit_clips, ...)
+      - ensemble: mfcc_cnn+svm+mlp            # leaderboard label: rows <label>-average, -stack, -select
+        members: [configs/mfcc_cnn_savee.yaml]   # a recipe: its bench checkpoint on each fold
+        baselines: ["svm:stats+mfcc_mean+pitch+ge2e:vad", "mlp:stats+mfcc_mean+pitch+ge2e:vad"]
+        rows: [average, stack]                # which combined rows go to the CSV (default: all three)
+
+An ensemble member is a recipe (its ``ser-zoo bench`` checkpoint on the fold, from a bench step run first),
+a zoo name, or a .ckpt path or glob in which ``{fold}`` stands for the fold. ``trainer.max_epochs`` is
+recorded in each row's config as ``max_epochs=N``, as ``ser-zoo bench --max_epochs`` does. Recipes, ``out``
+and checkpoint paths are relative to the current directory: run suites from the repository root. Time values
+such as ``trainer.max_time`` must be quoted (YAML reads ``00:00:03:00`` as a number).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import glob
+from pathlib import Path
+from typing import Iterator, Optional, Sequence
+
+from ..errors import ConfigError
+from ..models.ensemble import COMBINED_ROWS
+from .ensemble_fold import run_ensemble_fold
+from .results import completed, results_path
+from .runner import every_fold, is_recipe, run_bench
+from .suite_file import Step, Suite, load_suite
+
+
+@functools.lru_cache(maxsize=None)
+def _every_fold(protocol: str, root: Optional[str]) -> tuple[int, ...]:
+    return tuple(every_fold(protocol, root))  # reads the corpus manifest: once per protocol
+
+
+def step_folds(step: Step, root: Optional[str]) -> list[int]:
+    return list(step.folds) if step.folds is not None else list(_every_fold(step.protocol, root))
+
+
+def step_csv(step: Step, out: Path) -> Path:
+    return results_path(out, step.protocol, step.classes)
+
+
+def fold_complete(step: Step, done: set[tuple[str, str]], fold: int) -> bool:
+    """Every row the step writes on ``fold`` is among the complete (model, fold) pairs ``done``."""
+    return all((label, str(fold)) in done for label in step.labels())
+
+
+def member_path(member: str, protocol: str, fold: int | str) -> str:
+    """A member as ``run_ensemble_fold`` takes it: a recipe's bench checkpoint glob on the fold, or as
+    given."""
+    if is_recipe(member):
+        return f"runs/bench/{protocol}/{Path(member).stem}-fold{fold}/version_*/checkpoints/best-*.ckpt"
+    return member.replace("{fold}", str(fold))
+
+
+def bench_command(step: Step, out: Path) -> str:
+    """The ``ser-zoo bench`` command line a bench step runs."""
+    words = ["ser-zoo bench --protocol", step.protocol]
+    words += ["--classes", step.classes] if step.classes else []
+    words += ["--folds", *map(str, step.folds)] if step.folds is not None else []
+    words += ["--models", *step.models]
+    words += ["--max_epochs", str(step.max_epochs)] if step.max_epochs else []
+    return " ".join([*words, *step.overrides, "--out", str(out)])
+
+
+def ensemble_command(step: Step, out: Path, fold: int | str) -> str:
+    """The ``benchmarks/ensemble_fold.py`` command line an ensemble step runs on one fold."""
+    words = ["python benchmarks/ensemble_fold.py --protocol", step.protocol, "--fold", str(fold)]
+    words += ["--classes", step.classes] if step.classes else []
+    members = [member_path(m, step.protocol, fold) for m in step.members]
+    words += ["--members", *members] if members else []
+    words += ["--baselines", *step.baselines] if step.baselines else []
+    words += ["--leaderboard", step.label]
+    words += ["--rows", *step.rows] if list(step.rows) != list(COMBINED_ROWS) else []
+    return " ".join([*words, "--results", str(out), "--out", str(out / step.report)])
+
+
+@contextlib.contextmanager
+def thread_limit(threads: int) -> Iterator[None]:
+    """torch and the BLAS / OpenMP pools (scikit-learn's) on ``threads`` threads, restored afterwards."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(threads):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def fold_status(have: Sequence[int], todo: Sequence[int]) -> str:
+    """``complete 0 1; to run 2 3``, or just one half when the other is empty."""
+    parts = [f"complete {' '.join(map(str, have))}"] if have else []
+    parts += [f"to run {' '.join(map(str, todo))}"] if todo else []
+    return "; ".join(parts) or "no fold"
+
+
+def print_plan(suite: Suite, root: Optional[str]) -> None:
+    """Each step as the command it runs, and per row name which folds are complete and which would run."""
+    print(f"suite {suite.name}: {suite.about}" if suite.about else f"suite {suite.name}")
+    for step in suite.steps:
+        path = step_csv(step, suite.out)
+        threads = f"{step.threads} thread{'s' if step.threads > 1 else ''}"
+        print(f"step {step.number}/{len(suite.steps)} ({threads}) -> {path}")
+        if step.kind == "bench":
+            print(f"  {bench_command(step, suite.out)}")
+        else:
+            print(f"  on each fold N: {ensemble_command(step, suite.out, 'N')}")
+        done = completed(path)
+        folds = step_folds(step, root)
+        for label in step.labels():
+            have = [f for f in folds if (label, str(f)) in done]
+            print(f"  {label}: {fold_status(have, [f for f in folds if f not in have])}")
+
+
+def run_suite(
+    path: str | Path,
+    *,
+    out: Optional[str | Path] = None,
+    root: Optional[str] = None,
+    dry_run: bool = False,
+) -> list[Path]:
+    """Run every step of a suite, skipping the (model, fold) rows already complete; returns the CSVs written.
+
+    ``out`` replaces the suite's output folder, ``root`` is the data root; ``dry_run`` prints the plan
+    instead."""
+    suite = load_suite(path, out)
+    paths = list(dict.fromkeys(step_csv(s, suite.out) for s in suite.steps))
+    if dry_run:
+        print_plan(suite, root)
+        return paths
+    for step in suite.steps:
+        with thread_limit(step.threads):
+            if step.kind == "bench":
+                run_bench(
+                    step.protocol,
+                    step.models,
+                    folds=step.folds,
+                    out=suite.out,
+                    classes=step.classes,
+                    max_epochs=step.max_epochs,
+                    root=root,
+                    overrides=step.overrides,
+                    suite=suite.name,
+                )
+            else:
+                _run_ensemble_step(suite, step, root)
+    return paths
+
+
+def _run_ensemble_step(suite: Suite, step: Step, root: Optional[str]) -> None:
+    path = step_csv(step, suite.out)
+    for fold in step_folds(step, root):
+        if fold_complete(step, completed(path), fold):
+            print(f"[{step.protocol}] ensemble {step.label} fold {fold} already in {path}; skipped")
+            continue
+        members = [member_path(m, step.protocol, fold) for m in step.members]
+        missing = [m for m, spec in zip(members, step.members) if is_recipe(spec) and not glob.glob(m)]
+        if missing:
+            raise ConfigError(
+                f"{suite.path}: step {step.number}: no bench checkpoint {missing[0]}; run the recipe's bench "
+                "step first"
+            )
+        run_ensemble_fold(
+            step.protocol,
+            fold,
+            members=members,
+            baselines=step.baselines,
+            classes=step.classes,
+            root=root,
+            report=suite.out / step.report,
+            leaderboard=step.label,
+            results=suite.out,
+            rows=step.rows,
+            suite=suite.name,
+            command=ensemble_command(step, suite.out, fold),
+        )
