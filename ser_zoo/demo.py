@@ -13,6 +13,9 @@ from typing import Optional, Sequence
 
 from .data.corpora import READERS
 from .data.datamodule import default_data_root
+from .data.download import download_corpus
+from .lit.callbacks import ConfusionMatrixWriter
+from .lit.cli import build_cli
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO / "configs" / "resnet18_ravdess.yaml"
@@ -21,8 +24,6 @@ DEMO_EPOCHS = 4
 
 def _ensure_data(root: str, corpora: Sequence[str]) -> None:
     """Fetch a missing corpus from its official source (the dev layout has them in ../shared/data)."""
-    from .data.download import download_corpus
-
     for name in corpora:
         if name in READERS and not (Path(root) / name).is_dir():
             print(f"{name} not under {root}: downloading it from its official source")
@@ -32,8 +33,6 @@ def _ensure_data(root: str, corpora: Sequence[str]) -> None:
 def run_demo(
     config: Optional[str] = None, max_epochs: Optional[int] = None, overrides: Sequence[str] = ()
 ) -> dict:
-    from .lit.cli import build_cli
-
     args = [
         "--config",
         str(config or DEFAULT_CONFIG),
@@ -50,6 +49,7 @@ def run_demo(
     trainer.fit(model, datamodule=dm)
     best = trainer.checkpoint_callback.best_model_path or None
     [metrics] = trainer.test(model, datamodule=dm, ckpt_path=best or None, verbose=False)
+    [writer] = [c for c in trainer.callbacks if isinstance(c, ConfusionMatrixWriter)]
     protocol = dm.protocol
     tag = "speaker-independent" if protocol.speaker_independent else "random-split, NOT speaker-independent"
     test_speakers = sorted({c.speaker for c in dm.stage_clips("test")})
@@ -65,14 +65,15 @@ def run_demo(
         "epochs": trainer.current_epoch,
         "seconds": round(time.time() - start, 1),
         "checkpoint": best,
-        "confusion_matrix_png": model.test_results.get("confusion_matrix_png"),
+        "confusion_matrix_png": str(writer.png_path) if writer.png_path else None,
         "log_dir": trainer.log_dir,
     }
     Path(trainer.log_dir).mkdir(parents=True, exist_ok=True)
     (Path(trainer.log_dir) / "demo_result.json").write_text(json.dumps(result, indent=1))
     print(
         f"\n{protocol.name} fold {result['fold']} ({tag}; test speakers {', '.join(test_speakers)}), "
-        f"{len(dm.class_names)} classes, model {result['model']}, {result['epochs']} epochs, {result['seconds']} s"
+        f"{len(dm.class_names)} classes, model {result['model']}, {result['epochs']} epochs, "
+        f"{result['seconds']} s"
     )
     print(
         f"test WA {result['test_wa']:.4f}  UA {result['test_ua']:.4f}  macro-F1 {result['test_f1']:.4f}  "

@@ -1,10 +1,11 @@
 """``ser-zoo export``: a trained model as a self-contained ONNX file for runtimes without PyTorch.
 
 The front-end is exported with the network when it can be, so the ONNX graph takes raw 16 kHz waveforms
-``(batch, samples)`` and gives logits. torchaudio's spectrograms call ``torch.stft(return_complex=True)``, which
-the TorchScript exporter cannot lower; for the export only, each ``Spectrogram`` is swapped for the same
-computation on ``return_complex=False`` (the exporter's real-valued STFT, opset 17). A front-end that still does
-not export falls back to the network alone on features, and the file's metadata says which input it takes.
+``(batch, samples)`` and gives logits. torchaudio's spectrograms call ``torch.stft(return_complex=True)``,
+which the TorchScript exporter cannot lower; for the export only, each ``Spectrogram`` is swapped for the
+same computation on ``return_complex=False`` (the exporter's real-valued STFT, opset 17). A front-end that
+still does not export falls back to the network alone on features, and the file's metadata says which input
+it takes.
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ from torch import Tensor, nn
 
 from . import __version__
 from .errors import ConfigError, SerZooError
+from .infer import load_model
+from .models import takes_input_shape
 
 FORMATS = ("onnx",)
 OPSET = 17  # the first opset with STFT
 
 
 class _RealStft(nn.Module):
-    """``torchaudio.transforms.Spectrogram`` (magnitude/power) via the real-valued STFT the exporter supports."""
+    """``torchaudio.transforms.Spectrogram`` (magnitude/power) via the real-valued STFT that exports."""
 
     def __init__(self, spec: T.Spectrogram):
         super().__init__()
@@ -147,7 +150,7 @@ def _to_onnx(
 
 
 def _batch_breaks(path: Path, example: Tensor) -> Optional[str]:
-    """Why a batch of 2 fails in onnxruntime (a net that bakes the traced batch size in), or None if it runs."""
+    """Why a batch of 2 fails in onnxruntime (a net that bakes the traced batch size in); None if it runs."""
     try:
         import onnxruntime as ort
     except ImportError:
@@ -163,10 +166,8 @@ def _batch_breaks(path: Path, example: Tensor) -> Optional[str]:
 
 
 def export_onnx(module, out: Union[str, Path], seconds: Optional[float] = None) -> ExportResult:
-    """Write ``module`` (an eval-mode SERModule) to ``out`` as ONNX with class names etc. in metadata_props."""
+    """Write ``module`` (an eval-mode SERModule) to ``out`` as ONNX, class names etc. in metadata_props."""
     import onnx
-
-    from .models import takes_input_shape
 
     h = module.hparams
     seconds = float(seconds or h.example_seconds)
@@ -226,7 +227,7 @@ def export_onnx(module, out: Union[str, Path], seconds: Optional[float] = None) 
 
 
 def onnx_parity(module, path: Union[str, Path], inputs: Tensor) -> float:
-    """Max abs difference between the ONNX Runtime and PyTorch logits on ``inputs`` (waveforms or features)."""
+    """Max abs difference of the ONNX Runtime and PyTorch logits on ``inputs`` (waveforms or features)."""
     import onnxruntime as ort
 
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -245,8 +246,6 @@ def run_export(model_spec: str, fmt: str, out: str, seconds: Optional[float] = N
         import onnx  # noqa: F401
     except ImportError:
         raise SerZooError("ONNX export needs the onnx package: pip install 'ser-zoo[onnx]'") from None
-    from .infer import load_model
-
     module = load_model(model_spec)
     result = export_onnx(module, out, seconds)
     for note in result.notes:

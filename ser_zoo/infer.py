@@ -21,20 +21,20 @@ from tqdm.auto import tqdm
 
 from .audio import audio_info, load_audio, prepare_waveform
 from .data.corpora import AUDIO_EXTENSIONS
+from .data.vad import stream_speech_segments
 from .errors import AudioError, ConfigError, SerZooError
+from .inference import predict_waveforms
+from .lit.safe_ckpt import load_module
 from .memory import bound_allocator_slack
+from .zoo import load_pretrained
 
 
 def load_model(spec: str):
     """A zoo name / .safetensors path, or a ``.ckpt`` written by ``ser-zoo fit``; eval mode."""
     if spec.endswith(".ckpt"):
-        from .lit.module import SERModule
-
         if not Path(spec).is_file():
             raise ConfigError(f"checkpoint not found: {spec}")
-        return SERModule.load_from_checkpoint(spec, map_location="cpu").eval()
-    from .zoo import load_pretrained
-
+        return load_module(spec).eval()
     return load_pretrained(spec)
 
 
@@ -63,7 +63,7 @@ def classify_files(
 
     def flush():
         if pending:
-            preds = model.predict_batch([w for _, w in pending])
+            preds = predict_waveforms(model, [w for _, w in pending])
             results.extend({"file": str(p), **r} for (p, _), r in zip(pending, preds))
             pending.clear()
 
@@ -112,7 +112,7 @@ def timeline(
         pass
 
     def flush():
-        preds = model.predict_batch([w for _, w in chunk])
+        preds = predict_waveforms(model, [w for _, w in chunk])
         rows.extend(
             {"start": round(t, 3), "end": round(t + len(w) / model.hparams.sample_rate, 3), **r}
             for (t, w), r in zip(chunk, preds)
@@ -146,8 +146,6 @@ def speech_rows(
 ) -> tuple[list[dict], list[tuple[str, str]]]:
     """One prediction per speech segment found by Silero VAD (segments over ``max_segment_s`` are split), for
     each file; silence and non-speech are never classified. Bad files are reported and skipped."""
-    from .data.vad import stream_speech_segments
-
     if max_segment_s <= 0:
         raise ConfigError(f"--max_segment {max_segment_s}: use a positive number of seconds")
     bound_allocator_slack()
@@ -155,7 +153,7 @@ def speech_rows(
     rows, bad, chunk = [], [], []
 
     def flush():
-        preds = model.predict_batch([w for *_, w in chunk])
+        preds = predict_waveforms(model, [w for *_, w in chunk])
         rows.extend(
             {"file": f, "start": round(s, 3), "end": round(e, 3), **r}
             for (f, s, e, _), r in zip(chunk, preds)

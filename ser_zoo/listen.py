@@ -1,9 +1,10 @@
 """``ser-zoo listen``: the emotion of live microphone input, re-classified every hop over a rolling window.
 
-The stream is injectable: ``listen`` takes anything shaped like ``sounddevice.InputStream`` (a context manager
-with ``samplerate``, ``channels`` and ``read(frames) -> (float32 array (frames, channels), overflowed)``), so
-tests and other sources (a file played back, a network feed) run the same loop as a microphone. ``sounddevice``
-is optional (``pip install 'ser-zoo[mic]'``) and imported only here, when a microphone is actually opened.
+The stream is injectable: ``listen`` takes anything shaped like ``sounddevice.InputStream`` (a context
+manager with ``samplerate``, ``channels`` and ``read(frames) -> (float32 array (frames, channels),
+overflowed)``), so tests and other sources (a file played back, a network feed) run the same loop as a
+microphone. ``sounddevice`` is optional (``pip install 'ser-zoo[mic]'``) and imported only here, when a
+microphone is actually opened.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import numpy as np
 
 from .audio import prepare_waveform
 from .errors import ConfigError, SerZooError
+from .infer import load_model
+from .inference import predict_waveforms
 
 MIC_HINT = "pip install 'ser-zoo[mic]'"
 
@@ -88,8 +91,8 @@ def listen(
 ) -> list[dict]:
     """Classify the last ``window_s`` of ``stream`` every ``hop_s`` until ``seconds`` (or the stream) end.
 
-    One line per hop goes to ``out`` (``  12.0s  angry      0.71``, the time the window ends); the first comes once
-    a full window is heard. Returns the rows (``time``, ``label``, ``prob``, ``probs``).
+    One line per hop goes to ``out`` (``  12.0s  angry      0.71``, the time the window ends); the first
+    comes once a full window is heard. Returns the rows (``time``, ``label``, ``prob``, ``probs``).
     """
     rate, channels = int(round(float(stream.samplerate))), int(stream.channels)
     win, hop = int(round(window_s * rate)), int(round(hop_s * rate))
@@ -102,7 +105,8 @@ def listen(
     if changes:
         out(f"note: input is {rate} Hz, {channels} channel(s): {', '.join(changes)}")
     out(
-        f"listening: a {window_s:g} s window every {hop_s:g} s (first result after {window_s:g} s); Ctrl-C stops"
+        f"listening: a {window_s:g} s window every {hop_s:g} s (first result after {window_s:g} s); "
+        "Ctrl-C stops"
     )
     ring, heard, rows, warned = RingBuffer(win, channels), 0, [], False
     limit = None if seconds is None else int(round(seconds * rate))
@@ -113,7 +117,8 @@ def listen(
                 break
             if overflowed and not warned:
                 out(
-                    "note: input overflowed (classifying is slower than real time here): some audio was dropped"
+                    "note: input overflowed (classifying is slower than real time here): "
+                    "some audio was dropped"
                 )
                 warned = True
             ring.write(block)
@@ -121,7 +126,7 @@ def listen(
             if ring.filled < win:
                 continue
             wave = prepare_waveform(ring.latest(), rate, sr, name="input", allow_silent=True)
-            row = {"time": round(heard / rate, 3), **model.predict_batch([wave])[0]}
+            row = {"time": round(heard / rate, 3), **predict_waveforms(model, [wave])[0]}
             rows.append(row)
             out(f"{row['time']:7.1f}s  {row['label']:<10} {row['prob']:.2f}")
     return rows
@@ -135,8 +140,6 @@ def run_listen(
     seconds: Optional[float] = None,
 ) -> int:
     """The CLI job: the microphone is opened before the model loads, so a missing one fails at once."""
-    from .infer import load_model
-
     stream = open_input_stream(int(device) if isinstance(device, str) and device.isdigit() else device)
     try:
         model = load_model(model_spec)

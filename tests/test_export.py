@@ -1,9 +1,9 @@
 """``ser-zoo export --format onnx``: waveform-in ONNX graphs (front-end included) that match PyTorch.
 
-Parity measured on this CPU (torch 2.11, onnxruntime 1.32, opset 17) as the max abs logit difference on four 3 s
-clips (three RAVDESS clips when the corpora are present, else synthetic, plus a synthetic one), with the random-init
-models given a trained model's logit spread (max |logit| 5): resnet18 1.2e-04, mel_cnn 1.2e-04 (ONNX Runtime's STFT
-and PyTorch's FFT round differently). The assertion allows 1e-3.
+Parity measured on this CPU (torch 2.11, onnxruntime 1.32, opset 17) as the max abs logit difference on four
+3 s clips (three RAVDESS clips when the corpora are present, else synthetic, plus a synthetic one), with the
+random-init models given a trained model's logit spread (max |logit| 5): resnet18 1.2e-04, mel_cnn 1.2e-04
+(ONNX Runtime's STFT and PyTorch's FFT round differently). The assertion allows 1e-3.
 """
 
 import json
@@ -39,7 +39,7 @@ def synthetic(seed: int) -> np.ndarray:
 
 
 def clips() -> torch.Tensor:
-    """Four 3 s clips: three real RAVDESS ones when the corpora are here, else synthetic, plus one synthetic."""
+    """Four 3 s clips: three real RAVDESS ones when the corpora are here, else synthetic; one synthetic."""
     n = int(SR * SECONDS)
     real = sorted((SHARED_DATA / "ravdess" / "Actor_01").glob("*.flac"))[::20][:3]
     waves = [load_audio(p, SR) for p in real] or [synthetic(s) for s in (1, 2, 3)]
@@ -48,7 +48,7 @@ def clips() -> torch.Tensor:
 
 
 def calibrated(model: str, x: torch.Tensor, **kwargs) -> SERModule:
-    """A random-init module with a trained model's logit spread on ``x`` (max |logit| = 5), so a mismatch shows.
+    """A random-init module with a trained model's logit spread on ``x`` (max |logit| = 5): mismatches show.
 
     BatchNorm statistics are taken from ``x``, then the classifier (the last Linear) is scaled.
     """

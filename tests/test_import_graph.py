@@ -34,8 +34,8 @@ def resolve(current: str, is_package: bool, level: int, target: str | None) -> s
 
 
 def enclosing_packages(target: str, importer: str) -> set[str]:
-    """The packages whose ``__init__`` importing ``target`` runs: its ancestors, less the importer's own (those are
-    already importing when the importer runs, so they cannot start a cycle at run time)."""
+    """The packages whose ``__init__`` importing ``target`` runs: its ancestors, less the importer's own
+    (those are already importing when the importer runs, so they cannot start a cycle at run time)."""
     parts = target.split(".")
     ancestors = {".".join(parts[:i]) for i in range(1, len(parts))}
     own = importer.split(".")

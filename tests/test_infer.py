@@ -1,4 +1,4 @@
-"""``ser-zoo infer``: files, folders, globs, a bad-file report that keeps the good results, long-file timelines."""
+"""``ser-zoo infer``: files, folders, globs, a bad-file report that keeps the good results, long timelines."""
 
 import csv
 import json
@@ -63,7 +63,7 @@ def test_folder_csv_lists_good_files_and_reports_bad_ones(model_path, audio_dir,
     err = capsys.readouterr().err
     assert "skipped 4 file(s)" in err
     for name, why in (("empty.wav", ""), ("notes.ogg", ""), ("silent.wav", "silent"), ("missing.wav", "")):
-        line = next(l for l in err.splitlines() if name in l)
+        line = next(row for row in err.splitlines() if name in row)
         assert why in line
 
 

@@ -1,4 +1,4 @@
-"""``ser-zoo listen``: a fake input stream that plays a 48 kHz stereo file runs the same loop as a microphone."""
+"""``ser-zoo listen``: a fake input stream playing a 48 kHz stereo file runs the same loop as a microphone."""
 
 import sys
 import types
@@ -72,9 +72,9 @@ def test_fake_stream_gives_one_prediction_per_hop_matching_predict(ckpt, stereo4
         ref = model.predict(data[end - 3 * RATE : end].mean(1), sample_rate=RATE)
         assert ref["label"] == r["label"]
         assert max(abs(ref["probs"][c] - r["probs"][c]) for c in model.class_names) < 1e-5
-    assert (
-        lines[0]
-        == "note: input is 48000 Hz, 2 channel(s): 2 channels averaged to mono, resampled to the model's 16000 Hz"
+    assert lines[0] == (
+        "note: input is 48000 Hz, 2 channel(s): 2 channels averaged to mono, "
+        "resampled to the model's 16000 Hz"
     )
     assert lines[1].startswith("listening: a 3 s window every 1 s")
     assert lines[2] == f"    3.0s  {rows[0]['label']:<10} {rows[0]['prob']:.2f}" and len(lines) == 2 + len(
@@ -91,8 +91,8 @@ def test_seconds_limit_overflow_note_and_16k_mono_needs_no_note(ckpt, tmp_path):
         model, FilePlayback(path, block_overflows={2}), window_s=2.0, hop_s=0.5, seconds=4.0, out=lines.append
     )
     assert [r["time"] for r in rows] == [2.0, 2.5, 3.0, 3.5, 4.0]
-    assert not any("resampled" in l for l in lines)
-    assert sum("overflowed" in l for l in lines) == 1
+    assert not any("resampled" in line for line in lines)
+    assert sum("overflowed" in line for line in lines) == 1
     with pytest.raises(SerZooError, match="0 < hop <= window"):
         listen(model, FilePlayback(path), window_s=1.0, hop_s=2.0)
 
@@ -122,7 +122,7 @@ def test_cli_listen_streams_from_the_input_factory(ckpt, stereo48k, monkeypatch,
     out = capsys.readouterr().out.splitlines()
     assert opened["device"] == 2
     assert out[0].startswith("note: input is 48000 Hz, 2 channel(s)")
-    assert [l.split()[0] for l in out[2:]] == ["3.0s", "4.0s", "5.0s"]
+    assert [line.split()[0] for line in out[2:]] == ["3.0s", "4.0s", "5.0s"]
 
 
 def _one_error_line(capsys) -> str:

@@ -1,8 +1,8 @@
 """Reliability: SIGKILL + resume, determinism, DDP on CPU, concurrent cache builds, damaged checkpoints.
 
-Every run is a tiny real subset (SAVEE, 1 s clips, a 611-parameter ``mel_cnn``); the uninterrupted run is shared
-by the resume, determinism and checkpoint tests. Subprocesses only where a test needs a real second process
-(a kill, Lightning's DDP launcher, two cache builders).
+Every run is a tiny real subset (SAVEE, 1 s clips, a 611-parameter ``mel_cnn``); the uninterrupted run is
+shared by the resume, determinism and checkpoint tests. Subprocesses only where a test needs a real second
+process (a kill, Lightning's DDP launcher, two cache builders).
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ import numpy as np
 import pytest
 import torch
 
-from ser_zoo.cli import build_cli, main
+from ser_zoo.cli import main
 from ser_zoo.errors import SerZooError
-from ser_zoo.lit.module import SERModule
+from ser_zoo.lit import SERModule, load_module
+from ser_zoo.lit.cli import build_cli
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = str(REPO / "configs" / "mel_cnn_union7.yaml")
@@ -104,7 +105,7 @@ def assert_same_weights(a: Path, b: Path) -> None:
 
 @pytest.fixture(scope="module")
 def uninterrupted(data_root, tmp_path_factory):
-    """One full CLI fit in this process (2 epochs x 16 steps); deterministic mode is switched off afterwards."""
+    """One full CLI fit in this process (2 epochs x 16 steps); deterministic mode is switched off after."""
     save = tmp_path_factory.mktemp("uninterrupted")
     assert main(["fit", *common(data_root), "--trainer.logger.init_args.save_dir", str(save)]) == 0
     yield save
@@ -114,11 +115,12 @@ def uninterrupted(data_root, tmp_path_factory):
 # -- resume ------------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(data_root, tmp_path):
-    """A real ``ser-zoo fit`` child is SIGKILLed as soon as its first mid-epoch ``last.ckpt`` appears (written
-    every 3 steps); ``--ckpt_path last`` (same command) resumes inside that epoch and ends bit-identical to the
-    uninterrupted run: same weights, same validation and test metrics. Only the interrupted epoch's *training*
-    metrics differ (they cover the batches after the resume). Every fit here runs in a fresh child process, so
-    the comparison never depends on state earlier tests left in the pytest process."""
+    """A real ``ser-zoo fit`` child is SIGKILLed as soon as its first mid-epoch ``last.ckpt`` appears
+    (written every 3 steps); ``--ckpt_path last`` (same command) resumes inside that epoch and ends
+    bit-identical to the uninterrupted run: same weights, same validation and test metrics. Only the
+    interrupted epoch's *training* metrics differ (they cover the batches after the resume). Every fit here
+    runs in a fresh child process, so the comparison never depends on state earlier tests left in the pytest
+    process."""
 
     def fit(save: Path, *extra: str) -> None:
         out = subprocess.run(
@@ -342,7 +344,7 @@ def test_damaged_or_foreign_cache_is_rebuilt(data_root, tmp_path):
 # -- checkpoints -------------------------------------------------------------------------------------------
 def test_fit_checkpoints_load_with_weights_only(uninterrupted, tmp_path):
     """Fit checkpoints hold only tensors and plain values, so loading them never needs pickle's full power."""
-    module = SERModule.load_from_checkpoint(last_ckpt(uninterrupted), map_location="cpu")
+    module = load_module(last_ckpt(uninterrupted), map_location="cpu")
     assert module.hparams.model == "mel_cnn" and module.hparams.model_kwargs == {
         "channels": [4, 8],
         "hidden": 16,
@@ -360,7 +362,7 @@ def test_fit_checkpoints_load_with_weights_only(uninterrupted, tmp_path):
     trainer.strategy.connect(aug)
     trainer.save_checkpoint(tmp_path / "aug.ckpt")
     torch.load(tmp_path / "aug.ckpt", weights_only=True)
-    assert SERModule.load_from_checkpoint(tmp_path / "aug.ckpt").hparams.augment["mixup"] == {
+    assert load_module(tmp_path / "aug.ckpt").hparams.augment["mixup"] == {
         "p": 0.3,
         "alpha": 0.4,
     }
@@ -405,7 +407,7 @@ def test_damaged_fit_checkpoint_fails_with_one_line_naming_it(
     }
     for kind, path in bad.items():
         with pytest.raises(SerZooError, match=expected[kind]) as err:
-            SERModule.load_from_checkpoint(path)
+            load_module(path)
         assert str(err.value).startswith(f"{path}: ") and "\n" not in str(err.value)
     assert not (tmp_path / "pwned-by-pickle").exists()
     capsys.readouterr()
@@ -452,7 +454,7 @@ def test_damaged_zoo_checkpoint_fails_naming_file_and_sha256(uninterrupted, tmp_
 
 # -- bench -------------------------------------------------------------------------------------------------
 def test_bench_skips_only_complete_fold_rows(tmp_path):
-    from ser_zoo.bench.runner import append_row, read_rows, row_complete
+    from ser_zoo.bench.results import append_row, read_rows, row_complete
 
     assert row_complete({"wa": "0.5", "ua": "0.4", "f1": "0.3"})
     assert not row_complete({"wa": "0.5", "ua": "", "f1": "0.3"}) and not row_complete(

@@ -1,4 +1,4 @@
-"""Zoo checkpoints: export to safetensors + card, sha256-checked loading without pickle, fine-tuning starts."""
+"""Zoo checkpoints: export to safetensors + card, sha256-checked loading without pickle, fine-tuning."""
 
 import json
 import os
@@ -10,8 +10,9 @@ import pytest
 import soundfile as sf
 import torch
 
+import ser_zoo.weights
 from ser_zoo.errors import ConfigError, SerZooError
-from ser_zoo.lit.module import SERModule
+from ser_zoo.lit import SERModule, load_module
 from ser_zoo.zoo import export_checkpoint, init_from_pretrained, list_zoo, load_pretrained
 
 CLASSES8 = ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
@@ -47,7 +48,7 @@ def exported(tmp_path):
 
 
 def test_export_is_byte_reproducible(exported, tmp_path):
-    """Exporting the same .ckpt again gives the same file, so a card's sha256 can be re-derived from its run."""
+    """Exporting the same .ckpt again gives the same file: a card's sha256 can be re-derived from its run."""
     ckpt = tmp_path / "fit.ckpt"
     shas = {
         json.loads(
@@ -101,9 +102,7 @@ def test_a_pickle_posing_as_weights_is_never_executed(exported, tmp_path, monkey
     weights.write_bytes(pickle.dumps({"net.x": _Evil()}))
     card_path = weights.with_suffix(".json")
     card = json.loads(card_path.read_text())
-    from ser_zoo.zoo.checkpoints import sha256_file
-
-    card["sha256"] = sha256_file(weights)  # even with a matching checksum
+    card["sha256"] = ser_zoo.weights.sha256_file(weights)  # even with a matching checksum
     card_path.write_text(json.dumps(card))
     with pytest.raises(SerZooError, match="not a readable safetensors file"):
         load_pretrained(str(weights))
@@ -118,9 +117,7 @@ def test_unknown_zoo_name_lists_what_exists(exported):
 
 def test_fine_tune_start_keeps_backbone_and_replaces_head(exported, monkeypatch):
     module, weights = exported
-    import ser_zoo.zoo.checkpoints as ck
-
-    monkeypatch.setattr(ck, "ZOO_DIR", weights.parent)
+    monkeypatch.setattr(ser_zoo.weights, "ZOO_DIR", weights.parent)
     new = SERModule(
         model="mel_cnn",
         model_kwargs=SMALL,
@@ -155,11 +152,9 @@ def test_fine_tune_start_keeps_backbone_and_replaces_head(exported, monkeypatch)
 
 
 def test_a_fine_tuned_checkpoint_loads_without_its_zoo_start(exported, tmp_path, monkeypatch):
-    """A .ckpt fine-tuned with init_from carries every weight: loading it never reads the zoo checkpoint again."""
+    """A .ckpt fine-tuned with init_from carries every weight: loading it never reads the zoo start again."""
     _, weights = exported
-    import ser_zoo.zoo.checkpoints as ck
-
-    monkeypatch.setattr(ck, "ZOO_DIR", weights.parent)
+    monkeypatch.setattr(ser_zoo.weights, "ZOO_DIR", weights.parent)
     tuned = SERModule(
         model="mel_cnn",
         model_kwargs=SMALL,
@@ -173,7 +168,7 @@ def test_a_fine_tuned_checkpoint_loads_without_its_zoo_start(exported, tmp_path,
     trainer.strategy.connect(tuned)
     trainer.save_checkpoint(tmp_path / "tuned.ckpt")
     weights.unlink()  # the start point is gone (a user who received only the fine-tuned checkpoint)
-    loaded = SERModule.load_from_checkpoint(tmp_path / "tuned.ckpt")
+    loaded = load_module(tmp_path / "tuned.ckpt")
     torch.testing.assert_close(loaded.net.head[5].weight, tuned.net.head[5].weight)
 
 
@@ -196,10 +191,9 @@ def test_predict_takes_paths_and_any_rate_or_channel_count(exported, tmp_path):
 
 
 def test_zoo_cli_exports_and_lists(tmp_path, monkeypatch, capsys):
-    import ser_zoo.zoo.checkpoints as ck
     from ser_zoo.cli import main
 
-    monkeypatch.setattr(ck, "ZOO_DIR", tmp_path / "zoo")
+    monkeypatch.setattr(ser_zoo.weights, "ZOO_DIR", tmp_path / "zoo")
     _, ckpt = fit_ckpt(tmp_path)
     card = tmp_path / "card.json"
     card.write_text(
@@ -246,7 +240,7 @@ PUBLISHED = [c["name"] for c in list_zoo() if "protocol" in c]
     "name", PUBLISHED or [pytest.param("none", marks=pytest.mark.skip("no zoo checkpoints"))]
 )
 def test_published_checkpoint_reproduces_its_card(name, data_root):
-    """Each shipped checkpoint, re-tested on its card's protocol fold, gives the card's UA within 0.5 points."""
+    """Each shipped checkpoint, re-tested on its card's fold, matches its card's UA within 0.5 points."""
     from ser_zoo.zoo.reproduce import retest
 
     model = load_pretrained(name)
@@ -259,7 +253,8 @@ def test_published_checkpoint_reproduces_its_card(name, data_root):
 
 
 def test_fine_tuning_refuses_a_fold_whose_test_speakers_the_start_heard(data_root, tmp_path):
-    """The card lists the speakers behind the weights; a fit from them that tests on one of those stops before training."""
+    """The card lists the speakers behind the weights; a fit from them that tests on one of those stops
+    before training."""
     from conftest import smoke_fit
 
     from ser_zoo.zoo.heard import fold_heard_speakers

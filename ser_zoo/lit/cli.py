@@ -6,6 +6,7 @@ runner both build trainers from it without importing each other.
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -13,16 +14,21 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from ..data.datamodule import SERDataModule
+from .callbacks import ConfusionMatrixWriter
 from .last_checkpoint import LastCheckpoint
 from .module import SERModule
+from .safe_ckpt import check_checkpoint, unpickle_refused
 from .writer import PredictionWriter
 
 
 class SERCLI(LightningCLI):
     """LightningCLI with data->model links, val-UA checkpointing / early stopping and a resumable last.ckpt.
 
-    ``checkpoint`` keeps the best-on-validation model; ``last_checkpoint`` owns ``last.ckpt`` (every epoch end
-    and every N steps, see ``lit/last_checkpoint.py``), so ``fit ... --ckpt_path last`` resumes a killed run.
+    ``checkpoint`` keeps the best-on-validation model; ``last_checkpoint`` owns ``last.ckpt`` (every epoch
+    end and every N steps, see ``lit/last_checkpoint.py``), so ``fit ... --ckpt_path last`` resumes a killed
+    run. ``confusion_matrix`` writes the test confusion matrix (PNG and JSON) into the run folder. The data
+    module's facts that exist only once it is set up reach the model through ``DataModuleFacts``, which the
+    model brings itself.
     """
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
@@ -42,6 +48,7 @@ class SERCLI(LightningCLI):
         )
         parser.add_lightning_class_args(LastCheckpoint, "last_checkpoint")
         parser.add_lightning_class_args(PredictionWriter, "prediction_writer")
+        parser.add_lightning_class_args(ConfusionMatrixWriter, "confusion_matrix")
         parser.add_lightning_class_args(EarlyStopping, "early_stopping")
         parser.set_defaults(
             {"early_stopping.monitor": "val/ua", "early_stopping.mode": "max", "early_stopping.patience": 10}
@@ -52,19 +59,16 @@ class SERCLI(LightningCLI):
             resume_in_place(self.config["fit"])
 
     def _instantiate_trainer(self, config: dict, callbacks: list):
-        """``--trainer.enable_checkpointing false`` (a quick look, a profile) drops the checkpoint callbacks this CLI
-        adds, instead of Lightning refusing the combination."""
+        """``--trainer.enable_checkpointing false`` (a quick look, a profile) drops the checkpoint callbacks
+        this CLI adds, instead of Lightning refusing the combination."""
         if config.get("enable_checkpointing") is False:
             callbacks = [c for c in callbacks if not isinstance(c, ModelCheckpoint)]
         return super()._instantiate_trainer(config, callbacks)
 
     def _parse_ckpt_path(self) -> None:
-        """LightningCLI reads a ``--ckpt_path`` file's hparams before anything else: check the file first, so a
-        truncated, damaged or code-carrying one fails with one line (names like ``last`` are checked on load)."""
-        import pickle
-
-        from .safe_ckpt import check_checkpoint, unpickle_refused
-
+        """LightningCLI reads a ``--ckpt_path`` file's hparams before anything else: check the file first, so
+        a truncated, damaged or code-carrying one fails with one line (names like ``last`` are checked on
+        load)."""
         sub = self.config.get("subcommand")
         path = self.config[sub].get("ckpt_path") if sub else None
         if path and Path(path).is_file():
@@ -78,8 +82,9 @@ class SERCLI(LightningCLI):
 def resume_in_place(cfg) -> None:
     """``fit --ckpt_path last``: log into the newest run folder that holds a ``last.ckpt``.
 
-    The logger would otherwise open a new ``version_N`` folder, where Lightning finds no ``last.ckpt`` and starts
-    from scratch. With this, one command both starts a run and resumes it (e.g. a requeued cluster job).
+    The logger would otherwise open a new ``version_N`` folder, where Lightning finds no ``last.ckpt`` and
+    starts from scratch. With this, one command both starts a run and resumes it (e.g. a requeued cluster
+    job).
     """
     if cfg.get("ckpt_path") != "last" or cfg.get("checkpoint.dirpath") or cfg.get("last_checkpoint.dirpath"):
         return

@@ -1,9 +1,10 @@
 """``last.ckpt`` that really is the latest state: written after every validation and every N training steps.
 
-Lightning 2.6 writes ``ModelCheckpoint(save_last=True)`` only when a top-k checkpoint is saved at the same step,
-so once val UA stops improving, ``last.ckpt`` is the best epoch, not the latest, and a resume would go back in
-time. This callback owns ``last.ckpt`` instead (no monitor, one file, overwritten through Lightning's atomic
-save), so ``ser-zoo fit ... --ckpt_path last`` after a kill loses at most ``every_n_train_steps`` steps.
+Lightning 2.6 writes ``ModelCheckpoint(save_last=True)`` only when a top-k checkpoint is saved at the same
+step, so once val UA stops improving, ``last.ckpt`` is the best epoch, not the latest, and a resume would go
+back in time. This callback owns ``last.ckpt`` instead (no monitor, one file, overwritten through
+Lightning's atomic save), so ``ser-zoo fit ... --ckpt_path last`` after a kill loses at most
+``every_n_train_steps`` steps.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 
 class LastCheckpoint(ModelCheckpoint):
-    """``<checkpoint dir>/last.ckpt`` after each validation (epoch end) and every ``every_n_train_steps`` steps.
+    """``<checkpoint dir>/last.ckpt`` after each validation (epoch end) and every ``every_n_train_steps``.
 
     Args:
         every_n_train_steps: mid-epoch save interval in optimizer steps (0: epoch ends only).
@@ -36,8 +37,9 @@ class LastCheckpoint(ModelCheckpoint):
         self._every_n_epochs = 1
 
     def on_train_batch_end(self, trainer, pl_module, outputs: Any, batch: Any, batch_idx: int) -> None:
-        # the epoch-end save follows right after validation; saving here too would make Lightning skip that one
-        # (same global step), so a resume would miss this epoch's validation, early-stopping and best-model update
+        # the epoch-end save follows right after validation; saving here too would make Lightning skip that
+        # one (same global step), so a resume would miss this epoch's validation, early-stopping and
+        # best-model update
         if trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
             return
         super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)

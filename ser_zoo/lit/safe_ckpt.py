@@ -5,10 +5,14 @@ damaged or altered tensor loads silently, and a truncated file fails with an OS 
 Checking the zip first turns both into one line naming the file; ``weights_only=True`` (fit checkpoints hold
 only tensors and plain values) means a pickle that would run code is refused, not executed. A file re-zipped
 with matching CRCs can still carry altered weights: only zoo checkpoints (sha256 in their card) are pinned.
+
+``SafeCheckpointIO`` reads ``--ckpt_path`` files this way for the Trainer; ``load_module`` builds a
+``SERModule`` from one for everything else (``ser-zoo infer``, zoo export, ensembles).
 """
 
 from __future__ import annotations
 
+import inspect
 import pickle
 import zipfile
 from pathlib import Path
@@ -18,6 +22,7 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from ..errors import SerZooError
+from .module import SERModule
 
 
 def check_checkpoint(path: Union[str, Path]) -> Path:
@@ -50,7 +55,7 @@ def unpickle_refused(path: Union[str, Path], error: pickle.UnpicklingError) -> S
 
 
 def load_checkpoint_file(path: Union[str, Path], map_location: Any = None, weights_only: bool = True) -> dict:
-    """``torch.load`` of a checked ``.ckpt`` (``weights_only`` by default), errors as one line naming the file."""
+    """``torch.load`` of a checked ``.ckpt`` (``weights_only`` by default); errors name the file, one line."""
     p = check_checkpoint(path)
     try:
         return torch.load(p, map_location=map_location, weights_only=weights_only)
@@ -61,7 +66,7 @@ def load_checkpoint_file(path: Union[str, Path], map_location: Any = None, weigh
 
 
 class SafeCheckpointIO(TorchCheckpointIO):
-    """Lightning's checkpoint IO with the checks above on load (``--ckpt_path`` for fit/validate/test/predict)."""
+    """Lightning's checkpoint IO with the checks above on load (``--ckpt_path`` of every subcommand)."""
 
     def load_checkpoint(
         self,
@@ -72,3 +77,18 @@ class SafeCheckpointIO(TorchCheckpointIO):
         if not Path(path).is_file():  # remote paths and Lightning's own not-found message: unchanged
             return super().load_checkpoint(path, map_location=map_location, weights_only=weights_only)
         return load_checkpoint_file(path, map_location, True if weights_only is None else weights_only)
+
+
+def load_module(path: Union[str, Path], map_location: Any = "cpu") -> SERModule:
+    """The ``SERModule`` of a ``ser-zoo fit`` checkpoint, read as ``SafeCheckpointIO`` reads one.
+
+    A damaged, truncated or code-carrying file fails with one line naming it. The module is rebuilt from the
+    saved hyperparameters without its ``init_from``: a fine-tuned checkpoint holds all its weights, so its zoo
+    starting point is neither loaded again nor needed.
+    """
+    checkpoint = load_checkpoint_file(path, map_location)
+    accepted = inspect.signature(SERModule).parameters  # not Lightning's _instantiator / _class_path keys
+    saved = {k: v for k, v in (checkpoint.get("hyper_parameters") or {}).items() if k in accepted}
+    module = SERModule(**{**saved, "init_from": None})
+    module.load_state_dict(checkpoint["state_dict"])
+    return module

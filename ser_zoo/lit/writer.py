@@ -1,4 +1,4 @@
-"""``ser-zoo predict`` output: one CSV row per clip with its true label, prediction and class probabilities."""
+"""``ser-zoo predict`` output: one CSV row per clip with its true label, prediction and probabilities."""
 
 from __future__ import annotations
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from ..data.datamodule import SERDataModule
 from ..errors import ConfigError
+from ..models.ensemble import evaluate
 
 
 def retest(model, root: Optional[str] = None, batch_size: int = 32) -> dict[str, Any]:
-    """WA / UA / macro-F1 of a ``load_pretrained`` model on its card's test speakers (same crop as the bench)."""
-    from ..data.datamodule import SERDataModule
-    from ..models.ensemble import evaluate
-
+    """WA / UA / macro-F1 of a ``load_pretrained`` model on its card's test speakers (the bench's crop)."""
     card = getattr(model, "card", None) or {}
     if "protocol" not in card or "fold" not in card:
         raise ConfigError(
