@@ -399,13 +399,15 @@ def test_the_committed_suites_hold_every_committed_row(data_root, capsys, monkey
     runs."""
     from ser_zoo.bench.results import read_rows
     from ser_zoo.bench.suite import run_suite
+    from ser_zoo.bench.suite_file import load_suite
 
     monkeypatch.chdir(REPO)
-    suites = sorted(Path("benchmarks/suites").glob("*.yaml"))
+    every = sorted(Path("benchmarks/suites").glob("*.yaml"))
+    suites = [s for s in every if not load_suite(s).in_progress]  # in_progress: rows still landing
     for suite in suites:
         run_suite(suite, root=str(data_root), dry_run=True)
     out = capsys.readouterr().out
     assert out.count("\nstep ") > len(suites) and "to run" not in out
-    names = {s.as_posix() for s in suites}
+    names = {s.as_posix() for s in every}
     for csv_path in Path("benchmarks/results").rglob("*.csv"):
         assert {r["suite"] for r in read_rows(csv_path)} <= names, csv_path

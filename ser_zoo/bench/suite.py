@@ -12,6 +12,7 @@ suite's)::
     folds: [0, 1]               # a list, or `all` (the default): every fold of the protocol
     out: benchmarks/results     # folder of the CSVs, LEADERBOARD.md and ensemble.md (the default)
     threads: 1                  # torch and BLAS threads per step (default 1)
+    in_progress: false          # true while a long run's rows are still landing, session after session
     steps:
       - bench: [logreg, "svm:stats+mfcc_mean+pitch+ge2e:vad"]   # recipes, model names, baseline specs
       - bench: [configs/mfcc_cnn_savee.yaml]

@@ -16,7 +16,7 @@ from ..models.ensemble import COMBINED_ROWS
 from .provenance import REPO
 from .runner import check_models, is_baseline, is_recipe, model_label
 
-SUITE_KEYS = {"about", "protocol", "classes", "folds", "out", "threads", "steps"}
+SUITE_KEYS = {"about", "protocol", "classes", "folds", "out", "threads", "steps", "in_progress"}
 SHARED_KEYS = {"protocol", "classes", "folds", "threads"}
 BENCH_KEYS = SHARED_KEYS | {"bench", "overrides"}
 ENSEMBLE_KEYS = SHARED_KEYS | {"ensemble", "members", "baselines", "rows", "report"}
@@ -57,6 +57,7 @@ class Suite:
     about: str
     out: Path
     steps: tuple[Step, ...]
+    in_progress: bool = False  # rows still landing (a long run resumed session after session)
 
 
 def suite_name(path: Path) -> str:
@@ -236,6 +237,16 @@ def load_suite(path: str | Path, out: Optional[str | Path] = None) -> Suite:
     folder = out if out is not None else raw.get("out", "benchmarks/results")
     if not isinstance(folder, (str, Path)) or not str(folder):
         raise at.error("out", f"expected a folder, got {folder!r}")
+    in_progress = raw.get("in_progress", False)
+    if not isinstance(in_progress, bool):
+        raise at.error("in_progress", f"expected true or false, got {in_progress!r}")
     defaults = {k: raw[k] for k in SHARED_KEYS if k in raw}
     parsed = tuple(_step(i, s, defaults, at) for i, s in enumerate(steps, 1))
-    return Suite(path=path, name=suite_name(path), about=about.strip(), out=Path(folder), steps=parsed)
+    return Suite(
+        path=path,
+        name=suite_name(path),
+        about=about.strip(),
+        out=Path(folder),
+        steps=parsed,
+        in_progress=in_progress,
+    )
