@@ -1,7 +1,7 @@
 """Training throughput of candidate default architectures, side by side in one run (issue 21).
 
-Each candidate is a ``SERModule`` (front-end + network, as a recipe builds it) trained on random 3 s waveforms:
-front-end, forward, cross-entropy, backward and an AdamW step, timed over ``--steps`` batches after
+Each candidate is a ``SERModule`` (front-end + network, as a recipe builds it) trained on random 3 s
+waveforms: front-end, forward, cross-entropy, backward and an AdamW step, timed over ``--steps`` batches after
 ``--warmup``. Random audio costs what speech costs, so this measures the model, not the loader; what an
 architecture reaches in accuracy is measured separately, on real folds (benchmarks/suites/arch_ravdess.yaml).
 Run:  python benchmarks/arch_throughput.py [--threads 2] [--batch 32] [--steps 6] [--only NAME ...]
@@ -18,7 +18,7 @@ from _env import write_result
 
 from ser_zoo.lit.module import SERModule
 
-#: name -> (model, model_kwargs, front-end): resnet18 as its recipes run it, then the candidates for a fast default
+#: name -> (model, model_kwargs, front-end): resnet18 as its recipes run it, then fast-default candidates
 CANDIDATES = {
     "resnet18": ("resnet18", {}, {"name": "logmel", "n_mels": 64}),
     "timm/mobilenetv3_small_100": ("timm/mobilenetv3_small_100", {}, {"name": "logmel", "n_mels": 64}),
