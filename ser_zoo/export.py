@@ -72,7 +72,10 @@ class _RealStft(nn.Module):
 
 
 def onnx_friendly(frontend: nn.Module) -> nn.Module:
-    """A copy of ``frontend`` with every torchaudio Spectrogram replaced by ``_RealStft`` (same numbers)."""
+    """A copy of ``frontend`` with every torchaudio Spectrogram replaced by ``_RealStft`` (same numbers);
+    ``frontend`` itself when it has none (a speech encoder is not copied for nothing)."""
+    if not any(isinstance(m, T.Spectrogram) for m in frontend.modules()):
+        return frontend
     frontend = copy.deepcopy(frontend)
     for parent in list(frontend.modules()):
         for name, child in list(parent.named_children()):
@@ -82,11 +85,12 @@ def onnx_friendly(frontend: nn.Module) -> nn.Module:
 
 
 class WaveformClassifier(nn.Module):
-    """Waveform (B, samples) -> logits: the module's front-end and network as one graph."""
+    """Waveform (B, samples) -> logits: the module's front-end and network as one graph (a network with its
+    own spectrogram, such as Whisper's encoder, gets the exportable STFT too)."""
 
     def __init__(self, module):
         super().__init__()
-        self.frontend, self.net = onnx_friendly(module.frontend), module.net
+        self.frontend, self.net = onnx_friendly(module.frontend), onnx_friendly(module.net)
 
     def forward(self, waveform: Tensor) -> Tensor:
         return self.net(self.frontend(waveform))

@@ -77,7 +77,16 @@ class FeatureCache:
         os.replace(tmp, path)
 
 
-class CachedFrontEnd(FrontEnd):
+class ClipKeyed:
+    """Mixin of the modules that serve a batch from per-clip stored outputs (frozen front-ends, frozen speech
+    encoders): :func:`clip_refs` tells them each row's clip key and crop start, :func:`attach_clip_source`
+    gives them the whole clips behind the keys."""
+
+    clip_source: Optional[ClipSource] = None
+    _clip_refs: Optional[tuple[list[str], Tensor]] = None
+
+
+class CachedFrontEnd(FrontEnd, ClipKeyed):
     """A front-end around a pretrained network, frozen by default; whole-clip outputs cached when frozen.
 
     A frozen network is held outside the module tree: it follows ``.to(device)`` but stays out of state
@@ -174,13 +183,13 @@ class CachedFrontEnd(FrontEnd):
         return raw
 
 
-def _cached_parts(module: nn.Module) -> list[CachedFrontEnd]:
-    return [m for m in module.modules() if isinstance(m, CachedFrontEnd)]
+def _cached_parts(module: nn.Module) -> list[ClipKeyed]:
+    return [m for m in module.modules() if isinstance(m, ClipKeyed)]
 
 
 @contextlib.contextmanager
 def clip_refs(module: nn.Module, keys: Sequence[str], starts: Tensor) -> Iterator[None]:
-    """Within the block, cached front-ends in ``module`` know each batch row's clip key and crop start."""
+    """Within the block, the cached parts of ``module`` know each batch row's clip key and crop start."""
     parts = _cached_parts(module)
     for p in parts:
         p._clip_refs = (list(keys), torch.as_tensor(starts).cpu())
@@ -192,7 +201,7 @@ def clip_refs(module: nn.Module, keys: Sequence[str], starts: Tensor) -> Iterato
 
 
 def attach_clip_source(module: nn.Module, source: Optional[ClipSource]) -> int:
-    """Give every cached front-end in ``module`` the whole clips behind the batch keys; returns how many."""
+    """Give every cached part of ``module`` the whole clips behind the batch keys; returns how many."""
     parts = _cached_parts(module)
     for p in parts:
         p.clip_source = source

@@ -32,10 +32,11 @@ def inverse_frequency(labels: Sequence[int], num_classes: int) -> torch.Tensor:
 class DataModuleFacts(Callback):
     """Hands ``SERModule`` what a set-up ``SERDataModule`` knows, and checks that the two fit each other.
 
-    At each stage's setup (after the data module's): cached pretrained front-ends get the whole clips behind
-    the batch keys; a model with a fixed-size input refuses ``eval_crop: full``; at fit, ``class_weights``
-    gets the training set's class frequencies; at fit and test, an ``init_from`` start must not have heard
-    the fold's test speakers. ``SERModule.configure_callbacks`` adds this callback to any Trainer.
+    At each stage's setup (after the data module's): cached pretrained front-ends and encoders get the whole
+    clips behind the batch keys; a model with a fixed-size input refuses ``eval_crop: full``; at fit,
+    ``class_weights`` gets the training set's class frequencies; at fit and test, an ``init_from`` start must
+    not have heard the fold's test speakers. ``SERModule.configure_callbacks`` adds this callback to any
+    Trainer.
     """
 
     def setup(self, trainer, pl_module, stage: str) -> None:
@@ -43,7 +44,7 @@ class DataModuleFacts(Callback):
         if not isinstance(dm, SERDataModule):
             self._without_data_module(h, stage)
             return
-        attach_clip_source(pl_module.frontend, dm.full_clip)
+        attach_clip_source(pl_module, dm.full_clip)
         if takes_input_shape(h.model) and dm.hparams.eval_crop == "full":
             raise ConfigError(
                 f"model '{h.model}' has dense layers over a fixed-size input, so it cannot take whole clips; "

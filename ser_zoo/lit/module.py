@@ -33,6 +33,7 @@ from ..features import create_frontend
 from ..features.pretrained_cache import clip_refs
 from ..finetune import init_from_pretrained
 from ..models import create_model, model_entry, takes_input_shape
+from ..models.encoders import optimizer_groups
 from .callbacks import DataModuleFacts, ReplayableTraining
 
 
@@ -136,6 +137,8 @@ class SERModule(L.LightningModule):
         samples = int(sample_rate * example_seconds)
         fe_name = self.frontend_spec.get("name")
         self.net = build_network(model, num_classes, model_kwargs or {}, self.frontend, fe_name, samples)
+        if getattr(self.net, "resolved_kwargs", None):  # e.g. an encoder's architecture from its config.json
+            self.hparams.model_kwargs = {**(model_kwargs or {}), **self.net.resolved_kwargs}
         self.train_metrics, self.val_metrics, self.test_metrics = (
             stage_metrics(num_classes) for _ in range(3)
         )
@@ -158,19 +161,19 @@ class SERModule(L.LightningModule):
     def _logits(self, batch: dict[str, Any], train: bool):
         """Logits, plus mixup's (partner, own-label weight) in training when mixup is on (else None).
 
-        Frozen pretrained front-ends read their per-clip cache while the waveform is the batch's own (no
-        waveform augmentation or mixup changed it), so an epoch does not rerun CREPE or GE2E.
+        Frozen pretrained front-ends and encoders read their per-clip cache while the waveform is the batch's
+        own (no waveform augmentation or mixup changed it), so an epoch does not rerun CREPE, GE2E or WavLM.
         """
         wave, lengths, mix = batch["audio"], batch["lengths"], None
         if train:
             wave, lengths = self.augment.waveforms(wave, lengths)
             wave, lengths, mix = self.augment.mixup(wave, lengths)
         own = wave is batch["audio"] and "clip" in batch
-        with clip_refs(self.frontend, batch["clip"], batch["start"]) if own else contextlib.nullcontext():
+        with clip_refs(self, batch["clip"], batch["start"]) if own else contextlib.nullcontext():
             feats = self.frontend(wave, lengths)
-        if train:
-            feats = self.augment.features(feats)
-        return self.net(feats, **self._extra_inputs({**batch, "lengths": lengths})), mix
+            if train:
+                feats = self.augment.features(feats)
+            return self.net(feats, **self._extra_inputs({**batch, "lengths": lengths})), mix
 
     def _loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Per-clip cross-entropy (class weights, label smoothing), scaled so its mean is the usual loss."""
@@ -238,10 +241,10 @@ class SERModule(L.LightningModule):
     def configure_optimizers(self):
         h = self.hparams
         opt_cls = torch.optim.AdamW if h.optimizer == "adamw" else torch.optim.Adam
-        opt = opt_cls(self.parameters(), lr=h.lr, weight_decay=h.weight_decay)
-        if h.scheduler == "onecycle":
-            steps = int(self.trainer.estimated_stepping_batches)
-            sched = OneCycleLR(opt, h.lr, total_steps=steps, pct_start=h.pct_start)
+        opt = opt_cls(optimizer_groups(self, h.lr), lr=h.lr, weight_decay=h.weight_decay)
+        if h.scheduler == "onecycle":  # each group peaks at its own rate (layer-wise decay in encoders)
+            steps, peaks = int(self.trainer.estimated_stepping_batches), [g["lr"] for g in opt.param_groups]
+            sched = OneCycleLR(opt, peaks, total_steps=steps, pct_start=h.pct_start)
             return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
         if h.scheduler == "plateau":  # stepped once per epoch, Lightning's default interval
             sched = ReduceLROnPlateau(

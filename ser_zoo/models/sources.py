@@ -108,3 +108,41 @@ GE2E = ModelSource(
     licence="Apache-2.0 (ser-zoo's head; the encoder is Resemblyzer's, Apache-2.0)",
     note="ser-zoo's own head on Resemblyzer's pretrained GE2E encoder (github.com/resemble-ai/Resemblyzer)",
 )
+SUPERB_HEAD = (
+    "frozen by default, hidden layers cached per clip; ser-zoo's SUPERB-style head (Yang et al., Interspeech "
+    "2021): softmax-weighted sum of every hidden layer, pooling over the valid frames, an MLP"
+)
+FAIRSEQ_WEIGHTS = "code BSD-2-Clause (torchaudio); weights MIT (the authors' fairseq release, via torchaudio)"
+WAV2VEC2 = ModelSource(
+    title="wav2vec 2.0: A Framework for Self-Supervised Learning of Speech Representations",
+    authors="Alexei Baevski, Henry Zhou, Abdelrahman Mohamed, Michael Auli",
+    venue="NeurIPS 2020",
+    url="https://arxiv.org/abs/2006.11477",
+    licence=FAIRSEQ_WEIGHTS,
+    note=SUPERB_HEAD,
+)
+HUBERT = ModelSource(
+    title="HuBERT: Self-Supervised Speech Representation Learning by Masked Prediction of Hidden Units",
+    authors="Wei-Ning Hsu, Benjamin Bolte, Yao-Hung Hubert Tsai, Kushal Lakhotia, Ruslan Salakhutdinov, "
+    "Abdelrahman Mohamed",
+    venue="IEEE/ACM TASLP 29, 2021",
+    url="https://arxiv.org/abs/2106.07447",
+    licence=FAIRSEQ_WEIGHTS,
+    note=SUPERB_HEAD,
+)
+WAVLM = ModelSource(
+    title="WavLM: Large-Scale Self-Supervised Pre-Training for Full Stack Speech Processing",
+    authors="Sanyuan Chen, Chengyi Wang, Zhengyang Chen, Yu Wu, Shujie Liu, Zhuo Chen, Jinyu Li, et al.",
+    venue="IEEE JSTSP 16(6), 2022",
+    url="https://arxiv.org/abs/2110.13900",
+    licence="code BSD-2-Clause (torchaudio); weights MIT (authors' microsoft/unilm release, via torchaudio)",
+    note=SUPERB_HEAD,
+)
+WHISPER = ModelSource(
+    title="Robust Speech Recognition via Large-Scale Weak Supervision (Whisper)",
+    authors="Alec Radford, Jong Wook Kim, Tao Xu, Greg Brockman, Christine McLeavey, Ilya Sutskever",
+    venue="ICML 2023",
+    url="https://arxiv.org/abs/2212.04356",
+    licence="code Apache-2.0 (transformers); weights MIT (github.com/openai/whisper; HF cards: Apache-2.0)",
+    note=f"the encoder only, on 30 s padded windows; {SUPERB_HEAD}",
+)

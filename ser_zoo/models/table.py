@@ -6,10 +6,16 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+from ..errors import ConfigError
 from .registry import PARAM_COUNT_CLASSES, PARAM_COUNT_SAMPLES, list_models, model_entry
 from .sources import TIMM
 
-INPUT_SHAPES = {"image": "image (B, C, F, T)", "sequence": "sequence (B, C, N)", "vector": "vector (B, D)"}
+INPUT_SHAPES = {
+    "image": "image (B, C, F, T)",
+    "sequence": "sequence (B, C, N)",
+    "vector": "vector (B, D)",
+    "waveform": "waveform (B, T) and its lengths",
+}
 WIDTH, INDENT = 110, 14
 
 
@@ -29,6 +35,13 @@ def _field(label: str, text: str) -> str:
     )
 
 
+def _params(entry) -> str:
+    try:
+        return f"{entry.num_params:,}"
+    except ConfigError as e:  # an optional package is missing (transformers, for the Whisper encoders)
+        return f"not counted: {e}"
+
+
 def model_block(name: str) -> str:
     """One model's entry: name, description, front-end, input kind, parameters and provenance."""
     entry = model_entry(name)
@@ -38,7 +51,7 @@ def model_block(name: str) -> str:
         _field("", entry.description),
         _field("front-end", frontend_label(entry.frontend)),
         _field("input", INPUT_SHAPES.get(entry.input_kind, entry.input_kind)),
-        _field("params", f"{entry.num_params:,}"),
+        _field("params", _params(entry)),
         _field("source", str(src)),
         _field("url", src.url or "none"),
         _field("licence", src.licence),
