@@ -17,8 +17,7 @@ from .data.download import download_corpus
 from .lit.callbacks import ConfusionMatrixWriter
 from .lit.cli import build_cli
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG = REPO / "configs" / "resnet18_ravdess.yaml"
+DEFAULT_CONFIG = "resnet18_ravdess"  # a shipped recipe's name (configs/resnet18_ravdess.yaml)
 DEMO_EPOCHS = 4
 
 

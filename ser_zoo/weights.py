@@ -1,9 +1,12 @@
 """Zoo checkpoints on disk, read without Lightning: a name's card, and its weights checked against the card.
 
 A zoo checkpoint is ``<name>.safetensors`` beside ``<name>.json`` (its card: everything needed to rebuild the
-module, and the weights' sha256). The weights are read only after their sha256 matches the card, and with
-safetensors, which cannot execute code. ``ser_zoo.zoo`` builds modules from these; ``ser_zoo.finetune``
-starts a fit from them. Neither imports the LightningModule's package, so the LightningModule can use both.
+module, where its weights are published, and their sha256). The cards ship inside the package; weights that
+do not (all but the default model's) are fetched on first use into ``$SER_ZOO_HOME`` (``ser_zoo.fetch``), and
+a source checkout reads them from ``checkpoints/``. ``hf-hub:ORG/NAME`` names a checkpoint on the Hugging Face
+Hub (``ser_zoo.hub``). The weights are read only after their sha256 matches the card, and with safetensors,
+which cannot execute code. ``ser_zoo.zoo`` builds modules from these; ``ser_zoo.finetune`` starts a fit from
+them. Neither imports the LightningModule's package, so the LightningModule can use both.
 """
 
 from __future__ import annotations
@@ -17,12 +20,16 @@ import torch
 from safetensors.torch import load_file
 
 from .errors import ConfigError, SerZooError
+from .fetch import cached_weights, fetch_weights
+from .hub import hub_checkpoint, is_hub_spec
+from .zoo_paths import data_dir, zoo_home
 
-ZOO_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
+#: The cards: the installed package's ``ser_zoo/checkpoints``, or a source checkout's ``checkpoints/``.
+ZOO_DIR = data_dir("checkpoints")
 
 
 def zoo_folder(zoo_dir: Optional[Union[str, Path]] = None) -> Path:
-    """``zoo_dir``, else the repository's ``checkpoints/`` (``ZOO_DIR``, read at call time: tests move it)."""
+    """``zoo_dir``, else the zoo's cards (``ZOO_DIR``, read at call time: tests move it)."""
     return Path(zoo_dir or ZOO_DIR)
 
 
@@ -39,8 +46,47 @@ def list_zoo(zoo_dir: Optional[Union[str, Path]] = None) -> list[dict[str, Any]]
     return [json.loads(p.read_text()) for p in sorted(zoo_folder(zoo_dir).glob("*.json"))]
 
 
-def resolve(name_or_path: str, zoo_dir: Optional[Union[str, Path]] = None) -> tuple[Path, dict[str, Any]]:
-    """(weights path, card) for a zoo name or a path to a ``.safetensors`` / ``.json`` file."""
+def list_pretrained(zoo_dir: Optional[Union[str, Path]] = None) -> list[str]:
+    """The names ``load_pretrained`` takes (``hf-hub:ORG/NAME`` aside)."""
+    return [c["name"] for c in list_zoo(zoo_dir)]
+
+
+def weights_status(card: dict[str, Any], zoo_dir: Optional[Union[str, Path]] = None) -> str:
+    """Where a zoo checkpoint's weights are now: ``here`` (beside the card: in the package or the checkout),
+    ``cached`` ($SER_ZOO_HOME) or ``download`` (fetched on first use)."""
+    if (zoo_folder(zoo_dir) / f"{card['name']}.safetensors").is_file():
+        return "here"
+    return "cached" if cached_weights(card).is_file() else "download"
+
+
+def load_card(name_or_path: str, zoo_dir: Optional[Union[str, Path]] = None) -> dict[str, Any]:
+    """The card of a zoo name or a ``.safetensors`` / ``.json`` path, without fetching any weights (an
+    ``hf-hub:`` checkpoint's come with its card)."""
+    if is_hub_spec(name_or_path):
+        return hub_checkpoint(name_or_path)[1]
+    return json.loads(_card_path(name_or_path, zoo_dir).read_text())
+
+
+def resolve(
+    name_or_path: str,
+    zoo_dir: Optional[Union[str, Path]] = None,
+    progress: bool = True,
+    verify_cached: bool = False,
+) -> tuple[Path, dict[str, Any]]:
+    """(weights path, card) for a zoo name, ``hf-hub:ORG/NAME`` or a path to a ``.safetensors`` / ``.json``
+    file. A zoo name's weights are downloaded into the cache when neither beside its card nor cached (and
+    again when ``verify_cached`` finds the cached file altered)."""
+    if is_hub_spec(name_or_path):
+        return hub_checkpoint(name_or_path)
+    card_path = _card_path(name_or_path, zoo_dir)
+    card = json.loads(card_path.read_text())
+    weights = card_path.with_suffix(".safetensors")
+    if weights.is_file() or Path(name_or_path).suffix in (".safetensors", ".json"):
+        return weights, card
+    return fetch_weights(card, progress=progress, verify_cached=verify_cached), card
+
+
+def _card_path(name_or_path: str, zoo_dir: Optional[Union[str, Path]] = None) -> Path:
     p = Path(name_or_path)
     if p.suffix in (".safetensors", ".json"):
         card_path = p.with_suffix(".json")
@@ -50,10 +96,9 @@ def resolve(name_or_path: str, zoo_dir: Optional[Union[str, Path]] = None) -> tu
         names = [c["name"] for c in list_zoo(zoo_dir)]
         raise ConfigError(
             f"no zoo checkpoint '{name_or_path}' (looked for {card_path}); available: {names} "
-            "or give a path to a .safetensors file with its .json card beside it"
+            "or hf-hub:ORG/NAME, or a path to a .safetensors file with its .json card beside it"
         )
-    card = json.loads(card_path.read_text())
-    return card_path.with_suffix(".safetensors"), card
+    return card_path
 
 
 def verified_state_dict(weights: Path, card: dict[str, Any]) -> dict[str, torch.Tensor]:
@@ -62,9 +107,11 @@ def verified_state_dict(weights: Path, card: dict[str, Any]) -> dict[str, torch.
         raise SerZooError(f"{weights}: weights file missing; re-fetch the checkpoint")
     digest = sha256_file(weights)
     if digest != card["sha256"]:
+        cached = zoo_home().resolve() in weights.resolve().parents
+        fix = f"`ser-zoo zoo download {card['name']}` fetches it again" if cached else "re-fetch it"
         raise SerZooError(
-            f"{weights}: sha256 {digest[:12]}… does not match its card ({card['sha256'][:12]}…); "
-            "the file is truncated or altered, re-fetch it"
+            f"{weights}: sha256 {digest} does not match its card ({card['sha256']}); the file is truncated "
+            f"or altered: {fix}"
         )
     try:
         state = load_file(str(weights))

@@ -1,6 +1,7 @@
 """Registry behaviour and ImageNet transfer from a state dict the test writes itself (no hub access)."""
 
 import functools
+import socket
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
@@ -53,9 +54,36 @@ def test_resnet18_transfer_from_local_http_url(imagenet_like_weights):
         server.shutdown()
 
 
-def test_pretrained_without_weights_is_a_clear_error():
-    with pytest.raises(ConfigError, match="pretrained=true needs 'weights'"):
+def test_pretrained_alone_takes_torchvision_weights_from_torch_hub_and_its_cache(
+    imagenet_like_weights, tmp_path, monkeypatch
+):
+    """``pretrained: true`` without ``weights``: torchvision's resnet18-f37072fd.pth through torch.hub, which
+    reads its cache ($TORCH_HOME/hub/checkpoints) before the network."""
+    path, sd = imagenet_like_weights
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth").write_bytes(path.read_bytes())
+    check_transferred(create_model("resnet18", num_classes=8, pretrained=True), sd, 8)
+
+
+def test_pretrained_without_a_network_says_how_to_give_a_local_file(tmp_path, monkeypatch):
+    with socket.socket() as s:  # a port nobody listens on: every connection is refused at once
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    for var in ("https_proxy", "http_proxy", "HTTPS_PROXY", "HTTP_PROXY"):
+        monkeypatch.setenv(var, dead)
+    monkeypatch.setenv("no_proxy", "")
+    with pytest.raises(SerZooError) as e:
         create_model("resnet18", num_classes=8, pretrained=True)
+    message = str(e.value)
+    assert (
+        message.startswith("resnet18: could not fetch torchvision's ImageNet weights (")
+        and "\n" not in message
+    )
+    assert "download https://download.pytorch.org/models/resnet18-f37072fd.pth" in message
+    assert "set model_kwargs.weights: /path/to/resnet18-f37072fd.pth" in message
+    assert not list(tmp_path.rglob("*.pth"))
 
 
 def test_missing_or_wrong_weights(tmp_path):

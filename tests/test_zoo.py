@@ -213,9 +213,10 @@ def test_zoo_cli_exports_and_lists(tmp_path, monkeypatch, capsys):
     assert main(["zoo", "export", ckpt, "--name", "tiny_published", "--card", str(card)]) == 0
     assert main(["zoo", "list"]) == 0
     out = capsys.readouterr().out
-    header, row, published = out.splitlines()[-3:]
+    header, row, published, legend = out.splitlines()[-4:]
     assert header.split()[:6] == ["name", "model", "classes", "protocol", "fold", "test"]
-    assert row.split() == ["tiny", "mel_cnn", "8", "ravdess-6fold", "-", "51.56", "-", "0.0"]
+    assert header.split()[-1] == "weights" and legend.startswith("* the default --model")
+    assert row.split() == ["tiny", "mel_cnn", "8", "ravdess-6fold", "-", "51.56", "-", "0.0", "here"]
     assert published.split() == [
         "tiny_published",
         "mel_cnn",
@@ -228,6 +229,7 @@ def test_zoo_cli_exports_and_lists(tmp_path, monkeypatch, capsys):
         "4.55",
         "(6)",
         "0.0",
+        "here",
     ]
     assert load_pretrained("tiny").card["metrics"]["f1"] == "52.52"
 

@@ -7,6 +7,7 @@ runner both build trainers from it without importing each other.
 from __future__ import annotations
 
 import pickle
+import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -14,6 +15,7 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from ..data.datamodule import SERDataModule
+from ..recipes import resolve_config_args
 from .callbacks import ConfusionMatrixWriter
 from .last_checkpoint import LastCheckpoint
 from .module import SERModule
@@ -103,6 +105,11 @@ def resume_in_place(cfg) -> None:
 
 
 def build_cli(args: Optional[Sequence[str]] = None, run: bool = True) -> SERCLI:
+    """The training CLI over ``args`` (None: ``sys.argv``); ``--config NAME`` names a shipped recipe."""
+    if args is None:  # LightningCLI reads sys.argv itself (given both, it warns), so resolve names there
+        sys.argv[1:] = resolve_config_args(sys.argv[1:])
+    elif isinstance(args, (list, tuple)):
+        args = resolve_config_args(args)
     return SERCLI(
         SERModule,
         SERDataModule,

@@ -83,12 +83,16 @@ def load_module(path: Union[str, Path], map_location: Any = "cpu") -> SERModule:
     """The ``SERModule`` of a ``ser-zoo fit`` checkpoint, read as ``SafeCheckpointIO`` reads one.
 
     A damaged, truncated or code-carrying file fails with one line naming it. The module is rebuilt from the
-    saved hyperparameters without its ``init_from``: a fine-tuned checkpoint holds all its weights, so its zoo
-    starting point is neither loaded again nor needed.
+    saved hyperparameters without its ``init_from`` and ``model_kwargs.weights``: a checkpoint holds all its
+    weights, so its zoo, ImageNet or speech-encoder starting point is neither loaded again nor needed.
     """
     checkpoint = load_checkpoint_file(path, map_location)
     accepted = inspect.signature(SERModule).parameters  # not Lightning's _instantiator / _class_path keys
     saved = {k: v for k, v in (checkpoint.get("hyper_parameters") or {}).items() if k in accepted}
-    module = SERModule(**{**saved, "init_from": None})
+    start = dict(saved.get("model_kwargs") or {})
+    start.pop("weights", None)  # an ImageNet or speech-encoder start: the checkpoint holds those weights too
+    if "pretrained" in start:
+        start["pretrained"] = False
+    module = SERModule(**{**saved, "model_kwargs": start, "init_from": None})
     module.load_state_dict(checkpoint["state_dict"])
     return module

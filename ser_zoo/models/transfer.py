@@ -1,9 +1,12 @@
 """ImageNet backbones for 1-channel spectrograms: first conv and classifier replaced.
 
 timm does the surgery: with ``in_chans=1`` it sums the pretrained RGB filters into one input
-channel, and with a new ``num_classes`` it drops the ImageNet head. Weights come only from a
-path or URL the user gives (nothing is fetched at import or by default); torchvision and timm
-ResNet state dicts share key names, so torchvision's ``resnet18-f37072fd.pth`` loads as is.
+channel, and with a new ``num_classes`` it drops the ImageNet head. ``pretrained=True`` alone starts
+from the published ImageNet weights, fetched by the library that publishes them into its own cache:
+torchvision's for ``resnet18`` and ``vgg16`` (``torch.hub``, ``$TORCH_HOME``; hash-checked), timm's
+for ``timm/<backbone>`` (the Hugging Face Hub cache). ``weights`` (a path or URL) replaces that, for
+machines without a network. torchvision and timm ResNet state dicts share key names, so
+torchvision's ``resnet18-f37072fd.pth`` loads as is.
 """
 
 from __future__ import annotations
@@ -59,18 +62,23 @@ def timm_transfer(
     weights: Optional[str] = None,
     in_chans: int = 1,
     drop_rate: float = 0.0,
+    imagenet: str = "timm",
 ) -> nn.Module:
     """Any timm backbone with its input conv adapted to ``in_chans`` and a fresh classifier.
 
     Args:
         backbone (str): A timm model name, e.g. ``"efficientnet_b0"``.
         num_classes (int): Number of output classes.
-        pretrained (bool, optional): Start from ImageNet weights; needs ``weights``. (Default: ``False``)
+        pretrained (bool, optional): Start from ImageNet weights: ``weights`` when given, else the
+            published ones (see ``imagenet``), downloaded once into that library's cache. (Default: ``False``)
         weights (str or None, optional): Local path or http(s) URL of an ImageNet state dict (torchvision or
-            timm layout); nothing is downloaded without it. (Default: ``None``)
+            timm layout), instead of the published weights. (Default: ``None``)
         in_chans (int, optional): Input channels; pretrained RGB filters are summed into them.
             (Default: ``1``)
         drop_rate (float, optional): Dropout before the classifier. (Default: ``0.0``)
+        imagenet (str, optional): Whose published ImageNet weights ``pretrained`` starts from: ``"timm"``
+            (the backbone's default timm tag) or ``"torchvision"`` (its ``DEFAULT`` weights). (Default:
+            ``"timm"``)
 
     Returns:
         nn.Module: ``(B, in_chans, F, T)`` images -> ``(B, num_classes)`` logits.
@@ -80,31 +88,88 @@ def timm_transfer(
         >>> model(torch.randn(2, 1, 64, 301)).shape
         torch.Size([2, 8])
     """
-    if pretrained and not weights:
-        raise ConfigError(
-            f"{backbone}: pretrained=true needs 'weights' (a local path or URL of an ImageNet state dict, "
-            "e.g. torchvision's resnet18-f37072fd.pth); nothing is downloaded implicitly. "
-            "Or set pretrained: false"
-        )
+    if imagenet not in IMAGENET_SOURCES:
+        raise ConfigError(f"{backbone}: imagenet={imagenet!r}; use one of {', '.join(IMAGENET_SOURCES)}")
     model = timm.create_model(
         backbone, pretrained=False, num_classes=num_classes, in_chans=in_chans, drop_rate=drop_rate
     )
     if weights:
         load_transfer_weights(model, resolve_weights(weights), in_chans)
+    elif pretrained:
+        IMAGENET_SOURCES[imagenet](model, backbone, num_classes, in_chans)
     return model
 
 
-def load_transfer_weights(model: nn.Module, path: Path, in_chans: int) -> None:
-    """Load an ImageNet state dict: adapt the first conv (timm's RGB-sum), skip the old head, and
-    refuse a file that does not fit (timm alone would load it non-strictly and silently)."""
+def offline_hint(backbone: str, url: str) -> str:
+    return (
+        f"offline, download {url} on a connected machine and set model_kwargs.weights: "
+        f"/path/to/{Path(urllib.parse.urlparse(url).path).name or backbone + '.pth'} (or pretrained: false)"
+    )
+
+
+def torchvision_imagenet(model: nn.Module, backbone: str, num_classes: int, in_chans: int) -> None:
+    """torchvision's ``DEFAULT`` ImageNet weights of ``backbone``, through ``torch.hub`` (its cache,
+    ``$TORCH_HOME/hub/checkpoints``, and the hash in the file name, checked on download)."""
+    from torchvision.models import get_model_weights
+
+    try:
+        url = get_model_weights(backbone).DEFAULT.url
+    except ValueError:
+        raise ConfigError(f"torchvision publishes no ImageNet weights for '{backbone}'; use imagenet: timm")
+    try:
+        state = torch.hub.load_state_dict_from_url(url, progress=True, check_hash=True, weights_only=True)
+    except Exception as e:  # no network, a proxy, a refused or damaged download: all say the same
+        raise SerZooError(
+            f"{backbone}: could not fetch torchvision's ImageNet weights ({str(e).splitlines()[0]}); "
+            + offline_hint(backbone, url)
+        ) from None
+    load_transfer_state(model, state, in_chans, url)
+
+
+def timm_imagenet(model: nn.Module, backbone: str, num_classes: int, in_chans: int) -> None:
+    """timm's published ImageNet weights of ``backbone`` (its default tag), through timm's own loader (the
+    Hugging Face Hub and its cache), which also adapts the input conv and drops the old head."""
     cfg = model.pretrained_cfg
-    first_conv, classifier = cfg.get("first_conv"), cfg.get("classifier")
+    hub_id = cfg.get("hf_hub_id")
+    url = f"https://huggingface.co/{hub_id}/resolve/main/model.safetensors" if hub_id else cfg.get("url")
+    if not url:
+        raise ConfigError(f"timm publishes no ImageNet weights for '{backbone}'; set pretrained: false")
+    module = sys.modules.get(type(model).__module__)
+    try:
+        timm.models.load_pretrained(
+            model,
+            num_classes=num_classes,
+            in_chans=in_chans,
+            filter_fn=getattr(module, "checkpoint_filter_fn", None),
+        )
+    except Exception as e:  # no network or offline mode (huggingface_hub), a refused download: all alike
+        raise SerZooError(
+            f"{backbone}: could not fetch timm's ImageNet weights ({str(e).splitlines()[0]}); "
+            + offline_hint(backbone, url)
+        ) from None
+
+
+#: ``timm_transfer(imagenet=...)``: who publishes the ImageNet weights ``pretrained=True`` starts from
+IMAGENET_SOURCES = {"timm": timm_imagenet, "torchvision": torchvision_imagenet}
+
+
+def load_transfer_weights(model: nn.Module, path: Path, in_chans: int) -> None:
+    """Load an ImageNet state dict file (see ``load_transfer_state``)."""
     try:
         state = load_state_dict(str(path), weights_only=True)
     except Exception as e:
         raise SerZooError(
             f"cannot read weights {path} ({str(e).splitlines()[0]}); give a torch or safetensors state dict"
         ) from None
+    load_transfer_state(model, state, in_chans, path)
+
+
+def load_transfer_state(model: nn.Module, state: dict, in_chans: int, source) -> None:
+    """Load an ImageNet state dict: adapt the first conv (timm's RGB-sum), skip the old head, and
+    refuse one that does not fit (timm alone would load it non-strictly and silently). ``source`` names
+    where it came from, for the message."""
+    cfg = model.pretrained_cfg
+    first_conv, classifier = cfg.get("first_conv"), cfg.get("classifier")
     state = _timm_checkpoint_filter(model)(
         state
     )  # e.g. torchvision VGG's classifier.* -> timm's pre_logits.*
@@ -120,7 +185,7 @@ def load_transfer_weights(model: nn.Module, path: Path, in_chans: int) -> None:
     if missing or unexpected:
         bad = sorted(missing)[:3] or sorted(unexpected)[:3]
         raise SerZooError(
-            f"weights {path} do not fit {model.default_cfg.get('architecture', type(model).__name__)}: "
+            f"weights {source} do not fit {model.default_cfg.get('architecture', type(model).__name__)}: "
             f"{len(missing)} missing and {len(unexpected)} unexpected keys (e.g. {bad})"
         )
 
@@ -174,8 +239,11 @@ def resnet18(
 
     Args:
         num_classes (int): Number of output classes.
-        pretrained (bool, optional): Start from ImageNet weights; needs ``weights``. (Default: ``False``)
-        weights (str or None, optional): Local path or http(s) URL of the state dict. (Default: ``None``)
+        pretrained (bool, optional): Start from ImageNet weights: ``weights`` when given, else
+            torchvision's ``resnet18-f37072fd.pth``, downloaded once into ``$TORCH_HOME``.
+            (Default: ``False``)
+        weights (str or None, optional): Local path or http(s) URL of the state dict, e.g. that file on a
+            machine without a network. (Default: ``None``)
         in_chans (int, optional): Input channels; pretrained RGB filters are summed into them.
             (Default: ``1``)
         drop_rate (float, optional): Dropout before the classifier. (Default: ``0.0``)
@@ -188,7 +256,7 @@ def resnet18(
         >>> model(torch.randn(2, 1, 64, 301)).shape
         torch.Size([2, 8])
     """
-    return timm_transfer("resnet18", num_classes, pretrained, weights, in_chans, drop_rate)
+    return timm_transfer("resnet18", num_classes, pretrained, weights, in_chans, drop_rate, "torchvision")
 
 
 @register_model(
@@ -210,8 +278,11 @@ def vgg16(
 
     Args:
         num_classes (int): Number of output classes.
-        pretrained (bool, optional): Start from ImageNet weights; needs ``weights``. (Default: ``False``)
-        weights (str or None, optional): Local path or http(s) URL of the state dict. (Default: ``None``)
+        pretrained (bool, optional): Start from ImageNet weights: ``weights`` when given, else
+            torchvision's ``vgg16-397923af.pth``, downloaded once into ``$TORCH_HOME``.
+            (Default: ``False``)
+        weights (str or None, optional): Local path or http(s) URL of the state dict, e.g. that file on a
+            machine without a network. (Default: ``None``)
         in_chans (int, optional): Input channels; pretrained RGB filters are summed into them.
             (Default: ``1``)
         drop_rate (float, optional): Dropout in the classifier's pre-logits. (Default: ``0.5``)
@@ -224,4 +295,4 @@ def vgg16(
         >>> model.eval()(torch.randn(1, 1, 64, 301)).shape  # doctest: +SKIP
         torch.Size([1, 8])
     """
-    return timm_transfer("vgg16", num_classes, pretrained, weights, in_chans, drop_rate)
+    return timm_transfer("vgg16", num_classes, pretrained, weights, in_chans, drop_rate, "torchvision")

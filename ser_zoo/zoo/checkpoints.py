@@ -2,9 +2,9 @@
 
 A zoo checkpoint is ``<name>.safetensors`` (the SERModule's net + front-end state, fp16 where accuracy
 holds) beside ``<name>.json`` (everything needed to rebuild it: model, options, front-end, classes, sample
-rate, crop) and ``<name>.md`` (the human model card). ``load_pretrained`` rebuilds the module from the card
-and loads the weights once their sha256 matches (``ser_zoo.weights``); ``export_checkpoint`` writes all
-three from a fit.
+rate, crop, where the weights are published) and ``<name>.md`` (the human model card). ``load_pretrained``
+rebuilds the module from the card and loads the weights once their sha256 matches (``ser_zoo.weights``, which
+fetches them on first use); ``export_checkpoint`` writes all three from a fit.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from safetensors.torch import save_file
 
 from ..lit.module import SERModule
 from ..lit.safe_ckpt import load_module
-from ..weights import resolve, sha256_file, verified_state_dict, zoo_folder
+from ..weights import resolve, sha256_file, verified_state_dict, weights_status, zoo_folder
+from ..zoo_paths import DEFAULT_MODEL, hub_location, in_checkout
 
 LICENCE = (
     "Trained on research corpora licensed for non-commercial research only (RAVDESS: CC BY-NC-SA 4.0; "
@@ -26,10 +27,13 @@ LICENCE = (
 )
 
 
-def zoo_table(cards: list[dict[str, Any]]) -> list[str]:
+def zoo_table(cards: list[dict[str, Any]], zoo_dir: Optional[Union[str, Path]] = None) -> list[str]:
     """``ser-zoo zoo list``: one aligned row per card, with the checkpoint's own test-fold UA beside its
-    recipe's mean over the folds run (the card's ``test_fold_ua`` and ``recipe_ua``)."""
-    rows = [("name", "model", "classes", "protocol", "fold", "test UA", "recipe UA (folds)", "MiB")]
+    recipe's mean over the folds run (the card's ``test_fold_ua`` and ``recipe_ua``), and where its weights
+    are (``weights_status``); the default model of ``infer`` and ``listen`` is starred."""
+    rows = [
+        ("name", "model", "classes", "protocol", "fold", "test UA", "recipe UA (folds)", "MiB", "weights")
+    ]
     for c in cards:
         test = (
             f"{c['test_fold_ua'] * 100:.2f}"
@@ -48,7 +52,7 @@ def zoo_table(cards: list[dict[str, Any]]) -> list[str]:
         )
         rows.append(
             (
-                c["name"],
+                c["name"] + (" *" if c["name"] == DEFAULT_MODEL else ""),
                 c["model"],
                 str(len(c["class_names"])),
                 c.get("protocol", "?"),
@@ -56,10 +60,15 @@ def zoo_table(cards: list[dict[str, Any]]) -> list[str]:
                 test,
                 recipe,
                 f"{c['size_bytes'] / 2**20:.1f}",
+                weights_status(c, zoo_dir),
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
+    return lines + [
+        "* the default --model of ser-zoo infer and listen. weights: here = shipped in the package (or the "
+        "source checkout), cached = in $SER_ZOO_HOME, download = fetched on first use"
+    ]
 
 
 def module_from_card(card: dict[str, Any]):
@@ -82,7 +91,8 @@ def module_from_card(card: dict[str, Any]):
 def load_pretrained(
     name_or_path: str, zoo_dir: Optional[Union[str, Path]] = None, device: Optional[str] = None
 ):
-    """A ready SERModule (eval mode) from a zoo checkpoint.
+    """A ready SERModule (eval mode) from a zoo checkpoint: a zoo name (``list_pretrained()``; weights fetched
+    into ``$SER_ZOO_HOME`` on first use), ``hf-hub:ORG/NAME`` or a ``.safetensors`` path with its card beside.
 
     Example: ``load_pretrained("resnet18_ravdess").predict("clip.wav")``.
     """
@@ -101,7 +111,8 @@ def export_checkpoint(
     fp16: bool = True,
     card_extra: Optional[dict[str, Any]] = None,
 ) -> Path:
-    """Turn a Lightning ``.ckpt`` from ``ser-zoo fit`` into ``<name>.safetensors`` + ``.json`` + ``.md``."""
+    """Turn a Lightning ``.ckpt`` from ``ser-zoo fit`` into ``<name>.safetensors`` + ``.json`` + ``.md``, in
+    ``out_dir`` (default: a source checkout's ``checkpoints/``, else ``./checkpoints``)."""
     module = load_module(ckpt_path)  # CRC-checked, weights_only
     h = module.hparams
     state = {
@@ -111,7 +122,7 @@ def export_checkpoint(
     }
     if fp16:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
-    out = zoo_folder(out_dir)
+    out = zoo_folder(out_dir) if out_dir or in_checkout() else Path("checkpoints")
     out.mkdir(parents=True, exist_ok=True)
     weights = out / f"{name}.safetensors"
     # One metadata key: safetensors writes its metadata map in a random order, so two would make the bytes,
@@ -130,6 +141,7 @@ def export_checkpoint(
         "sha256": sha256_file(weights),
         "size_bytes": weights.stat().st_size,
         "licence": LICENCE,
+        **hub_location(name),  # where `ser-zoo zoo push NAME --repo-id ser-zoo/NAME` publishes it
         **(card_extra or {}),
     }
     (out / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
@@ -137,8 +149,9 @@ def export_checkpoint(
     return weights
 
 
-def model_card_markdown(card: dict[str, Any]) -> str:
-    """The human model card (``<name>.md``) of a zoo checkpoint's JSON card."""
+def model_card_markdown(card: dict[str, Any], load_name: Optional[str] = None) -> str:
+    """The human model card (``<name>.md``) of a zoo checkpoint's JSON card; ``load_name`` is what the usage
+    example loads (default: the zoo name)."""
     m = card.get("metrics", {})
     rows = "\n".join(f"| {k} | {v} |" for k, v in m.items()) or "| (not measured) | |"
     heard = (
@@ -154,6 +167,14 @@ def model_card_markdown(card: dict[str, Any]) -> str:
         f"weights {card['dtype']} ({card['size_bytes'] / 2**20:.1f} MiB)"
     )
     protocol = card.get("protocol", "?")
+    where = (
+        f"**Weights:** {card['url']}"
+        + (f" (Hugging Face Hub: `hf-hub:{card['hf_hub_id']}`)" if card.get("hf_hub_id") else "")
+        + "; fetched on first use and checked against the sha256 above.\n"
+        if card.get("url")
+        else ""
+    )
+    notes = f"**Note:** {card['notes']}\n" if card.get("notes") else ""
     return f"""# {card["name"]}
 
 **Architecture:** {arch}.
@@ -167,12 +188,13 @@ def model_card_markdown(card: dict[str, Any]) -> str:
 
 **Reproduce:** `{card.get("command", "?")}` (config `{card.get("config", "?")}`).
 **sha256:** `{card["sha256"]}`
-
+{where}{notes}
 **Licence:** {card["licence"]}
 
 ```python
 import ser_zoo
-model = ser_zoo.load_pretrained("{card["name"]}")
+
+model = ser_zoo.load_pretrained("{load_name or card["name"]}")
 model.predict("clip.wav")
 ```
 """

@@ -9,27 +9,35 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from ..data.corpora import filter_classes, read_corpora
 from ..data.datamodule import default_data_root
-from ..data.labels import resolve_classes
-from ..data.splits import get_protocol
+from ..data.sources import as_list, class_names, keep_classes, read_sources
+from ..data.splits import get_protocol, with_folds
 from ..errors import ConfigError
 from ..finetune import check_unheard
-from ..weights import resolve
+from ..weights import load_card
 
 __all__ = ["check_unheard", "fold_heard_speakers", "saved_heard_speakers"]
 
 
 def fold_heard_speakers(
-    protocol: str, fold: int, classes: Optional[str], root: Union[str, Path], init_from: Optional[str] = None
+    protocol: str,
+    fold: int,
+    classes: Optional[str],
+    root: Union[str, Path],
+    init_from: Optional[str] = None,
+    corpora: Optional[Union[str, list[str]]] = None,
+    folds: Optional[int] = None,
+    label_map: Optional[dict[str, str]] = None,
 ) -> list[str]:
-    """Training and validation speakers of a protocol fold, plus everything its ``init_from`` start heard."""
-    p = get_protocol(protocol)
-    clips = filter_classes(read_corpora(p.corpora, root), tuple(resolve_classes(classes or p.classes)))
+    """Training and validation speakers of a protocol fold (on ``corpora``, your own folders and manifests
+    included, when given), plus everything its ``init_from`` start heard."""
+    p = get_protocol(protocol) if folds is None else with_folds(get_protocol(protocol), folds)
+    table = read_sources(as_list(corpora) or p.corpora, root, label_map)
+    clips = keep_classes(table.clips, class_names(table, classes, p.classes), say=False)
     split = p.split(clips, fold)
     heard = {clips[i].speaker for i in [*split.train, *split.val]}
     if init_from:
-        start = resolve(init_from)[1]
+        start = load_card(init_from)
         if "heard_speakers" not in start:
             raise ConfigError(
                 f"zoo checkpoint '{start['name']}' does not list the speakers it heard; refresh its "
@@ -57,4 +65,7 @@ def saved_heard_speakers(
         data.get("classes"),
         root or default_data_root(),
         hp.get("init_from"),
+        data.get("corpora"),
+        data.get("folds"),
+        data.get("label_map"),
     )
