@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
 from .errors import ConfigError, SerZooError
+from .zoo_paths import DEFAULT_MODEL
 
 #: a handler gets the parsed arguments and the ones no parser knew (bench and demo pass them to LightningCLI)
 Handler = Callable[[argparse.Namespace, list[str]], Optional[int]]
@@ -44,7 +45,8 @@ TRAINING = {
     "predict": "write per-clip class probabilities of a fold",
 }
 
-MODEL_HELP = "zoo name, .safetensors path or a .ckpt from ser-zoo fit"
+MODEL_HELP = "zoo name (ser-zoo zoo list), hf-hub:ORG/NAME, a .safetensors path or a .ckpt from ser-zoo fit"
+DEFAULT_MODEL_HELP = f"{MODEL_HELP} (default: {DEFAULT_MODEL}, shipped in the package)"
 ROOT_HELP = "data root (default: $SER_ZOO_DATA or ../shared/data)"
 RESULTS = "benchmarks/results"
 
@@ -91,7 +93,83 @@ def _data_protocols(args: argparse.Namespace, extra: list[str]) -> None:
 
     for p in PROTOCOLS.values():
         tag = "speaker-independent" if p.speaker_independent else "NOT speaker-independent"
-        print(f"{p.name:<15} {tag:<24} {p.classes:<10} {p.description}")
+        print(f"{p.name:<15} {tag:<24} {p.classes or 'the data':<10} {p.description}")
+
+
+def _yaml_value(text: str, flag: str):
+    """A YAML flow value of the command line (``[a, b]``, ``{joy: happy}``)."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(
+            f"{flag} {text!r} is not YAML ({str(e).splitlines()[0]}); e.g. '{{joy: happy}}'"
+        ) from None
+
+
+def _listed(values: Optional[list[str]], flag: str) -> Optional[list[str]]:
+    """``a b`` or ``[a, b]`` as a list."""
+    if values and len(values) == 1 and values[0].lstrip().startswith("["):
+        return [str(v) for v in _yaml_value(values[0], flag)]
+    return values
+
+
+def _label_map(text: Optional[str]) -> Optional[dict[str, str]]:
+    if text is None:
+        return None
+    value = _yaml_value(text, "--data.label_map")
+    if not isinstance(value, dict):
+        raise ConfigError(f"--data.label_map {text!r}: give a mapping, e.g. '{{joy: happy, anger: angry}}'")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _data_options(parser: argparse.ArgumentParser, corpora_flag: bool) -> None:
+    """The ``--data.*`` options of ``data check`` and ``evaluate``, named as in ``ser-zoo fit``."""
+    if corpora_flag:
+        parser.add_argument(
+            "--data.corpora",
+            dest="corpora",
+            nargs="+",
+            required=True,
+            metavar="CORPUS",
+            help="your folders (label/[speaker/]*.wav) or manifests (CSV/TSV/JSONL), and built-in names",
+        )
+    parser.add_argument("--data.root", "--root", dest="root", default=None, help=ROOT_HELP)
+    parser.add_argument(
+        "--data.label_map", "--label_map", dest="label_map", default=None, help="e.g. '{joy: happy}'"
+    )
+    parser.add_argument(
+        "--data.classes", "--classes", dest="classes", nargs="+", default=None, help="default: every label"
+    )
+    parser.add_argument("--data.protocol", "--protocol", dest="protocol", default=None)
+    parser.add_argument(
+        "--data.folds", "--folds", dest="folds", type=int, default=None, help="of speaker-kfold"
+    )
+    parser.add_argument("--format", default="table", choices=["table", "json"])
+
+
+def _data_check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("corpora", nargs="+", metavar="PATH", help="folders, manifests or built-in names")
+    _data_options(parser, corpora_flag=False)
+    parser.add_argument("--min_seconds", type=float, default=0.5, help="clips shorter than this are flagged")
+
+
+def _data_check(args: argparse.Namespace, extra: list[str]) -> int:
+    from .data.check import check_data, format_check
+
+    report = check_data(
+        corpora=args.corpora,
+        root=args.root,
+        label_map=_label_map(args.label_map),
+        classes=_listed(args.classes, "--data.classes"),
+        protocol=args.protocol,
+        folds=args.folds or 5,
+        min_seconds=args.min_seconds,
+        progress=sys.stderr.isatty(),
+    )
+    print(format_check(report, args.format))
+    return 0 if report["ok"] else 1
 
 
 # models, bench, leaderboard
@@ -187,7 +265,7 @@ def _leaderboard(args: argparse.Namespace, extra: list[str]) -> None:
 
 def _infer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+")
-    parser.add_argument("--model", required=True, help=MODEL_HELP)
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=DEFAULT_MODEL_HELP)
     parser.add_argument("--format", default="table", choices=["table", "csv", "json"])
     parser.add_argument("--out", default=None, help="write the results here instead of stdout")
     parser.add_argument("--batch_size", type=int, default=16)
@@ -224,7 +302,7 @@ def _infer(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _listen_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help=MODEL_HELP)
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=DEFAULT_MODEL_HELP)
     parser.add_argument("--window", type=float, default=3.0, help="seconds classified each time")
     parser.add_argument("--hop", type=float, default=1.0, help="seconds between results")
     parser.add_argument(
@@ -258,6 +336,30 @@ def _export(args: argparse.Namespace, extra: list[str]) -> int:
     return run_export(model_spec=args.model, fmt=args.format, out=args.out, seconds=args.seconds)
 
 
+def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help=MODEL_HELP)
+    _data_options(parser, corpora_flag=True)
+    parser.add_argument("--batch_size", type=int, default=32)
+    parser.add_argument("--out", default=None, help="write the report here instead of stdout")
+
+
+def _evaluate(args: argparse.Namespace, extra: list[str]) -> int:
+    from .evaluate import run_evaluate
+
+    return run_evaluate(
+        fmt=args.format,
+        out=args.out,
+        model_spec=args.model,
+        corpora=_listed(args.corpora, "--data.corpora"),
+        root=args.root,
+        protocol=args.protocol,
+        folds=args.folds,
+        classes=_listed(args.classes, "--data.classes"),
+        label_map=_label_map(args.label_map),
+        batch_size=args.batch_size,
+    )
+
+
 # zoo, demo
 
 
@@ -269,10 +371,50 @@ def _zoo_list(args: argparse.Namespace, extra: list[str]) -> None:
     print("\n".join(zoo_table(cards)) if cards else "no zoo checkpoints yet")
 
 
+def _zoo_download_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("names", nargs="+", metavar="NAME", help="zoo names, or all")
+
+
+def _zoo_download(args: argparse.Namespace, extra: list[str]) -> None:
+    from .weights import list_pretrained, resolve
+    from .zoo_paths import zoo_home
+
+    names = list_pretrained() if "all" in args.names else args.names
+    for name in names:
+        weights, _ = resolve(name, verify_cached=True)
+        print(f"{name}: {weights}")
+    print(f"cache: {zoo_home()} ($SER_ZOO_HOME); these load offline from now on")
+
+
+def _zoo_push_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", help="zoo name or a .safetensors path with its .json card beside it")
+    parser.add_argument("--repo-id", "--repo_id", dest="repo_id", required=True, help="ORG/NAME on the Hub")
+    parser.add_argument("--private", action="store_true", help="create the repository private")
+    parser.add_argument("--token", default=None, help="Hub token (default: HF_TOKEN or the saved login)")
+    parser.add_argument("--revision", default=None, help="branch to commit to (default: main)")
+
+
+def _zoo_push(args: argparse.Namespace, extra: list[str]) -> None:
+    from .zoo.push import push_checkpoint
+
+    url = push_checkpoint(
+        args.name, repo_id=args.repo_id, private=args.private, token=args.token, revision=args.revision
+    )
+    print(f"pushed {args.name} to {url}; load it with hf-hub:{args.repo_id}")
+
+
+def _recipes(args: argparse.Namespace, extra: list[str]) -> None:
+    from .recipes import recipe_table
+
+    print("\n".join(recipe_table()))
+
+
 def _zoo_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("ckpt")
     parser.add_argument("--name", required=True)
-    parser.add_argument("--out", default=None, help="default: the repo's checkpoints/")
+    parser.add_argument(
+        "--out", default=None, help="default: a source checkout's checkpoints/, else ./checkpoints"
+    )
     parser.add_argument("--fp32", action="store_true", help="keep fp32 weights (default fp16)")
     parser.add_argument(
         "--card", default=None, help="JSON file with card fields: data, protocol, metrics, config, command"
@@ -313,8 +455,8 @@ COMMANDS: dict[str, Command] = {
         "model x fold, resumable",
     ),
     "data": Command(
-        "corpora: summary, download, protocols",
-        description="inspect or fetch corpora",
+        "corpora: summary, download, protocols, check",
+        description="inspect, fetch or check corpora (built-in ones, and your own folders and manifests)",
         actions={
             "summary": Command(
                 "clips, speakers and hours per corpus and emotion", _data_summary, _data_summary_arguments
@@ -323,6 +465,14 @@ COMMANDS: dict[str, Command] = {
                 "fetch a corpus from its official source", _data_download, _data_download_arguments
             ),
             "protocols": Command("list the evaluation protocols", _data_protocols),
+            "check": Command(
+                "counts, durations, rates and faults of a corpus, before training",
+                _data_check,
+                _data_check_arguments,
+                description="per-label and per-speaker counts, durations and sample rates; unreadable, "
+                "silent, too short and clipped files; identical audio under two labels; what blocks or "
+                "weakens the protocol. Exits 1 only where training cannot proceed",
+            ),
         },
     ),
     "demo": Command(
@@ -330,6 +480,13 @@ COMMANDS: dict[str, Command] = {
         _demo,
         _demo_arguments,
         description="train and test the default recipe on real data for a short schedule",
+    ),
+    "evaluate": Command(
+        "zero-shot scores of a trained model on labelled clips",
+        _evaluate,
+        _evaluate_arguments,
+        description="WA, UA and macro-F1 of a trained model on your labelled clips before any training, on "
+        "the classes the model and the data share (per fold with --data.protocol)",
     ),
     "export": Command(
         "a model as an ONNX file",
@@ -353,15 +510,30 @@ COMMANDS: dict[str, Command] = {
         description="emotion of live microphone input, every hop over a rolling window",
     ),
     "models": Command("registered models: source, licence, front-end", _models),
+    "recipes": Command(
+        "the shipped training recipes (ser-zoo fit --config NAME)",
+        _recipes,
+        description="the training recipes shipped in the package: ser-zoo fit --config NAME (or a path)",
+    ),
     "zoo": Command(
-        "published checkpoints: list, export",
+        "published checkpoints: list, download, export, push",
         description="published checkpoints",
         actions={
             "list": Command("the zoo checkpoints and their headline numbers", _zoo_list),
+            "download": Command(
+                "fetch zoo weights into $SER_ZOO_HOME now, for offline use later",
+                _zoo_download,
+                _zoo_download_arguments,
+            ),
             "export": Command(
                 "turn a fit .ckpt into a zoo checkpoint (safetensors + card)",
                 _zoo_export,
                 _zoo_export_arguments,
+            ),
+            "push": Command(
+                "publish a zoo checkpoint on the Hugging Face Hub (weights, card, README)",
+                _zoo_push,
+                _zoo_push_arguments,
             ),
         },
     ),
@@ -370,7 +542,7 @@ COMMANDS: dict[str, Command] = {
 
 TRAINING_NOTE = """\
 fit, validate, test and predict are LightningCLI commands; ser-zoo fit --help
-lists their options (a recipe: --config configs/NAME.yaml).
+lists their options (a recipe: --config NAME, as ser-zoo recipes lists, or a path).
 ser-zoo COMMAND --help describes each of the others."""
 
 

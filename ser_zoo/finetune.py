@@ -1,9 +1,10 @@
 """Fine-tuning from a zoo checkpoint (``model.init_from``): which weights carry over, whom they heard.
 
-A new class set keeps the backbone and re-initialises the head. A card lists every speaker whose clips trained
-or validated the weights (its own fold's, and those of the checkpoint it started from); a fit from those
-weights that tests on one of them has seen its test speakers and is no longer speaker-independent, so
-``check_unheard`` stops it before training.
+A new class set keeps the backbone and replaces the head, keeping the rows of the classes the checkpoint
+shares with it (matched by name: your labels mapped onto the emotion vocabulary meet the zoo's). A card lists
+every speaker whose clips trained or validated the weights (its own fold's, and those of the checkpoint it
+started from); a fit from those weights that tests on one of them has seen its test speakers and is no longer
+speaker-independent, so ``check_unheard`` stops it before training.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any, NamedTuple, Optional, Union
 
+import torch
 from torch import nn
 
 from .errors import ConfigError
@@ -24,10 +26,12 @@ METRIC_PREFIXES = ("train_", "val_", "test_", "confmat")
 
 
 class FineTuneStart(NamedTuple):
-    """What a fine-tuning start loaded: the tensors left freshly initialised and the card of the weights."""
+    """What a fine-tuning start loaded: the head tensors replaced, the card of the weights, and the classes
+    whose head rows came from the checkpoint (the other rows are freshly initialised)."""
 
     fresh: list[str]
     card: dict[str, Any]
+    kept_classes: list[str] = []
 
 
 def init_from_pretrained(
@@ -35,10 +39,12 @@ def init_from_pretrained(
 ) -> FineTuneStart:
     """Fine-tuning start: copy every zoo tensor whose shape fits; a new class set only replaces the head.
 
-    ``module`` is a ``SERModule`` (anything with ``hparams.model`` and the zoo checkpoint's state-dict keys).
-    Tensors whose shapes differ must be classifier ones (leading dimension = the old class count); anything
-    else means a different architecture and fails. Returns the names left freshly initialised and the card
-    (whose heard speakers the fit checks against its test fold).
+    ``module`` is a ``SERModule`` (anything with ``hparams.model``, ``class_names`` and the zoo checkpoint's
+    state-dict keys). Tensors whose shapes differ must be classifier ones (leading dimension = the old class
+    count); anything else means a different architecture and fails. When the class lists differ, the head's
+    rows of the classes both share are copied by name and the others keep their fresh initialisation. Returns
+    the head tensors replaced, the card (whose heard speakers the fit checks against its test fold) and the
+    classes whose rows were kept.
     """
     weights, card = resolve(name_or_path, zoo_dir)
     if card["model"] != module.hparams.model:
@@ -48,17 +54,23 @@ def init_from_pretrained(
         )
     state = verified_state_dict(weights, card)
     own = module.state_dict()
-    old_classes = len(card["class_names"])
+    old_names, new_names = list(card["class_names"]), list(getattr(module, "class_names", None) or [])
+    if new_names == [str(i) for i in range(len(new_names))]:  # SERModule's placeholders: no names to match
+        new_names = []
     fresh = []
     for k, v in list(state.items()):
         if k in own and own[k].shape != v.shape:
-            if v.shape[0] != old_classes:
+            if v.shape[0] != len(old_names) or own[k].shape[1:] != v.shape[1:]:
                 raise ConfigError(
                     f"init_from '{name_or_path}': {k} has shape {tuple(v.shape)} but the model "
                     f"expects {tuple(own[k].shape)}; the front-end or model options differ from the card"
                 )
-            del state[k]
             fresh.append(k)
+    if new_names and new_names != old_names and not fresh:  # as many classes, other names or order
+        fresh = head_tensors(own, len(new_names))
+    kept = [c for c in new_names if c in old_names] if fresh else []
+    for k in fresh:
+        state[k] = shared_rows(own[k], state[k], new_names, old_names)
     missing, unexpected = module.load_state_dict(state, strict=False)
     missing = [k for k in missing if k not in fresh and not k.startswith(METRIC_PREFIXES)]
     if missing or unexpected:
@@ -66,8 +78,41 @@ def init_from_pretrained(
             f"init_from '{name_or_path}' does not fit: missing {missing[:3]}, unexpected {unexpected[:3]}"
         )
     if fresh:
-        log.warning("init_from %s: new class set, head re-initialised (%s)", name_or_path, ", ".join(fresh))
-    return FineTuneStart(fresh, card)
+        log.warning(
+            "init_from %s: new class set, head replaced (%s); rows kept for %s, fresh for %s",
+            name_or_path,
+            ", ".join(fresh),
+            ", ".join(kept) or "no class",
+            ", ".join(c for c in new_names if c not in kept) or "no class",
+        )
+    return FineTuneStart(fresh, card, kept)
+
+
+def head_tensors(state: dict[str, torch.Tensor], num_classes: int) -> list[str]:
+    """The classifier's tensors: those of the last layer (in the module's order) whose weight has one row per
+    class."""
+    layers = [
+        k.rsplit(".", 1)[0]
+        for k, v in state.items()
+        if k.endswith(".weight") and v.dim() >= 1 and not k.startswith(METRIC_PREFIXES)
+    ]
+    heads = [name for name in layers if state[f"{name}.weight"].shape[0] == num_classes]
+    if not heads:
+        return []
+    return [k for k in state if k.rsplit(".", 1)[0] == heads[-1] and state[k].dim() >= 1]
+
+
+def shared_rows(
+    fresh: torch.Tensor, trained: torch.Tensor, new_names: list[str], old_names: list[str]
+) -> torch.Tensor:
+    """``fresh`` (the new head's initial tensor) with the rows of the classes ``old_names`` shares copied from
+    ``trained``; a class list unknown on either side keeps every fresh row."""
+    out = fresh.detach().clone()
+    old_row = {name: i for i, name in enumerate(old_names)}
+    for i, name in enumerate(new_names):
+        if name in old_row:
+            out[i] = trained[old_row[name]].to(out.dtype)
+    return out
 
 
 def check_unheard(card: dict[str, Any], dm: Any, role: str = "model.init_from") -> None:

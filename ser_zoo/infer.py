@@ -1,8 +1,10 @@
 """``ser-zoo infer``: emotions of files, folders and globs, or a timeline over a long recording.
 
 Good files are classified in batches; a bad file (missing, corrupt, empty, silent, not audio) is reported with
-its reason at the end and never stops the run or loses the other results. Long recordings are read window by
-window from disk (``soundfile`` blocks), so memory stays flat whatever the file's length.
+its reason at the end and never stops the run or loses the other results. A folder's files that are not audio
+are listed too, never silently dropped, and ``--format json``/``csv`` carry every skipped file with its reason
+beside the results. Long recordings are read window by window from disk (``audio.read_blocks``), so memory
+stays flat whatever the file's length.
 """
 
 from __future__ import annotations
@@ -16,11 +18,10 @@ from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
 import numpy as np
-import soundfile as sf
 from tqdm.auto import tqdm
 
-from .audio import audio_info, load_audio, prepare_waveform
-from .data.corpora import AUDIO_EXTENSIONS
+from .audio import audio_info, load_audio, prepare_waveform, read_blocks, read_spans
+from .data.scan import FolderScan, Skipped, scan_folder
 from .data.vad import stream_speech_segments
 from .errors import AudioError, ConfigError, SerZooError
 from .inference import predict_waveforms
@@ -38,18 +39,27 @@ def load_model(spec: str):
     return load_pretrained(spec)
 
 
-def expand_inputs(items: Sequence[str]) -> list[Path]:
-    """Files as given (even missing ones, to be reported), folders searched recursively, globs expanded."""
+def scan_inputs(items: Sequence[str]) -> FolderScan:
+    """Files as given (even missing ones, to be reported), folders searched recursively (their files that are
+    not audio listed with a reason), globs expanded."""
     out: list[Path] = []
+    skipped: list[Skipped] = []
     for item in items:
         p = Path(item)
         if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS)
+            scan = scan_folder(p)
+            out += scan.audio
+            skipped += scan.skipped
         elif any(c in item for c in "*?["):
             out += sorted(Path(f) for f in glob.glob(item, recursive=True) if Path(f).is_file())
         else:
             out.append(p)
-    return out
+    return FolderScan(out, skipped)
+
+
+def expand_inputs(items: Sequence[str]) -> list[Path]:
+    """The audio files of ``scan_inputs``."""
+    return scan_inputs(items).audio
 
 
 def classify_files(
@@ -87,9 +97,7 @@ def stream_windows(
     win, hop = int(window_s * info.samplerate), int(hop_s * info.samplerate)
     if hop <= 0 or win <= 0 or hop > win:
         raise ConfigError(f"window {window_s} s and hop {hop_s} s: use 0 < hop <= window")
-    for i, block in enumerate(
-        sf.blocks(str(path), blocksize=win, overlap=win - hop, dtype="float32", always_2d=True)
-    ):
+    for i, block in enumerate(read_blocks(path, blocksize=win, overlap=win - hop)):
         if i and len(block) <= win - hop:
             break  # only the overlap left: already covered by the previous window
         yield (
@@ -106,9 +114,9 @@ def timeline(
     rows, chunk = [], []
     total = None  # the progress bar's length only: stream_windows names a missing or unreadable file itself
     try:
-        info = sf.info(str(path))
+        info = audio_info(path)
         total = max(1, int(info.frames / info.samplerate / hop_s)) if info.frames else None
-    except (RuntimeError, OSError):
+    except AudioError:
         pass
 
     def flush():
@@ -164,14 +172,9 @@ def speech_rows(
         try:
             native = audio_info(path).samplerate
             regions = stream_speech_segments(path)
-            for start, end in (p for r in regions for p in split_segment(*r, max_segment_s)):
-                data, _ = sf.read(
-                    str(path),
-                    start=int(start * native),
-                    stop=int(np.ceil(end * native)),
-                    dtype="float32",
-                    always_2d=True,
-                )
+            segments = [p for r in regions for p in split_segment(*r, max_segment_s)]
+            spans = [(int(start * native), int(np.ceil(end * native))) for start, end in segments]
+            for (start, end), data in zip(segments, read_spans(path, spans)):
                 chunk.append(
                     (
                         str(path),
@@ -189,14 +192,24 @@ def speech_rows(
     return rows, bad
 
 
-def format_rows(rows: list[dict], class_names: list[str], fmt: str, key: str = "file") -> str:
+def format_rows(
+    rows: list[dict],
+    class_names: list[str],
+    fmt: str,
+    key: str = "file",
+    skipped: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The results as a table, CSV or JSON; CSV and JSON carry the ``skipped`` files and their reasons too
+    (JSON: ``{"results": [...], "skipped": [{"file", "reason"}]}``; CSV: a row per skipped file with its
+    ``skipped`` column filled), so a program reading them learns of every file it asked about."""
     if fmt == "json":
-        return json.dumps(rows, indent=1)
+        gone = [{"file": f, "reason": why} for f, why in skipped]
+        return json.dumps({"results": rows, "skipped": gone}, indent=1)
     keys = {"file": ["file"], "segment": ["file", "start", "end"]}.get(key, ["start", "end"])
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow([*keys, "label", "prob", *[f"p_{c}" for c in class_names]])
+        w.writerow([*keys, "label", "prob", *[f"p_{c}" for c in class_names], "skipped"])
         for r in rows:
             w.writerow(
                 [
@@ -204,8 +217,11 @@ def format_rows(rows: list[dict], class_names: list[str], fmt: str, key: str = "
                     r["label"],
                     f"{r['prob']:.4f}",
                     *[f"{r['probs'][c]:.4f}" for c in class_names],
+                    "",
                 ]
             )
+        for f, why in skipped:
+            w.writerow([f, *[""] * (len(keys) + len(class_names) + 1), why])
         return buf.getvalue()
     if fmt != "table":
         raise ConfigError(f"--format {fmt!r}; use table, csv or json")
@@ -255,22 +271,22 @@ def run_infer(
         raise ConfigError("--vad classifies speech segments and --window fixed windows; give one of them")
     model = load_model(model_spec)
     names = list(model.class_names)
-    paths = expand_inputs(inputs)
+    paths, not_audio = scan_inputs(inputs)
     if not paths:
-        raise SerZooError(f"no audio files found in {list(inputs)}; give files, folders or globs")
+        listed = f" ({len(not_audio)} other files, e.g. {not_audio[0].path})" if not_audio else ""
+        raise SerZooError(f"no audio files found in {list(inputs)}{listed}; give files, folders or globs")
     if window:
         if len(paths) != 1:
             raise ConfigError("--window makes a timeline of one recording; give exactly one file")
-        rows, bad = timeline(model, paths[0], window, hop, batch_size), []
-        text = format_rows(rows, names, fmt, key="start")
+        rows, bad, key = timeline(model, paths[0], window, hop, batch_size), [], "start"
         if plot:
             print(f"timeline plot: {plot_timeline(rows, names, Path(plot))}", file=sys.stderr)
     elif vad:
-        rows, bad = speech_rows(model, paths, max_segment, batch_size)
-        text = format_rows(rows, names, fmt, key="segment") if rows else ""
+        (rows, bad), key = speech_rows(model, paths, max_segment, batch_size), "segment"
     else:
-        rows, bad = classify_files(model, paths, batch_size)
-        text = format_rows(rows, names, fmt) if rows else ""
+        (rows, bad), key = classify_files(model, paths, batch_size), "file"
+    bad = [*bad, *((s.path, s.reason) for s in not_audio)]
+    text = format_rows(rows, names, fmt, key=key, skipped=bad) if rows or fmt != "table" else ""
     if out:
         Path(out).write_text(text + ("\n" if not text.endswith("\n") else ""))
         print(f"wrote {len(rows)} rows to {out}", file=sys.stderr)

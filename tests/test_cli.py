@@ -46,11 +46,12 @@ SUB_COMMANDS = [
     "bench",
     "data",
     "demo",
+    "evaluate",
     "export",
     "infer",
     "leaderboard",
 ]
-SUB_COMMANDS += ["listen", "models", "zoo"]
+SUB_COMMANDS += ["listen", "models", "recipes", "zoo"]
 
 
 def listed(text: str, title: str) -> dict[str, str]:
@@ -70,7 +71,10 @@ def test_help_lists_every_sub_command_on_one_line(capsys, monkeypatch):
     assert "ser-zoo fit --help" in text
     assert main([]) == 2  # no command: the same listing, as a usage error
     assert listed(capsys.readouterr().err, "commands") == commands
-    for command, actions in (("data", ["summary", "download", "protocols"]), ("zoo", ["list", "export"])):
+    for command, actions in (
+        ("data", ["summary", "download", "protocols", "check"]),
+        ("zoo", ["list", "download", "export", "push"]),
+    ):
         with pytest.raises(SystemExit) as e:
             main([command, "--help"])
         assert e.value.code == 0 and list(listed(capsys.readouterr().out, "actions")) == actions

@@ -57,8 +57,14 @@ def test_folder_csv_lists_good_files_and_reports_bad_ones(model_path, audio_dir,
         ]
     )
     assert code == 1  # some files skipped
-    rows = list(csv.DictReader(out.open()))
+    every = list(csv.DictReader(out.open()))
+    rows = [r for r in every if not r["skipped"]]
     assert sorted(r["file"].split("/")[-1] for r in rows) == ["a.wav", "b.flac", "c_44k_stereo.wav"]
+    gone = {r["file"].split("/")[-1]: r["skipped"] for r in every if r["skipped"]}
+    assert (
+        sorted(gone) == ["empty.wav", "missing.wav", "notes.ogg", "silent.wav"]
+        and "silent" in gone["silent.wav"]
+    )
     assert all(abs(sum(float(v) for k, v in r.items() if k.startswith("p_")) - 1) < 1e-3 for r in rows)
     err = capsys.readouterr().err
     assert "skipped 4 file(s)" in err
@@ -69,8 +75,10 @@ def test_folder_csv_lists_good_files_and_reports_bad_ones(model_path, audio_dir,
 
 def test_json_and_table_and_globs(model_path, audio_dir, capsys):
     assert main(["infer", str(audio_dir / "*.wav"), "--model", model_path, "--format", "json"]) == 1
-    rows = json.loads(capsys.readouterr().out)
-    assert {r["file"].split("/")[-1] for r in rows} == {"a.wav", "c_44k_stereo.wav"}
+    report = json.loads(capsys.readouterr().out)
+    assert {r["file"].split("/")[-1] for r in report["results"]} == {"a.wav", "c_44k_stereo.wav"}
+    reasons = {r["file"].split("/")[-1]: r["reason"] for r in report["skipped"]}
+    assert sorted(reasons) == ["empty.wav", "silent.wav"] and "empty" in reasons["empty.wav"]
     assert main(["infer", str(audio_dir / "a.wav"), "--model", model_path]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].split()[:3] == ["file", "emotion", "prob"] and "a.wav" in out
@@ -105,7 +113,7 @@ def test_long_recording_timeline_streams_windows(model_path, tmp_path, capsys):
         )
         == 0
     )
-    rows = json.loads(out.read_text())
+    rows = json.loads(out.read_text())["results"]
     assert [r["start"] for r in rows] == starts and rows[-1]["end"] == 10.5
     assert png.stat().st_size > 1000
     bad = tmp_path / "bad.wav"

@@ -441,15 +441,17 @@ def test_infer_vad_classifies_speech_segments_only(speech_recording, tmp_path, c
         ["infer", str(path), str(tmp_path / "missing.wav"), "--model", model, "--vad", "--format", "json"]
     )
     captured = capsys.readouterr()
-    rows = json.loads(captured.out)
+    report = json.loads(captured.out)  # {"results": [...], "skipped": [...]}
+    rows = report["results"]
     assert code == 1 and "missing.wav" in captured.err  # the bad file is reported, the good one classified
+    assert any("missing.wav" in str(s) for s in report["skipped"])
     assert rows and all(r["file"] == str(path) and r["label"] in r["probs"] for r in rows)
     assert abs(rows[0]["start"] - speech_a[0]) < 0.1 and abs(rows[-1]["end"] - speech_b[1]) < 0.1
     assert all(r["end"] <= speech_a[1] + 0.1 or r["start"] >= speech_b[0] - 0.1 for r in rows)
     assert (
         main(["infer", str(path), "--model", model, "--vad", "--max_segment", "0.5", "--format", "json"]) == 0
     )
-    short = json.loads(capsys.readouterr().out)
+    short = json.loads(capsys.readouterr().out)["results"]
     assert len(short) > len(rows) and all(r["end"] - r["start"] <= 0.5 + 1e-3 for r in short)
     assert main(["infer", str(path), "--model", model, "--vad", "--window", "3"]) == 2
     assert "--vad classifies speech segments and --window fixed windows" in capsys.readouterr().err

@@ -127,7 +127,14 @@ def test_one_epoch_on_real_clips(name, data_root, tmp_path):
     assert module.trainer.global_step == 2
 
 
-@pytest.mark.parametrize("recipe", sorted(p.stem for p in CONFIGS.glob("*.yaml")))
+# Encoder recipes name published weights that cannot be had here; tests/test_encoders.py builds those
+# models from tiny configurations instead.
+ENCODER_RECIPE = ("wav2vec2_", "hubert_", "wavlm_", "whisper_")
+
+
+@pytest.mark.parametrize(
+    "recipe", sorted(p.stem for p in CONFIGS.glob("*.yaml") if not p.stem.startswith(ENCODER_RECIPE))
+)
 def test_every_recipe_builds_its_model_and_a_speaker_independent_protocol(recipe, data_root):
     from ser_zoo.lit.cli import build_cli
 
@@ -143,4 +150,5 @@ def test_every_recipe_builds_its_model_and_a_speaker_independent_protocol(recipe
         run=False,
     )
     assert cli.datamodule.protocol.speaker_independent
-    assert cli.model.hparams.model in recipe or recipe.startswith(cli.model.hparams.model)
+    family = cli.model.hparams.model.removeprefix("timm/").split("_")[0]  # timm/mobilenetv3_small_100
+    assert cli.model.hparams.model in recipe or recipe.startswith(family)

@@ -1,15 +1,16 @@
 """Decode a clip list once into one memory-mapped int16 array, so epochs never reopen audio files.
 
 The cache key hashes every clip's id, path, size and mtime plus the sample rate and length limit, so a changed
-corpus, file list or setting builds a new cache. Opening checks the index against the array (key, size on
-disk, npy header, total length), so a truncated or foreign file is rebuilt, not read. ``clip_key`` names one
-decoded clip by what it is (corpus, rate, clip id and a digest of its own samples): a corpus copied or
-re-mounted with new mtimes, or another protocol's clip list over the same corpus (the 6- and 7-class unions),
-builds another cache whose clips keep their keys, so the per-clip feature caches keyed by them (CREPE, GE2E,
-clip vectors, VAD offsets, which cost hours on a CPU) are found again. Builds hold a file lock and publish
-with an atomic rename, so two processes never see (or write) a half-built cache; a builder killed mid-way
-leaves only a temp folder, removed by the next build. Clips that fail to decode are reported and left out; the
-rest are kept.
+corpus, file list or setting builds a new cache (for your own corpora the path inside the corpus, so a corpus
+moved or renamed with its files' mtimes, as ``mv`` does, reuses its cache). Opening checks the index against
+the array (key, size on disk, npy header, total length), so a truncated or foreign file is rebuilt, not read.
+``clip_key`` names one decoded clip by what it is (corpus, rate, clip id and a digest of its own samples): a
+corpus copied or re-mounted with new mtimes, or another protocol's clip list over the same corpus (the 6- and
+7-class unions), builds another cache whose clips keep their keys, so the per-clip feature caches keyed by
+them (CREPE, GE2E, clip vectors, VAD offsets, which cost hours on a CPU) are found again. Builds hold a file
+lock and publish with an atomic rename, so two processes never see (or write) a half-built cache; a builder
+killed mid-way leaves only a temp folder, removed by the next build. Clips that fail to decode are reported
+and left out; the rest are kept.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def cache_key(clips: Sequence[Clip], sample_rate: int, max_seconds: float = 60.0
     h = hashlib.sha256(settings.encode())
     for c in clips:
         st = os.stat(c.path)
-        h.update(f"|{c.id}|{c.path}|{st.st_size}|{st.st_mtime_ns}".encode())
+        where = c.key or c.path  # your own corpus: the path inside it, so moving or renaming it keeps the key
+        h.update(f"|{c.id}|{where}|{st.st_size}|{st.st_mtime_ns}".encode())
     return h.hexdigest()[:16]
 
 

@@ -28,12 +28,15 @@ class Clip:
     gender: str
     emotion: str
     intensity: str = ""  # RAVDESS normal/strong, CREMA-D level (LO MD HI XX, one 'X')
-    text: str = ""  # RAVDESS statement, CREMA-D sentence, TESS word, SAVEE sentence code
+    text: str = ""  # RAVDESS statement, CREMA-D sentence, TESS word, SAVEE sentence code; your own: the label
+    key: str = ""  # your own corpus: the file's path inside its folder or beside its manifest
+    split: str = ""  # your own corpus: the manifest's split column (train, val, test), for given-split
 
     @property
     def id(self) -> str:
-        """Unique across corpora (SAVEE reuses file names across speakers)."""
-        return f"{self.speaker}/{Path(self.path).stem}"
+        """Unique within its corpus (SAVEE reuses file names across speakers); your own corpus's clips are
+        named by their path inside the corpus, so a moved or renamed folder keeps the names."""
+        return self.key or f"{self.speaker}/{Path(self.path).stem}"
 
 
 def _audio_files(folder: Path) -> list[Path]:

@@ -1,12 +1,16 @@
 """The LightningDataModule: protocol fold -> cached waveforms -> cropped, padded batches.
 
-CPU work stops at the waveform: features and augmentation run on the model's device.
+CPU work stops at the waveform: features and augmentation run on the model's device. The corpora are built-in
+names or your own folders and manifests (``data/sources.py``); your own clips share one cache family named by
+their paths inside the corpus, so a moved or renamed corpus finds its caches again.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
+from collections import defaultdict
 from pathlib import Path
 from typing import Literal, NamedTuple, Optional, Sequence, TypedDict, Union
 
@@ -15,13 +19,19 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ..errors import SerZooError
+from ..errors import ConfigError, SerZooError
 from ..seeding import derived_seed
 from .cache import WaveformCache
-from .corpora import Clip, filter_classes, read_corpus
-from .labels import resolve_classes
+from .corpora import Clip
 from .sampling import EpochShuffle, ResumableLoader
-from .splits import get_protocol
+from .sources import ClipTable, as_list, class_names, is_builtin, keep_classes, read_sources
+from .splits import check_protocol, get_protocol, with_folds
+
+log = logging.getLogger("ser_zoo")
+
+#: The waveform cache name (and clip-key family) of every clip from your own folders and manifests: clips are
+#: named by their path inside the corpus, so the keys do not depend on where the corpus lives or its name.
+OWN_CACHE = "own"
 
 
 def default_data_root() -> str:
@@ -69,6 +79,25 @@ class ClipBatch(TypedDict):
     gender: torch.Tensor  # (batch,) float32 ``GENDER_CODE`` values
     clip: list[str]  # the clips' cache keys
     start: torch.Tensor  # (batch,) int64 crop starts, in samples
+
+
+def build_caches(
+    clips: Sequence[Clip], cache_dir: Optional[str], sample_rate: int, max_seconds: float
+) -> dict[str, WaveformCache]:
+    """One waveform cache per corpus of ``clips`` (decoded on first use), by corpus name."""
+    groups: dict[str, list[Clip]] = defaultdict(list)
+    for c in clips:
+        groups[c.corpus].append(c)
+    return {
+        name: WaveformCache(
+            members,
+            cache_dir,
+            sample_rate,
+            name=OWN_CACHE if members[0].key else name,
+            max_seconds=max_seconds,
+        )
+        for name, members in groups.items()
+    }
 
 
 class ClipDataset(Dataset):
@@ -148,10 +177,16 @@ class SERDataModule(L.LightningDataModule):
 
     Args:
         root: data root holding ravdess/, crema_d/, tess/, savee/ (default: $SER_ZOO_DATA or ../shared/data).
-        protocol: a named protocol (``ser-zoo data protocols`` lists them).
+        protocol: a named protocol (``ser-zoo data protocols`` lists them); ``speaker-kfold``, ``loso``,
+            ``given-split`` and ``random-split`` run on any ``corpora``.
         fold: which fold of the protocol is the test set.
-        classes: a class-set name (emotions8/7/6) or a list of emotions; default: the protocol's.
-        corpora: override the protocol's corpora (only meaningful for random-split).
+        classes: a class-set name (emotions8/7/6) or a list of labels; default: the protocol's, or every label
+            of your own data.
+        corpora: built-in corpus names and your own folders (``label/*.wav``, ``label/speaker/*.wav``) or
+            CSV/TSV/JSONL manifests (``path,label[,speaker,gender,split,corpus]``); default: the protocol's.
+        folds: the number of folds of ``speaker-kfold`` (default 5).
+        label_map: labels renamed, e.g. ``{joy: happy, anger: angry}`` (or a built-in's ``{calm: neutral}``);
+            unmapped labels stay as they are.
         clip_seconds: training clips are randomly cropped to this length; shorter ones are zero-padded.
         eval_crop: 'center' crops/pads evaluation clips to clip_seconds; 'full' keeps whole clips
             padded to the batch's longest, with ``lengths`` for masking.
@@ -170,7 +205,9 @@ class SERDataModule(L.LightningDataModule):
         protocol: str = "ravdess-6fold",
         fold: int = 0,
         classes: Optional[Union[str, list[str]]] = None,
-        corpora: Optional[list[str]] = None,
+        corpora: Optional[Union[str, list[str]]] = None,
+        folds: Optional[int] = None,
+        label_map: Optional[dict[str, str]] = None,
         batch_size: int = 32,
         num_workers: int = 1,
         sample_rate: int = 16000,
@@ -184,39 +221,63 @@ class SERDataModule(L.LightningDataModule):
         super().__init__()
         self.save_hyperparameters()
         self.protocol = get_protocol(protocol)
+        if folds is not None:
+            self.protocol = with_folds(self.protocol, folds)
         self.root = root or default_data_root()
-        self.corpora = tuple(corpora or self.protocol.corpora)
-        self.class_names = list(resolve_classes(classes or self.protocol.classes))
+        self.corpora = tuple(as_list(corpora) or self.protocol.corpora)
+        if not self.corpora:
+            raise ConfigError(
+                f"protocol '{protocol}' runs on the corpora you name: set data.corpora to built-in names "
+                "(ravdess, crema_d, tess, savee) or your own folders and manifests (docs/data.md)"
+            )
+        self._table: Optional[ClipTable] = None
+        custom = any(not is_builtin(c) for c in self.corpora)
+        if custom and not self.protocol.generic:
+            raise ConfigError(
+                f"protocol '{protocol}' is defined on {', '.join(self.protocol.corpora)}; for your own data "
+                "use --data.protocol speaker-kfold, loso, given-split or random-split"
+            )
+        # the labels found decide the class set of your own data, and of a protocol without a set of its own
+        from_data = custom or bool(label_map) or (classes is None and not self.protocol.classes)
+        self.class_names = list(
+            class_names(self.table if from_data else _EMPTY, classes, self.protocol.classes)
+        )
         self.num_samples = int(round(clip_seconds * sample_rate))
         self.datasets: dict[str, ClipDataset] = {}
-        self._sources: dict = {}  # cache family -> waveform cache (or its VAD view), for full_clip
+        self._sources: dict = {}  # cache family -> waveform caches (or their VAD views), for full_clip
 
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
 
+    @property
+    def table(self) -> ClipTable:
+        """Every clip the corpora list (read once; your own manifests' missing files and non-audio files
+        listed)."""
+        if self._table is None:
+            if any(is_builtin(c) for c in self.corpora) and not Path(self.root).is_dir():
+                raise SerZooError(
+                    f"data root not found: {self.root}; set --data.root or SER_ZOO_DATA, "
+                    "or fetch a corpus with 'ser-zoo data download NAME --root DIR'"
+                )
+            self._table = read_sources(self.corpora, self.root, self.hparams.label_map)
+        return self._table
+
     def _clips(self) -> list[Clip]:
-        if not Path(self.root).is_dir():
-            raise SerZooError(
-                f"data root not found: {self.root}; set --data.root or SER_ZOO_DATA, "
-                "or fetch a corpus with 'ser-zoo data download NAME --root DIR'"
+        table = self.table
+        if table.missing:
+            shown = ", ".join(table.missing[:5]) + (
+                f" and {len(table.missing) - 5} more" if len(table.missing) > 5 else ""
             )
-        return filter_classes(
-            [c for name in self.corpora for c in read_corpus(name, self.root)], tuple(self.class_names)
-        )
+            raise SerZooError(
+                f"{len(table.missing)} files listed in the manifest do not exist: {shown}; fix the paths "
+                "(relative ones resolve against the manifest's folder) or drop the rows"
+            )
+        return keep_classes(table.clips, self.class_names, say=table.custom)
 
     def _caches(self, clips: list[Clip]) -> dict[str, WaveformCache]:
         h = self.hparams
-        return {
-            name: WaveformCache(
-                [c for c in clips if c.corpus == name],
-                h.cache_dir,
-                h.sample_rate,
-                name=name,
-                max_seconds=h.max_clip_seconds,
-            )
-            for name in self.corpora
-        }
+        return build_caches(clips, h.cache_dir, h.sample_rate, h.max_clip_seconds)
 
     def prepare_data(self) -> None:
         self._caches(self._clips())  # decode once, on one process
@@ -225,11 +286,18 @@ class SERDataModule(L.LightningDataModule):
         if self.datasets:
             return
         clips = self._clips()
+        self._check_protocol(clips)
         if self.hparams.fold >= self.protocol.num_folds(clips) or self.hparams.fold < 0:
             self.protocol.split(clips, self.hparams.fold)  # raises the clear error
         cache = self._caches(clips)
+        self._report_unread(cache)
         clips = [c for c in clips if c.id in cache[c.corpus]]  # bad clips were reported and skipped
         split = self.protocol.split(clips, self.hparams.fold)
+        if stage in ("fit", None) and (not split.train or not split.val):
+            raise ConfigError(
+                f"{self.protocol.name} fold {self.hparams.fold} leaves {len(split.train)} training and "
+                f"{len(split.val)} validation clips; a fit needs both (more speakers, or other folds)"
+            )
         label_of = {name: i for i, name in enumerate(self.class_names)}
         stages = {
             name: [clips[i] for i in self._limit(idx)]
@@ -242,7 +310,9 @@ class SERDataModule(L.LightningDataModule):
             cache = {
                 name: TrimmedCache(c, [u.id for u in used if u.corpus == name]) for name, c in cache.items()
             }
-        self._sources = {c.family: c for c in cache.values()}
+        self._sources = defaultdict(list)
+        for c in cache.values():
+            self._sources[c.family].append(c)
         for stage_name, chosen in stages.items():
             crop = "random" if stage_name == "train" else self.hparams.eval_crop
             self.datasets[stage_name] = ClipDataset(
@@ -253,7 +323,33 @@ class SERDataModule(L.LightningDataModule):
     def full_clip(self, key: str) -> np.ndarray:
         """The whole (VAD-trimmed, if set) clip behind a batch's ``clip`` key, float32 in [-1, 1]."""
         family, named = key.split("/", 1)
-        return self._sources[family].get(named.rsplit("@", 1)[0]).astype(np.float32) / 32767.0
+        clip_id = named.rsplit("@", 1)[0]
+        source = next(s for s in self._sources[family] if clip_id in s and s.clip_key(clip_id) == key)
+        return source.get(clip_id).astype(np.float32) / 32767.0
+
+    def _check_protocol(self, clips: list[Clip]) -> None:
+        """Stop on what keeps the protocol from splitting the clips; say what weakens its folds."""
+        errors, warnings = check_protocol(clips, self.protocol)
+        if errors:
+            raise ConfigError(
+                errors[0] + (f" (and {len(errors) - 1} more: ser-zoo data check)" if errors[1:] else "")
+            )
+        for w in warnings:
+            log.warning(w)
+        skipped = self.table.skipped
+        if skipped:
+            log.warning("%d files of your corpora are not read:", len(skipped))
+            for s in skipped:
+                log.warning("  %s: %s", s.path, s.reason)
+
+    @staticmethod
+    def _report_unread(cache: dict[str, WaveformCache]) -> None:
+        """Clips whose audio could not be used, listed on every run (the cache build listed them once)."""
+        for c in cache.values():
+            if c.skipped and not c.built:
+                log.warning("%s: %d clips left out (unreadable):", c.dir.name, len(c.skipped))
+                for clip_id, why in c.skipped.items():
+                    log.warning("  %s: %s", clip_id, why)
 
     def _limit(self, idx: list[int]) -> list[int]:
         n = self.hparams.limit_clips
@@ -294,3 +390,6 @@ class SERDataModule(L.LightningDataModule):
 
     def stage_clips(self, stage: str) -> list[Clip]:
         return self.datasets[stage].clips
+
+
+_EMPTY = ClipTable([], [], [], False, [])

@@ -2,15 +2,17 @@
 
 Every protocol except ``random-split`` is speaker-independent: a speaker's clips sit in exactly
 one of train / val / test, and validation speakers are drawn from the training speakers of the
-fold, so model selection never sees a test speaker.
+fold, so model selection never sees a test speaker. ``speaker-kfold``, ``loso``, ``given-split`` and
+``random-split`` run on any corpora (``data.corpora``: built-in names, your own folders or manifests);
+``check_protocol`` says before any training what keeps a clip table from a protocol, or weakens it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import random
-from collections import defaultdict
-from typing import Sequence
+from collections import Counter, defaultdict
+from typing import NamedTuple, Sequence
 
 from ..errors import ConfigError
 from .corpora import Clip
@@ -30,10 +32,11 @@ class Protocol:
     """A named way to turn a clip list into folds."""
 
     name: str
-    corpora: tuple[str, ...]
-    classes: str  # default class set
+    corpora: tuple[str, ...]  # () for the generic protocols: the corpora come from data.corpora
+    classes: str  # default class set; "" for every label the data carries
     description: str
     speaker_independent: bool = True
+    generic: bool = False  # runs on any corpora, your own included
 
     def num_folds(self, clips: Sequence[Clip]) -> int:
         raise NotImplementedError
@@ -207,6 +210,140 @@ class RandomClipSplit(Protocol):
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class GivenSplit(Protocol):
+    """The manifest's ``split`` column (train, val, test). Without val rows, a seeded ``val_fraction`` of the
+    training speakers validates, as in every other protocol."""
+
+    val_fraction: float = 0.2
+    seed: int = 0
+
+    def num_folds(self, clips: Sequence[Clip]) -> int:
+        return 1
+
+    def split(self, clips: Sequence[Clip], fold: int) -> Split:
+        self._check_fold(clips, fold)
+        stages: dict[str, list[int]] = {"train": [], "val": [], "test": []}
+        for i, c in enumerate(clips):
+            if c.split in stages:
+                stages[c.split].append(i)
+        if stages["val"]:
+            return Split(**stages)
+        info = _speakers([clips[i] for i in stages["train"]])
+        val = set(_draw_validation(list(info), info, self.val_fraction, self.seed))
+        return Split(
+            train=[i for i in stages["train"] if clips[i].speaker not in val],
+            val=[i for i in stages["train"] if clips[i].speaker in val],
+            test=stages["test"],
+        )
+
+
+class Findings(NamedTuple):
+    """What ``check_protocol`` found: errors stop a fit, warnings are printed."""
+
+    errors: list[str]
+    warnings: list[str]
+
+
+def check_protocol(clips: Sequence[Clip], protocol: Protocol) -> Findings:
+    """Whether ``protocol`` can split ``clips`` (errors), and what weakens its folds (warnings)."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    name = protocol.name
+    unnamed = Counter(c.corpus for c in clips if not c.speaker)
+    if not protocol.speaker_independent:
+        warnings.append(
+            f"{name}: clips are shuffled regardless of speaker, so test speakers are heard in training: "
+            "not speaker-independent, never a headline number"
+        )
+    elif unnamed:
+        where = ", ".join(f"{corpus} ({n} clips)" for corpus, n in sorted(unnamed.items()))
+        errors.append(
+            f"protocol '{name}' splits by speaker but {where} has no speakers; add them (<label>/<speaker>/ "
+            "folders or a speaker column) or use --data.protocol random-split (not speaker-independent)"
+        )
+        return Findings(errors, warnings)
+    per_speaker = Counter(c.speaker for c in clips if c.speaker)
+    single = sorted(s for s, n in per_speaker.items() if n == 1)
+    if single:
+        shown = ", ".join(single[:5]) + (f" and {len(single) - 5} more" if len(single) > 5 else "")
+        warnings.append(f"{len(single)} speakers have a single clip ({shown}): a typo in the speaker names?")
+    folds = _fold_count(clips, protocol, per_speaker)
+    if isinstance(protocol, LeaveOneSpeakerOut) and len(per_speaker) < 3:
+        errors.append(
+            f"protocol '{name}' needs 3 or more speakers (one tests, the next validates, the rest train); "
+            f"found {len(per_speaker)}"
+        )
+    if isinstance(protocol, SpeakerKFold) and len(per_speaker) < protocol.folds:
+        errors.append(
+            f"protocol '{name}' needs at least {protocol.folds} speakers for {protocol.folds} folds; found "
+            f"{len(per_speaker)}: lower --data.folds"
+        )
+    if folds:
+        clips_of = Counter(c.emotion for c in clips)
+        speakers_of: dict[str, set[str]] = defaultdict(set)
+        for c in clips:
+            speakers_of[c.emotion].add(c.speaker)
+        for label in sorted(clips_of):
+            if clips_of[label] < folds:
+                errors.append(
+                    f"label '{label}' has {clips_of[label]} clips, fewer than the {folds} folds; "
+                    "drop it from --data.classes or use fewer folds"
+                )
+            elif len(speakers_of[label]) < folds:
+                warnings.append(
+                    f"label '{label}' is spoken by {len(speakers_of[label])} speakers, fewer than the "
+                    f"{folds} folds: some test folds have none of it"
+                )
+    if isinstance(protocol, GivenSplit):
+        errors += _given_split_errors(clips, name)
+        both = sorted(
+            {c.speaker for c in clips if c.split == "train"} & {c.speaker for c in clips if c.split == "test"}
+        )
+        if both and not errors:
+            warnings.append(
+                f"given-split: {len(both)} speakers are in both train and test ({', '.join(both[:5])}): "
+                "not speaker-independent"
+            )
+    return Findings(errors, warnings)
+
+
+def _fold_count(clips: Sequence[Clip], protocol: Protocol, per_speaker: Counter) -> int:
+    """How many test folds split the speakers (0 where folds are not made of speakers)."""
+    if isinstance(protocol, SpeakerKFold):
+        return protocol.folds
+    if isinstance(protocol, LeaveOneSpeakerOut):
+        return len(per_speaker)
+    return 0
+
+
+def _given_split_errors(clips: Sequence[Clip], name: str) -> list[str]:
+    unset = Counter(c.corpus for c in clips if not c.split)
+    if unset:
+        where = ", ".join(f"{corpus} ({n} clips)" for corpus, n in sorted(unset.items()))
+        return [f"protocol '{name}' reads the manifest's split column, which {where} lacks; add one"]
+    stages = Counter(c.split for c in clips)
+    if not stages["train"] or not stages["test"]:
+        return [f"protocol '{name}': the split column has {dict(stages)}; it needs train and test rows"]
+    if not stages["val"] and len({c.speaker for c in clips if c.split == "train"}) < 2:
+        return [
+            f"protocol '{name}': no val rows, and a single training speaker to draw validation speakers "
+            "from; mark some rows val"
+        ]
+    return []
+
+
+def with_folds(protocol: Protocol, folds: int) -> Protocol:
+    """``speaker-kfold`` with ``folds`` folds (``--data.folds``)."""
+    if protocol.name != "speaker-kfold":
+        raise ConfigError(
+            f"data.folds sets the folds of speaker-kfold; protocol '{protocol.name}' has folds of its own"
+        )
+    if folds < 2:
+        raise ConfigError(f"data.folds={folds}: use 2 or more folds")
+    return dataclasses.replace(protocol, folds=folds)
+
+
 ALL_CORPORA = ("ravdess", "crema_d", "tess", "savee")
 
 PROTOCOLS: dict[str, Protocol] = {
@@ -259,8 +396,34 @@ PROTOCOLS: dict[str, Protocol] = {
             "random-split",
             ("ravdess",),
             "emotions8",
-            "clip-level 70/10/20 shuffle; speakers leak, never a headline number",
+            "clip-level 70/10/20 shuffle of any corpora; speakers leak, never a headline number",
             speaker_independent=False,
+            generic=True,
+        ),
+        SpeakerKFold(
+            "speaker-kfold",
+            (),
+            "",
+            "any corpora: --data.folds folds of speakers (default 5), dealt per corpus and gender; 20% of "
+            "training speakers validate",
+            generic=True,
+            folds=5,
+            val_fraction=0.2,
+        ),
+        LeaveOneSpeakerOut(
+            "loso",
+            (),
+            "",
+            "any corpora: leave one speaker out; the next speaker validates",
+            generic=True,
+        ),
+        GivenSplit(
+            "given-split",
+            (),
+            "",
+            "your manifest's split column (train/val/test); without val rows, 20% of training speakers "
+            "validate",
+            generic=True,
         ),
     ]
 }

@@ -82,9 +82,7 @@ def stream_speech_segments(path, block_s: float = 60.0, warmup_chunks: int = 32)
     Silero's state restarts with each ``audio_forward`` call, so every block after the first runs with the
     last ``warmup_chunks`` chunks (1 s) of the previous one in front and their probabilities dropped; memory
     holds one block and one probability (4 bytes) per 32 ms, about 0.5 MB per hour of audio."""
-    import soundfile as sf
-
-    from ..audio import audio_info, prepare_waveform
+    from ..audio import audio_info, prepare_waveform, read_blocks
     from ..errors import AudioError
 
     info = audio_info(path)  # missing, empty, folder or non-audio: one AudioError naming the file
@@ -100,9 +98,7 @@ def stream_speech_segments(path, block_s: float = 60.0, warmup_chunks: int = 32)
         probs.extend(p[len(context) // CHUNK :].tolist())
         context = joined[-warmup_chunks * CHUNK :] if warmup_chunks else joined[:0]
 
-    for block in sf.blocks(
-        str(path), blocksize=max(CHUNK, int(block_s * info.samplerate)), dtype="float32", always_2d=True
-    ):
+    for block in read_blocks(path, blocksize=max(CHUNK, int(block_s * info.samplerate))):
         wave = prepare_waveform(
             block, info.samplerate, VAD_RATE, name=str(path), min_samples=0, allow_silent=True
         )

@@ -29,6 +29,9 @@ class Waveform(FrontEnd):
 
     kind = "waveform"
 
+    def __init__(self) -> None:  # no options: a plain signature, so configs and docs list none
+        super().__init__()
+
     def features(self, wave: Tensor, lengths: Optional[Tensor]) -> Tensor:
         return wave
 
