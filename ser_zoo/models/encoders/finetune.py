@@ -12,6 +12,52 @@ from typing import Any, Sequence
 
 from torch import nn
 
+from ...errors import ConfigError
+
+
+class PartialFineTuning(nn.Module):
+    """Freezing, train mode and per-depth parameters of an encoder backbone whose top layers may train.
+
+    A subclass sets ``num_layers`` and ``trainable_layers``, names its pretrained body in ``frozen_body``
+    (kept in eval mode: no dropout in frozen layers) and lists its unfrozen parts by depth, top first, in
+    ``trainable_parts``.
+    """
+
+    frozen_body = "model"
+    num_layers: int
+    trainable_layers: int
+
+    def trainable_parts(self) -> list[list[nn.Module]]:
+        raise NotImplementedError
+
+    def set_trainable(self, top_layers: int) -> None:
+        """Freeze everything, then unfreeze the top ``top_layers`` transformer layers (with what belongs to
+        them); the convolutional feature encoder stays frozen."""
+        if not 0 <= top_layers <= self.num_layers:
+            raise ConfigError(
+                f"finetune_layers={top_layers}, but the encoder has {self.num_layers} transformer layers; "
+                f"use 0 (frozen) to {self.num_layers}"
+            )
+        self.trainable_layers = top_layers
+        self.requires_grad_(False)
+        for group in self.trainable_parts():
+            for part in group:
+                part.requires_grad_(True)
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> "PartialFineTuning":
+        """Frozen parts stay in eval mode (no dropout); only the unfrozen layers follow ``mode``."""
+        super().train(mode)
+        getattr(self, self.frozen_body).eval()
+        for group in self.trainable_parts():
+            for part in group:
+                part.train(mode)
+        return self
+
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """The trainable parameters by depth, top layer first (layer-wise learning-rate decay)."""
+        return [[p for part in group for p in part.parameters()] for group in self.trainable_parts()]
+
 
 def layerwise_groups(
     head: Sequence[nn.Parameter], layers: Sequence[Sequence[nn.Parameter]], lr: float, decay: float

@@ -23,6 +23,7 @@ from torchaudio.models.wav2vec2.wavlm_attention import WavLMSelfAttention
 
 from ...errors import ConfigError, SerZooError
 from ...optional import import_optional
+from .finetune import PartialFineTuning
 from .loading import check_model_type, load_exact, locate, no_bundle, quiet_loggers, read_json, read_tensors
 
 
@@ -38,7 +39,7 @@ def build_torchaudio(family: str, builder: str, arch: Optional[dict[str, Any]]) 
         raise ConfigError(f"model_kwargs.arch does not describe a {family} model: {e}") from None
 
 
-class SSLBackbone(nn.Module):
+class SSLBackbone(PartialFineTuning):
     """A torchaudio ``Wav2Vec2Model`` (wav2vec 2.0, HuBERT or WavLM) as a stack of all its hidden states.
 
     The convolutional feature encoder is always frozen; :meth:`set_trainable` unfreezes the top transformer
@@ -94,34 +95,6 @@ class SSLBackbone(nn.Module):
             stage = [self.model.encoder.feature_projection, t.pos_conv_embed]
             parts.append(stage + ([t.layer_norm] if t.layer_norm_first else []))  # base models: input norm
         return parts
-
-    def set_trainable(self, top_layers: int) -> None:
-        """Freeze everything, then unfreeze the top ``top_layers`` transformer layers (all of them: the input
-        projection and positional convolution too); the conv feature encoder stays frozen."""
-        if not 0 <= top_layers <= self.num_layers:
-            raise ConfigError(
-                f"finetune_layers={top_layers}, but the encoder has {self.num_layers} transformer layers; "
-                f"use 0 (frozen) to {self.num_layers}"
-            )
-        self.trainable_layers = top_layers
-        self.requires_grad_(False)
-        for group in self.trainable_parts():
-            for part in group:
-                part.requires_grad_(True)
-        self.train(self.training)
-
-    def train(self, mode: bool = True) -> "SSLBackbone":
-        """Frozen parts stay in eval mode (no dropout); only the unfrozen layers follow ``mode``."""
-        super().train(mode)
-        self.model.eval()
-        for group in self.trainable_parts():
-            for part in group:
-                part.train(mode)
-        return self
-
-    def layer_groups(self) -> list[list[nn.Parameter]]:
-        """The trainable parameters by depth, top layer first (layer-wise learning-rate decay)."""
-        return [[p for part in group for p in part.parameters()] for group in self.trainable_parts()]
 
     def enable_checkpointing(self) -> None:
         """Recompute the unfrozen layers' activations in the backward pass instead of keeping them."""

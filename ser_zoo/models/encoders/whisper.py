@@ -22,6 +22,7 @@ from torchaudio.functional import melscale_fbanks
 from ...errors import ConfigError
 from ...features.functional import transient_buffers
 from ...optional import import_optional
+from .finetune import PartialFineTuning
 from .loading import check_model_type, folder_tensors, load_exact, locate, no_bundle, read_json, read_tensors
 
 N_FFT, HOP, RATE = 400, 160, 16000
@@ -73,7 +74,7 @@ def build_whisper_encoder(arch: dict[str, Any], feature: str) -> nn.Module:
     return modeling.WhisperEncoder(config_cls(**arch))
 
 
-class WhisperBackbone(nn.Module):
+class WhisperBackbone(PartialFineTuning):
     """Whisper's encoder as a stack of all its hidden states: the input embedding, then every layer's output
     (the last after the final layer norm, transformers' ``last_hidden_state``).
 
@@ -88,6 +89,8 @@ class WhisperBackbone(nn.Module):
         - wave: ``(B, T)`` at 16 kHz; lengths: ``(B,)`` or None (Whisper needs no mask: see above).
         - output: ``(B, layers + 1, frames(T), dim)``, at most ``max_source_positions`` frames (30 s).
     """
+
+    frozen_body = "encoder"
 
     def __init__(self, encoder: nn.Module, arch: dict[str, Any]):
         super().__init__()
@@ -118,33 +121,6 @@ class WhisperBackbone(nn.Module):
         if parts:
             parts[0].append(self.encoder.layer_norm)
         return parts
-
-    def set_trainable(self, top_layers: int) -> None:
-        """Freeze everything, then unfreeze the top ``top_layers`` layers; the conv stem stays frozen."""
-        if not 0 <= top_layers <= self.num_layers:
-            raise ConfigError(
-                f"finetune_layers={top_layers}, but the encoder has {self.num_layers} transformer layers; "
-                f"use 0 (frozen) to {self.num_layers}"
-            )
-        self.trainable_layers = top_layers
-        self.requires_grad_(False)
-        for group in self.trainable_parts():
-            for part in group:
-                part.requires_grad_(True)
-        self.train(self.training)
-
-    def train(self, mode: bool = True) -> "WhisperBackbone":
-        """Frozen parts stay in eval mode (no dropout); only the unfrozen layers follow ``mode``."""
-        super().train(mode)
-        self.encoder.eval()
-        for group in self.trainable_parts():
-            for part in group:
-                part.train(mode)
-        return self
-
-    def layer_groups(self) -> list[list[nn.Parameter]]:
-        """The trainable parameters by depth, top layer first (layer-wise learning-rate decay)."""
-        return [[p for part in group for p in part.parameters()] for group in self.trainable_parts()]
 
     def enable_checkpointing(self) -> None:
         """Recompute the unfrozen layers' activations in the backward pass (transformers' own mechanism)."""
