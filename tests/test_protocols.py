@@ -64,6 +64,16 @@ def test_cross_corpus_sides(clips_by_protocol):
     assert {clips[i].corpus for i in split.train + split.val} == {"crema_d", "ravdess"}
 
 
+def test_loco_holds_out_each_corpus_once(clips_by_protocol):
+    protocol, clips = PROTOCOLS["loco"], clips_by_protocol["loco"]
+    assert protocol.num_folds(clips) == 4
+    for fold, held_out in enumerate(("ravdess", "crema_d", "tess", "savee")):
+        split = protocol.split(clips, fold)
+        assert {clips[i].corpus for i in split.test} == {held_out}
+        assert {clips[i].corpus for i in split.train} == {"ravdess", "crema_d", "tess", "savee"} - {held_out}
+        assert held_out not in {clips[i].corpus for i in split.val}
+
+
 def test_splits_are_reproducible(clips_by_protocol):
     clips = clips_by_protocol["union-11fold"]
     assert PROTOCOLS["union-11fold"].split(clips, 3) == PROTOCOLS["union-11fold"].split(list(clips), 3)

@@ -65,8 +65,12 @@ def test_readme_own_data_example_runs(data_root, tmp_path, monkeypatch, capsys, 
     monkeypatch.setenv("SER_ZOO_DATA", str(data_root))
     monkeypatch.chdir(tmp_path)  # runs/ land here
     commands = example_commands()
-    assert [c[:2] for c in commands] == [["ser-zoo", "data"], ["ser-zoo", "evaluate"], ["ser-zoo", "fit"]] + [
-        ["ser-zoo", "fit"]
+    assert [c[:2] for c in commands] == [
+        ["ser-zoo", "data"],
+        ["ser-zoo", "evaluate"],
+        ["ser-zoo", "fit"],
+        ["ser-zoo", "fit"],
+        ["ser-zoo", "bench"],
     ]
     outputs = []
     for command in commands:
@@ -75,6 +79,8 @@ def test_readme_own_data_example_runs(data_root, tmp_path, monkeypatch, capsys, 
         ]
         if argv[0] == "fit":
             argv += QUICK
+        if argv[0] == "bench":  # one fold of each model is enough here
+            argv += [*QUICK, "--folds", "0"]
         with caplog.at_level(logging.WARNING, logger="ser_zoo"):
             assert main(argv) == 0, argv
         outputs.append(capsys.readouterr().out)
@@ -85,6 +91,9 @@ def test_readme_own_data_example_runs(data_root, tmp_path, monkeypatch, capsys, 
     )
     assert "loso           mean ± std over 4 folds" in zero_shot
     assert "rows kept for neutral, happy, sad, angry, fearful, disgust, fresh for surprised" in caplog.text
+    bench = list(csv.DictReader((tmp_path / "benchmarks/results/loso-my_corpus.csv").open()))
+    assert [(r["model"], r["fold"]) for r in bench] == [("logreg", "0"), ("resnet18_savee", "0")]
+    assert bench[0]["test_speakers"] == "my_corpus_DC"
     runs = sorted(tmp_path.glob("runs/resnet18_savee/version_*"))
     assert len(runs) == 2 and all(
         list(r.glob("checkpoints/best-*.ckpt")) for r in runs

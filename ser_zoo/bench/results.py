@@ -40,10 +40,12 @@ BASE_COLUMNS = [
 LEADING_COLUMNS = 7
 
 
-def results_path(out: Path, protocol: str, classes: Optional[str]) -> Path:
-    """``<protocol>.csv``, or ``<protocol>-<classes>.csv`` when the class set is not the protocol's own."""
+def results_path(out: Path, protocol: str, classes: Optional[str], data_tag: str = "") -> Path:
+    """``<protocol>.csv``; ``-<data_tag>`` follows the protocol when it ran on other corpora than its own
+    (``speaker-kfold-calls.csv``), ``-<classes>`` when the class set is not the protocol's own."""
     default = get_protocol(protocol).classes
-    return out / (f"{protocol}.csv" if classes in (None, default) else f"{protocol}-{classes}.csv")
+    words = [protocol, data_tag, "" if classes in (None, default) else classes]
+    return out / ("-".join(w for w in words if w) + ".csv")
 
 
 def read_rows(path: Path) -> list[dict]:

@@ -1,8 +1,11 @@
 """``ser-zoo bench``: run each model on every fold of a protocol and append one CSV row per finished fold.
 
-A model is a recipe path (``configs/x.yaml``), a registered model name (library defaults plus the front-end
-the model declares) or a scikit-learn baseline name. Rows are written as soon as a fold finishes, so a killed
-run loses only the fold in flight, and a rerun skips every (model, fold) whose row in the CSV is complete.
+A model is a recipe (a path, ``configs/x.yaml``, or a shipped recipe's name), a registered model name (library
+defaults plus the front-end the model declares) or a scikit-learn baseline name. Rows are written as soon as a
+fold finishes, so a killed run loses only the fold in flight, and a rerun skips every (model, fold) whose row
+in the CSV is complete. ``--data.corpora`` (your own folders and manifests, with ``--data.label_map`` and
+``--data.folds``) runs the generic protocols on your data; their rows go to a CSV of their own
+(``bench_data.py``).
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ..data.labels import resolve_classes
 from ..data.splits import get_protocol
 from ..errors import ConfigError
+from ..recipes import recipe_files
+from .bench_data import BenchData, bench_data
 from .report import write_report
 from .results import append_row, completed, result_row, results_path
 
@@ -31,6 +35,25 @@ def model_label(spec: str) -> str:
     return Path(spec).stem if is_recipe(spec) else spec
 
 
+def resolve_model(spec: str) -> str:
+    """A model as the runner takes it: a recipe's name becomes its file (``configs/<name>.yaml`` in a
+    checkout); a recipe path, a model name and a baseline stay as given. A registered model name wins over a
+    recipe of the same name."""
+    if is_recipe(spec) or is_baseline(spec) or not spec.replace("_", "").replace("-", "").isalnum():
+        return spec
+    from ..models import model_entry
+
+    try:
+        model_entry(spec)
+        return spec
+    except ConfigError:
+        shipped = recipe_files().get(spec)
+        if shipped is None:
+            raise
+    local = Path("configs") / shipped.name
+    return str(local) if local.is_file() and local.resolve() == shipped.resolve() else str(shipped)
+
+
 def _lightning_fold(
     spec: str,
     protocol: str,
@@ -41,6 +64,7 @@ def _lightning_fold(
     root: Optional[str],
     overrides: Sequence[str],
 ) -> dict:
+    """Fit and test one fold through LightningCLI, as ``ser-zoo fit`` and ``test`` would."""
     from ..lit.cli import build_cli
 
     args = ["--config", spec] if is_recipe(spec) else ["--model.model", spec]
@@ -88,12 +112,14 @@ def _lightning_fold(
     }
 
 
-def _baseline_fold(spec: str, protocol: str, fold: int, classes: Optional[str], root: Optional[str]) -> dict:
+def _baseline_fold(spec: str, protocol: str, fold: int, data: BenchData, root: Optional[str]) -> dict:
     from ..models.classical import parse_baseline_spec, run_baseline
 
     name, features, vad = parse_baseline_spec(spec)
     start = time.time()
-    r = run_baseline(name, protocol, fold, root=root, classes=classes, features=features, vad_trim=vad)
+    r = run_baseline(
+        name, protocol, fold, root=root, features=features, vad_trim=vad, data=data.datamodule_kwargs()
+    )
     return {
         **r,
         "train_seconds": round(time.time() - start, 1),
@@ -121,20 +147,23 @@ def check_models(models: Sequence[str]) -> None:
             check_features(parse_baseline_spec(spec)[1])
         elif is_recipe(spec):
             if not Path(spec).is_file():
-                raise ConfigError(f"recipe not found: {spec}")
+                raise ConfigError(f"recipe not found: {spec}; ser-zoo recipes lists the shipped ones")
         else:
             from ..models import model_entry
 
             model_entry(spec)
 
 
-def every_fold(protocol: str, root: Optional[str]) -> range:
-    """The folds of a protocol on the corpora under ``root`` (some protocols have one fold per speaker)."""
-    from ..data.corpora import read_corpora
-    from ..data.datamodule import default_data_root
+def fold_data(protocol: str, root: Optional[str], data: BenchData = BenchData()):
+    """The data module of fold 0 (clip table only, no audio decoded): the folds and classes a run has."""
+    from ..data.datamodule import SERDataModule
 
-    proto = get_protocol(protocol)
-    return range(proto.num_folds(read_corpora(proto.corpora, root or default_data_root())))
+    return SERDataModule(root=root, protocol=protocol, **data.datamodule_kwargs())
+
+
+def every_fold(protocol: str, root: Optional[str], data: BenchData = BenchData()) -> range:
+    """The folds of a protocol on the corpora it runs on (some protocols have one fold per speaker)."""
+    return range(fold_data(protocol, root, data).fold_count())
 
 
 def run_bench(
@@ -147,33 +176,45 @@ def run_bench(
     root: Optional[str] = None,
     overrides: Sequence[str] = (),
     suite: str = "",
-) -> Path:
-    """Run every (model, fold) not yet in the protocol's CSV; returns the CSV path.
+) -> list[Path]:
+    """Run every (model, fold) not yet in its CSV; returns the CSVs written (one per protocol and data).
 
-    ``suite`` names the suite file the run belongs to; it is written in every row beside the commit."""
-    proto = get_protocol(protocol)
-    class_names = resolve_classes(classes or proto.classes)
-    out = Path(out)
-    path = results_path(out, protocol, classes)
+    ``classes`` is a class-set name or a comma-separated list of labels; ``overrides`` are LightningCLI words,
+    whose ``--data.corpora``, ``--data.label_map`` and ``--data.folds`` the runner reads too. ``suite`` names
+    the suite file the run belongs to; it is written in every row beside the commit."""
+    get_protocol(protocol)
+    models = [resolve_model(m) for m in models]
     check_models(models)
-    if folds is None:
-        folds = every_fold(protocol, root)
+    out = Path(out)
+    paths: list[Path] = []
     for spec in models:
+        data = bench_data(overrides, spec if is_recipe(spec) else None, classes)
+        facts = fold_data(protocol, root, data)
+        classes_label = data.classes_label()
+        path = results_path(out, protocol, classes_label, data.tag(protocol))
+        paths += [path] if path not in paths else []
         label = model_label(spec)
-        for fold in folds:
+        for fold in range(facts.fold_count()) if folds is None else folds:
             if (label, str(fold)) in completed(path):
                 log.warning(f"bench: {label} fold {fold} already in {path}; skipped")
                 continue
             if is_baseline(spec):
-                r = _baseline_fold(spec, protocol, fold, classes, root)
+                r = _baseline_fold(spec, protocol, fold, data, root)
             else:
-                r = _lightning_fold(spec, protocol, fold, classes, out, max_epochs, root, overrides)
-            row = result_row(protocol, classes or proto.classes, label, fold, r, suite=suite)
-            append_row(path, row, class_names)
+                cli_classes = None if classes is None else _cli_value(data.classes)
+                r = _lightning_fold(spec, protocol, fold, cli_classes, out, max_epochs, root, overrides)
+            row_classes = classes_label or get_protocol(protocol).classes or "labels"
+            row = result_row(protocol, row_classes, label, fold, r, suite=suite)
+            append_row(path, row, facts.class_names)
             print(
                 f"[{protocol}] {label} fold {fold}: WA {r['wa']:.4f} UA {r['ua']:.4f} F1 {r['f1']:.4f} "
                 f"({r['train_seconds']} s) -> {path}",
                 flush=True,
             )
             write_report(out)
-    return path
+    return paths
+
+
+def _cli_value(classes) -> str:
+    """Bench's ``--classes`` as a ``--data.classes`` value: a set name, or a YAML list of labels."""
+    return classes if isinstance(classes, str) else "[" + ", ".join(classes) + "]"

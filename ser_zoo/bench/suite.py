@@ -39,6 +39,7 @@ from typing import Iterator, Optional, Sequence
 
 from ..errors import ConfigError
 from ..models.ensemble import COMBINED_ROWS
+from .bench_data import BenchData, bench_data
 from .ensemble_fold import run_ensemble_fold
 from .results import completed, results_path
 from .runner import every_fold, is_recipe, run_bench
@@ -46,16 +47,24 @@ from .suite_file import Step, Suite, load_suite
 
 
 @functools.lru_cache(maxsize=None)
-def _every_fold(protocol: str, root: Optional[str]) -> tuple[int, ...]:
-    return tuple(every_fold(protocol, root))  # reads the corpus manifest: once per protocol
+def _every_fold(protocol: str, root: Optional[str], data: BenchData) -> tuple[int, ...]:
+    return tuple(every_fold(protocol, root, data))  # reads the corpus manifests: once per protocol and data
+
+
+def _step_data(step: Step) -> BenchData:
+    """The step's data settings from its overrides (``data.corpora``, ``data.label_map``, ``data.folds``)."""
+    return bench_data(step.overrides, classes=step.classes)
 
 
 def step_folds(step: Step, root: Optional[str]) -> list[int]:
-    return list(step.folds) if step.folds is not None else list(_every_fold(step.protocol, root))
+    if step.folds is not None:
+        return list(step.folds)
+    return list(_every_fold(step.protocol, root, _step_data(step)))
 
 
 def step_csv(step: Step, out: Path) -> Path:
-    return results_path(out, step.protocol, step.classes)
+    data = _step_data(step)
+    return results_path(out, step.protocol, data.classes_label(), data.tag(step.protocol))
 
 
 def fold_complete(step: Step, done: set[tuple[str, str]], fold: int) -> bool:

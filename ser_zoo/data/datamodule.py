@@ -246,6 +246,11 @@ class SERDataModule(L.LightningDataModule):
         self.datasets: dict[str, ClipDataset] = {}
         self._sources: dict = {}  # cache family -> waveform caches (or their VAD views), for full_clip
 
+    def fold_count(self) -> int:
+        """The folds of the protocol on these corpora (one per speaker for the leave-one-out ones); reads the
+        clip table, decodes no audio."""
+        return self.protocol.num_folds(self._clips())
+
     @property
     def num_classes(self) -> int:
         return len(self.class_names)

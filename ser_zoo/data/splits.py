@@ -149,6 +149,32 @@ class CrossCorpus(Protocol):
 
 
 @dataclasses.dataclass(frozen=True)
+class LeaveOneCorpusOut(Protocol):
+    """Each corpus is the test set once (speech from somewhere else: other speakers, rooms, microphones and
+    scripts); the others train, and a seeded ``val_fraction`` of their speakers validates."""
+
+    val_fraction: float = 0.1
+    seed: int = 0
+
+    def fold_corpora(self, clips: Sequence[Clip]) -> list[str]:
+        """The test corpus of each fold: the protocol's corpora in their order, those present in ``clips``."""
+        present = {c.corpus for c in clips}
+        return [c for c in self.corpora if c in present] + sorted(present - set(self.corpora))
+
+    def num_folds(self, clips: Sequence[Clip]) -> int:
+        return len(self.fold_corpora(clips))
+
+    def split(self, clips: Sequence[Clip], fold: int) -> Split:
+        self._check_fold(clips, fold)
+        held_out = self.fold_corpora(clips)[fold]
+        info = _speakers(clips)
+        pool = [s for s, c in info.items() if c.corpus != held_out]
+        test = {s for s, c in info.items() if c.corpus == held_out}
+        val = set(_draw_validation(pool, info, self.val_fraction, self.seed + fold))
+        return _by_speaker(clips, set(pool) - val, val, test)
+
+
+@dataclasses.dataclass(frozen=True)
 class LeaveOneSpeakerOut(Protocol):
     """Each speaker is the test set once; the next speaker in sorted order validates."""
 
@@ -381,6 +407,13 @@ PROTOCOLS: dict[str, Protocol] = {
             "emotions6",
             "train CREMA-D+RAVDESS (10% of speakers validate), test SAVEE+TESS (as SER-FusionNet)",
             train_corpora=("crema_d", "ravdess"),
+        ),
+        LeaveOneCorpusOut(
+            "loco",
+            ALL_CORPORA,
+            "emotions6",
+            "leave one corpus out: train on three of RAVDESS, CREMA-D, TESS, SAVEE (10% of their speakers "
+            "validate), test on the fourth; 4 folds",
         ),
         LeaveOneSpeakerOut(
             "savee-loso", ("savee",), "emotions7", "SAVEE, leave one speaker out; the next speaker validates"

@@ -14,6 +14,7 @@ LightningModule (WA micro accuracy, UA macro recall, macro-F1).
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -258,17 +259,21 @@ def _fold_features(
     features: str,
     limit_clips: Optional[int],
     vad_trim: bool = False,
+    data_json: str = "{}",
 ):
+    """The fold's training and test features (cached: an ensemble reads them once per baseline); ``data_json``
+    holds more ``SERDataModule`` arguments as JSON, so the cache key stays hashable."""
     from ..data.datamodule import SERDataModule
 
+    data = {"classes": classes, **json.loads(data_json)}
     dm = SERDataModule(
         root=root,
         protocol=protocol,
         fold=fold,
-        classes=classes,
         limit_clips=limit_clips,
         num_workers=0,
         vad_trim=vad_trim,
+        **data,
     )
     dm.prepare_data()
     dm.setup("fit")
@@ -284,13 +289,15 @@ def run_baseline(
     features: str = DEFAULT_FEATURES,
     limit_clips: Optional[int] = None,
     vad_trim: bool = False,
+    data: Optional[dict] = None,
 ) -> dict[str, Any]:
     """Fit baseline ``name`` on the fold's training speakers, test on its test speakers (``vad_trim``:
-    features of the clips from first to last speech found by Silero VAD)."""
+    features of the clips from first to last speech found by Silero VAD; ``data``: more ``SERDataModule``
+    arguments, e.g. your own ``corpora``, ``label_map`` and ``folds``)."""
     pipe = make_baseline(name)
     check_features(features)  # a bad feature name fails before any audio is read
     class_names, (x_tr, y_tr, _), (x_te, y_te, test_clips) = _fold_features(
-        protocol, fold, root, classes, features, limit_clips, vad_trim
+        protocol, fold, root, classes, features, limit_clips, vad_trim, json.dumps(data or {}, sort_keys=True)
     )
     pipe.fit(x_tr, y_tr)
     result = classification_metrics(pipe.predict(x_te), y_te, class_names)
