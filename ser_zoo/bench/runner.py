@@ -10,6 +10,7 @@ in the CSV is complete. ``--data.corpora`` (your own folders and manifests, with
 
 from __future__ import annotations
 
+import difflib
 import logging
 import sys
 import time
@@ -49,7 +50,14 @@ def resolve_model(spec: str) -> str:
     except ConfigError:
         shipped = recipe_files().get(spec)
         if shipped is None:
-            raise
+            from ..models import list_models
+
+            near = difflib.get_close_matches(spec, [*list_models(), *recipe_files()], n=4, cutoff=0.6)
+            raise ConfigError(
+                f"unknown model '{spec}': not a registered model, a shipped recipe or a baseline"
+                + (f" (similar: {', '.join(near)})" if near else "")
+                + "; ser-zoo models and ser-zoo recipes list them"
+            ) from None
     local = Path("configs") / shipped.name
     return str(local) if local.is_file() and local.resolve() == shipped.resolve() else str(shipped)
 
