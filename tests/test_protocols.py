@@ -24,7 +24,9 @@ def clips_by_protocol(data_root):
     return cache
 
 
-@pytest.mark.parametrize("name", [n for n, p in PROTOCOLS.items() if p.speaker_independent])
+@pytest.mark.parametrize(
+    "name", [n for n, p in PROTOCOLS.items() if p.speaker_independent and n != "union-all"]
+)
 def test_no_speaker_on_two_sides(clips_by_protocol, name):
     protocol, clips = PROTOCOLS[name], clips_by_protocol[name]
     tested = set()
@@ -72,6 +74,21 @@ def test_loco_holds_out_each_corpus_once(clips_by_protocol):
         assert {clips[i].corpus for i in split.test} == {held_out}
         assert {clips[i].corpus for i in split.train} == {"ravdess", "crema_d", "tess", "savee"} - {held_out}
         assert held_out not in {clips[i].corpus for i in split.val}
+
+
+def test_union_all_trains_every_speaker_and_tests_none(clips_by_protocol):
+    clips = clips_by_protocol["union-all"]
+    split = PROTOCOLS["union-all"].split(clips, 0)
+    train, val = ({clips[i].speaker for i in part} for part in (split.train, split.val))
+    assert not split.test and not (train & val) and train | val == {c.speaker for c in clips}
+    assert {"ravdess", "crema_d"} <= {clips[i].corpus for i in split.val}  # the big corpora, in proportion
+    assert 0.08 < len(val) / len(train | val) < 0.12
+
+
+@pytest.mark.parametrize("name", [n for n, p in PROTOCOLS.items() if not p.generic])
+def test_known_fold_counts_match_the_data(clips_by_protocol, name):
+    """Leaderboards count a model as having run every fold from ``known_folds``, without the data."""
+    assert PROTOCOLS[name].known_folds() == PROTOCOLS[name].num_folds(clips_by_protocol[name])
 
 
 def test_splits_are_reproducible(clips_by_protocol):

@@ -28,15 +28,11 @@ from ..models.ensemble import COMBINED_ROWS, BaselineMember, ensemble_table, loa
 from ..zoo.heard import check_unheard, saved_heard_speakers
 from .provenance import environment
 from .report import write_report
-from .results import append_row, result_row, results_path
+from .results import ENSEMBLE_HOW, append_row, result_row, results_path
 
 REPORT_HEADER = "# Ensembles of zoo members, one fold each\n\n"
 #: How each combined row's config says what it is.
-HOW = {
-    "average": "mean of the probabilities of ",
-    "stack": "stack (logreg on val speakers) of ",
-    "select": "ensemble selection (weights from val-speaker UA) of ",
-}
+HOW = ENSEMBLE_HOW
 
 
 def newest_match(member: str) -> str:

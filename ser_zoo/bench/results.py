@@ -39,6 +39,14 @@ BASE_COLUMNS = [
 #: The columns before the per-class recalls; the recalls follow them, then the rest.
 LEADING_COLUMNS = 7
 
+#: How an ensemble row's ``config`` begins, per combined row kind (the members follow): the report tells
+#: ensemble rows from single models by it.
+ENSEMBLE_HOW = {
+    "average": "mean of the probabilities of ",
+    "stack": "stack (logreg on val speakers) of ",
+    "select": "ensemble selection (weights from val-speaker UA) of ",
+}
+
 
 def results_path(out: Path, protocol: str, classes: Optional[str], data_tag: str = "") -> Path:
     """``<protocol>.csv``; ``-<data_tag>`` follows the protocol when it ran on other corpora than its own

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from collections import Counter, defaultdict
-from typing import NamedTuple, Sequence
+from typing import NamedTuple, Optional, Sequence
 
 from ..errors import ConfigError
 from .corpora import Clip
@@ -40,6 +40,10 @@ class Protocol:
 
     def num_folds(self, clips: Sequence[Clip]) -> int:
         raise NotImplementedError
+
+    def known_folds(self) -> Optional[int]:
+        """The fold count without the data (a leaderboard's "every fold"); None where only the data knows."""
+        return None if self.generic else 1
 
     def split(self, clips: Sequence[Clip], fold: int) -> Split:
         raise NotImplementedError
@@ -106,6 +110,9 @@ class SpeakerKFold(Protocol):
     def num_folds(self, clips: Sequence[Clip]) -> int:
         return self.folds
 
+    def known_folds(self) -> Optional[int]:
+        return None if self.generic else self.folds  # speaker-kfold's --data.folds sets its own
+
     def fold_speakers(self, clips: Sequence[Clip]) -> list[list[str]]:
         info = _speakers(clips)
         names = list(info)
@@ -164,6 +171,9 @@ class LeaveOneCorpusOut(Protocol):
     def num_folds(self, clips: Sequence[Clip]) -> int:
         return len(self.fold_corpora(clips))
 
+    def known_folds(self) -> Optional[int]:
+        return len(self.corpora)
+
     def split(self, clips: Sequence[Clip], fold: int) -> Split:
         self._check_fold(clips, fold)
         held_out = self.fold_corpora(clips)[fold]
@@ -175,11 +185,36 @@ class LeaveOneCorpusOut(Protocol):
 
 
 @dataclasses.dataclass(frozen=True)
+class EverySpeakerTrains(Protocol):
+    """No test set: every speaker trains but a seeded ``val_fraction`` that selects the checkpoint and fits
+    its temperature. For a shipped general checkpoint only; its recipe's test figures come from ``loco``."""
+
+    val_fraction: float = 0.1
+    seed: int = 0
+
+    def num_folds(self, clips: Sequence[Clip]) -> int:
+        return 1
+
+    def split(self, clips: Sequence[Clip], fold: int) -> Split:
+        self._check_fold(clips, fold)
+        info = _speakers(clips)
+        val = set(_draw_validation(list(info), info, self.val_fraction, self.seed))
+        return _by_speaker(clips, set(info) - val, val, set())
+
+
+@dataclasses.dataclass(frozen=True)
 class LeaveOneSpeakerOut(Protocol):
     """Each speaker is the test set once; the next speaker in sorted order validates."""
 
+    speakers: Optional[int] = (
+        None  # a built-in corpus's speaker count: its fold count, known without the data
+    )
+
     def num_folds(self, clips: Sequence[Clip]) -> int:
         return len(_speakers(clips))
+
+    def known_folds(self) -> Optional[int]:
+        return self.speakers
 
     def split(self, clips: Sequence[Clip], fold: int) -> Split:
         self._check_fold(clips, fold)
@@ -197,9 +232,13 @@ class LeaveOneSpeakerOutHeldOutWords(Protocol):
     val_fraction: float = 0.15
     seed: int = 0
     val_from_training_speakers: bool = True  # validation shares the training speaker (by design, see above)
+    speakers: Optional[int] = None  # the corpus's speaker count: its fold count, known without the data
 
     def num_folds(self, clips: Sequence[Clip]) -> int:
         return len(_speakers(clips))
+
+    def known_folds(self) -> Optional[int]:
+        return self.speakers
 
     def split(self, clips: Sequence[Clip], fold: int) -> Split:
         self._check_fold(clips, fold)
@@ -415,8 +454,19 @@ PROTOCOLS: dict[str, Protocol] = {
             "leave one corpus out: train on three of RAVDESS, CREMA-D, TESS, SAVEE (10% of their speakers "
             "validate), test on the fourth; 4 folds",
         ),
+        EverySpeakerTrains(
+            "union-all",
+            ALL_CORPORA,
+            "emotions6",
+            "every speaker of the four corpora trains, 10% of them validate; no test set (the general "
+            "checkpoint; its recipe is measured on loco)",
+        ),
         LeaveOneSpeakerOut(
-            "savee-loso", ("savee",), "emotions7", "SAVEE, leave one speaker out; the next speaker validates"
+            "savee-loso",
+            ("savee",),
+            "emotions7",
+            "SAVEE, leave one speaker out; the next speaker validates",
+            speakers=4,
         ),
         LeaveOneSpeakerOutHeldOutWords(
             "tess-loso",
@@ -424,6 +474,7 @@ PROTOCOLS: dict[str, Protocol] = {
             "emotions7",
             "TESS, one speaker trains and the other tests; 15% of the training speaker's words "
             "validate (no third speaker)",
+            speakers=2,
         ),
         RandomClipSplit(
             "random-split",
