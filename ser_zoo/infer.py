@@ -5,6 +5,11 @@ its reason at the end and never stops the run or loses the other results. A fold
 are listed too, never silently dropped, and ``--format json``/``csv`` carry every skipped file with its reason
 beside the results. Long recordings are read window by window from disk (``audio.read_blocks``), so memory
 stays flat whatever the file's length.
+
+With ``speech_gate`` (the CLI's default when silero-vad is installed) a file or window Silero VAD finds no
+speech in is answered "no speech" with the VAD's evidence instead of an emotion (``ser_zoo.speech_gate``): a
+whole file is judged from its own samples, the windows and segments of a long recording from one streamed VAD
+pass over the file. Digital silence is then such an answer, not a skipped file.
 """
 
 from __future__ import annotations
@@ -22,11 +27,21 @@ from tqdm.auto import tqdm
 
 from .audio import audio_info, load_audio, prepare_waveform, read_blocks, read_spans
 from .data.scan import FolderScan, Skipped, scan_folder
-from .data.vad import stream_speech_segments
+from .data.vad import VAD_RATE
 from .errors import AudioError, ConfigError, SerZooError
-from .inference import predict_waveforms
 from .lit.safe_ckpt import load_module
 from .memory import bound_allocator_slack
+from .speech_gate import (
+    NO_SPEECH,
+    SpeechEvidence,
+    answer,
+    check_waves,
+    file_track,
+    gated_row,
+    no_speech_row,
+    resolve_gate,
+    span_evidence,
+)
 from .zoo import load_pretrained
 
 
@@ -63,23 +78,30 @@ def expand_inputs(items: Sequence[str]) -> list[Path]:
 
 
 def classify_files(
-    model, paths: Sequence[Path], batch_size: int = 16, max_seconds: float = 60.0, progress: bool = True
+    model,
+    paths: Sequence[Path],
+    batch_size: int = 16,
+    max_seconds: float = 60.0,
+    progress: bool = True,
+    speech_gate: bool = False,
 ) -> tuple[list[dict], list[tuple[str, str]]]:
-    """(one result per good file, [(file, reason)] for the bad ones)."""
+    """(one result per good file, [(file, reason)] for the bad ones). With ``speech_gate`` each batch goes
+    through Silero first and a file without speech, silent ones included, gets a "no speech" row."""
     bound_allocator_slack()
     results, bad = [], []
     sr = model.hparams.sample_rate
-    pending: list[tuple[Path, np.ndarray]] = []
+    pending: list[tuple[dict, np.ndarray]] = []
 
     def flush():
         if pending:
-            preds = predict_waveforms(model, [w for _, w in pending])
-            results.extend({"file": str(p), **r} for (p, _), r in zip(pending, preds))
+            checks = check_waves([w for _, w in pending], sr) if speech_gate else [None] * len(pending)
+            results.extend(answer(model, pending, checks))
             pending.clear()
 
     for path in tqdm(paths, desc="classifying", unit="file", disable=not progress or len(paths) < 2):
         try:
-            pending.append((path, load_audio(path, sr, max_seconds=max_seconds)))
+            wave = load_audio(path, sr, max_seconds=max_seconds, allow_silent=speech_gate)
+            pending.append(({"file": str(path)}, wave))
         except AudioError as e:
             bad.append((str(path), str(e).removeprefix(f"{path}: ")))
             continue
@@ -107,11 +129,20 @@ def stream_windows(
 
 
 def timeline(
-    model, path: Path, window_s: float = 3.0, hop_s: float = 1.0, batch_size: int = 16, progress: bool = True
+    model,
+    path: Path,
+    window_s: float = 3.0,
+    hop_s: float = 1.0,
+    batch_size: int = 16,
+    progress: bool = True,
+    speech_gate: bool = False,
 ) -> list[dict]:
-    """Per-window predictions over a recording of any length."""
+    """Per-window predictions over a recording of any length; with ``speech_gate`` a window holding less
+    speech than the gate asks (judged from one streamed VAD pass over the file) is "no speech"."""
     bound_allocator_slack()
     rows, chunk = [], []
+    sr = model.hparams.sample_rate
+    track = file_track(path) if speech_gate else None
     total = None  # the progress bar's length only: stream_windows names a missing or unreadable file itself
     try:
         info = audio_info(path)
@@ -120,11 +151,10 @@ def timeline(
         pass
 
     def flush():
-        preds = predict_waveforms(model, [w for _, w in chunk])
-        rows.extend(
-            {"start": round(t, 3), "end": round(t + len(w) / model.hparams.sample_rate, 3), **r}
-            for (t, w), r in zip(chunk, preds)
-        )
+        spans = [(t, t + len(w) / sr) for t, w in chunk]
+        checks = [span_evidence(track, *span) if track else None for span in spans]
+        keyed = [({"start": round(a, 3), "end": round(b, 3)}, w) for (a, b), (_, w) in zip(spans, chunk)]
+        rows.extend(answer(model, keyed, checks))
         chunk.clear()
 
     for t, w in tqdm(
@@ -150,10 +180,17 @@ def split_segment(start: float, end: float, max_s: float) -> list[tuple[float, f
 
 
 def speech_rows(
-    model, paths: Sequence[Path], max_segment_s: float = 10.0, batch_size: int = 16, progress: bool = True
+    model,
+    paths: Sequence[Path],
+    max_segment_s: float = 10.0,
+    batch_size: int = 16,
+    progress: bool = True,
+    speech_gate: bool = False,
 ) -> tuple[list[dict], list[tuple[str, str]]]:
     """One prediction per speech segment found by Silero VAD (segments over ``max_segment_s`` are split), for
-    each file; silence and non-speech are never classified. Bad files are reported and skipped."""
+    each file; silence and non-speech are never classified. Bad files are reported and skipped. With
+    ``speech_gate`` every segment row carries its evidence and a file without any segment gets one "no
+    speech" row (without it, such a file has no row at all)."""
     if max_segment_s <= 0:
         raise ConfigError(f"--max_segment {max_segment_s}: use a positive number of seconds")
     bound_allocator_slack()
@@ -161,27 +198,26 @@ def speech_rows(
     rows, bad, chunk = [], [], []
 
     def flush():
-        preds = predict_waveforms(model, [w for *_, w in chunk])
-        rows.extend(
-            {"file": f, "start": round(s, 3), "end": round(e, 3), **r}
-            for (f, s, e, _), r in zip(chunk, preds)
-        )
+        keyed = [({"file": f, "start": round(s, 3), "end": round(e, 3)}, w) for f, s, e, w, _ in chunk]
+        preds = answer(model, keyed, [None] * len(chunk))  # every segment is speech by construction
+        rows.extend(r if ev is None else gated_row(r, ev) for r, (*_, ev) in zip(preds, chunk))
         chunk.clear()
 
     for path in tqdm(paths, desc="VAD segments", unit="file", disable=not progress or len(paths) < 2):
         try:
             native = audio_info(path).samplerate
-            regions = stream_speech_segments(path)
+            track = file_track(path)
+            if speech_gate and not track.regions:
+                flush()  # rows stay in file order
+                keys = {"file": str(path), "start": 0.0, "end": round(track.seconds, 3)}
+                rows.append(no_speech_row(keys, span_evidence(track, 0.0, track.seconds)))
+            regions = [(s / VAD_RATE, e / VAD_RATE) for s, e in track.regions]
             segments = [p for r in regions for p in split_segment(*r, max_segment_s)]
             spans = [(int(start * native), int(np.ceil(end * native))) for start, end in segments]
             for (start, end), data in zip(segments, read_spans(path, spans)):
+                wave = prepare_waveform(data, native, sr, name=f"{path}@{start:.2f}s", allow_silent=True)
                 chunk.append(
-                    (
-                        str(path),
-                        start,
-                        end,
-                        prepare_waveform(data, native, sr, name=f"{path}@{start:.2f}s", allow_silent=True),
-                    )
+                    (str(path), start, end, wave, span_evidence(track, start, end) if speech_gate else None)
                 )
                 if len(chunk) == batch_size:
                     flush()
@@ -192,45 +228,85 @@ def speech_rows(
     return rows, bad
 
 
+#: CSV columns of the no-speech check, after ``skipped`` so the older columns keep their places
+GATE_COLUMNS = ["speech", "vad_speech_s", "vad_max_p", "vad_mean_p", "vad_threshold"]
+
+
+def _gate_cells(row: Optional[dict]) -> list[str]:
+    """A row's GATE_COLUMNS cells (blank for a skipped file)."""
+    if row is None:
+        return [""] * len(GATE_COLUMNS)
+    v = row["vad"]
+    return [
+        str(row["speech"]).lower(),
+        *(f"{v[k]:.3f}" for k in ("speech_s", "max_prob", "mean_prob")),
+        f"{v['threshold']:g}",
+    ]
+
+
+def _csv(rows, class_names, keys, skipped, speech_gate: bool) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(
+        [
+            *keys,
+            "label",
+            "prob",
+            *[f"p_{c}" for c in class_names],
+            "skipped",
+            *(GATE_COLUMNS if speech_gate else []),
+        ]
+    )
+    for r in rows:
+        scores = (
+            [f"{r['prob']:.4f}", *[f"{r['probs'][c]:.4f}" for c in class_names]]
+            if r["probs"] is not None
+            else [""] * (1 + len(class_names))
+        )
+        w.writerow([*[r[k] for k in keys], r["label"], *scores, "", *(_gate_cells(r) if speech_gate else [])])
+    for f, why in skipped:
+        w.writerow(
+            [f, *[""] * (len(keys) + len(class_names) + 1), why, *(_gate_cells(None) if speech_gate else [])]
+        )
+    return buf.getvalue()
+
+
+def _table_line(r: dict, keys: list[str], width: int) -> str:
+    """``clip.wav  angry      0.812``, or for a row without speech its evidence:
+    ``clip.wav  no speech  (VAD: 0.00 s speech < 0.25 s, max p 0.04 < 0.5, mean p 0.01)``."""
+    where = "  ".join(f"{str(r[k]):<{width}}" for k in keys)
+    if r.get("speech") is False:
+        return f"{where}  {NO_SPEECH:<10} ({SpeechEvidence.from_dict(r['vad']).describe()})"
+    return f"{where}  {r['label']:<10} {r['prob']:.3f}"
+
+
 def format_rows(
     rows: list[dict],
     class_names: list[str],
     fmt: str,
     key: str = "file",
     skipped: Sequence[tuple[str, str]] = (),
+    speech_gate: bool = False,
 ) -> str:
     """The results as a table, CSV or JSON; CSV and JSON carry the ``skipped`` files and their reasons too
     (JSON: ``{"results": [...], "skipped": [{"file", "reason"}]}``; CSV: a row per skipped file with its
-    ``skipped`` column filled), so a program reading them learns of every file it asked about."""
+    ``skipped`` column filled), so a program reading them learns of every file it asked about.
+
+    With ``speech_gate`` every row carries the VAD's evidence: JSON rows ``speech`` (bool) and ``vad``
+    (``speech_s``, ``max_prob``, ``mean_prob``, ``threshold``, ``min_speech_s``), a no-speech row ``label``
+    "no speech" with ``prob`` and ``probs`` null; CSV the GATE_COLUMNS; the table the evidence in place of
+    the probability on a no-speech line."""
     if fmt == "json":
         gone = [{"file": f, "reason": why} for f, why in skipped]
         return json.dumps({"results": rows, "skipped": gone}, indent=1)
     keys = {"file": ["file"], "segment": ["file", "start", "end"]}.get(key, ["start", "end"])
     if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow([*keys, "label", "prob", *[f"p_{c}" for c in class_names], "skipped"])
-        for r in rows:
-            w.writerow(
-                [
-                    *[r[k] for k in keys],
-                    r["label"],
-                    f"{r['prob']:.4f}",
-                    *[f"{r['probs'][c]:.4f}" for c in class_names],
-                    "",
-                ]
-            )
-        for f, why in skipped:
-            w.writerow([f, *[""] * (len(keys) + len(class_names) + 1), why])
-        return buf.getvalue()
+        return _csv(rows, class_names, keys, skipped, speech_gate)
     if fmt != "table":
         raise ConfigError(f"--format {fmt!r}; use table, csv or json")
     width = max([len(str(r[keys[0]])) for r in rows] + [4])
     lines = [f"{'  '.join(f'{k:<{width}}' for k in keys)}  {'emotion':<10} prob"]
-    lines += [
-        f"{'  '.join(f'{str(r[k]):<{width}}' for k in keys)}  {r['label']:<10} {r['prob']:.3f}" for r in rows
-    ]
-    return "\n".join(lines)
+    return "\n".join(lines + [_table_line(r, keys, width) for r in rows])
 
 
 def plot_timeline(rows: list[dict], class_names: list[str], path: Path) -> Path:
@@ -241,7 +317,8 @@ def plot_timeline(rows: list[dict], class_names: list[str], path: Path) -> Path:
 
     t = [r["start"] for r in rows]
     fig, ax = plt.subplots(figsize=(10, 3.2))
-    ax.stackplot(t, *[[r["probs"][c] for r in rows] for c in class_names], labels=class_names, step="post")
+    probs = [[(r["probs"] or {}).get(c, 0.0) for r in rows] for c in class_names]  # no speech: a gap
+    ax.stackplot(t, *probs, labels=class_names, step="post")
     ax.set_xlabel("time (s)")
     ax.set_ylabel("probability")
     ax.set_ylim(0, 1)
@@ -263,12 +340,17 @@ def run_infer(
     plot: Optional[str] = None,
     vad: bool = False,
     max_segment: float = 10.0,
+    speech_gate: str = "auto",
 ) -> int:
-    """The CLI job; returns the exit code (0 when every file was classified, 1 when some were skipped)."""
+    """The CLI job; returns the exit code (0 when every file was classified or found without speech, 1 when
+    some were skipped)."""
     if fmt not in ("table", "csv", "json"):
         raise ConfigError(f"--format {fmt!r}; use table, csv or json")
     if vad and window:
         raise ConfigError("--vad classifies speech segments and --window fixed windows; give one of them")
+    gate, note = resolve_gate(speech_gate)
+    if note:
+        print(note, file=sys.stderr)
     model = load_model(model_spec)
     names = list(model.class_names)
     paths, not_audio = scan_inputs(inputs)
@@ -278,20 +360,32 @@ def run_infer(
     if window:
         if len(paths) != 1:
             raise ConfigError("--window makes a timeline of one recording; give exactly one file")
-        rows, bad, key = timeline(model, paths[0], window, hop, batch_size), [], "start"
+        rows, bad, key = timeline(model, paths[0], window, hop, batch_size, speech_gate=gate), [], "start"
         if plot:
             print(f"timeline plot: {plot_timeline(rows, names, Path(plot))}", file=sys.stderr)
     elif vad:
-        (rows, bad), key = speech_rows(model, paths, max_segment, batch_size), "segment"
+        (rows, bad), key = speech_rows(model, paths, max_segment, batch_size, speech_gate=gate), "segment"
     else:
-        (rows, bad), key = classify_files(model, paths, batch_size), "file"
+        (rows, bad), key = classify_files(model, paths, batch_size, speech_gate=gate), "file"
     bad = [*bad, *((s.path, s.reason) for s in not_audio)]
-    text = format_rows(rows, names, fmt, key=key, skipped=bad) if rows or fmt != "table" else ""
+    text = (
+        format_rows(rows, names, fmt, key=key, skipped=bad, speech_gate=gate)
+        if rows or fmt != "table"
+        else ""
+    )
     if out:
         Path(out).write_text(text + ("\n" if not text.endswith("\n") else ""))
         print(f"wrote {len(rows)} rows to {out}", file=sys.stderr)
     elif text:
         print(text)
+    quiet = sum(r.get("speech") is False for r in rows)
+    if quiet:
+        what, of = ("window", len(rows)) if key == "start" else ("file", len({r["file"] for r in rows}))
+        print(
+            f"no speech (Silero VAD) in {quiet} of {of} {what}(s): no emotion named; "
+            "--speech_gate off classifies them anyway",
+            file=sys.stderr,
+        )
     if bad:
         print(f"skipped {len(bad)} file(s):", file=sys.stderr)
         for f, why in bad:

@@ -5,6 +5,10 @@ manager with ``samplerate``, ``channels`` and ``read(frames) -> (float32 array (
 overflowed)``), so tests and other sources (a file played back, a network feed) run the same loop as a
 microphone. ``sounddevice`` is optional (``pip install 'ser-zoo[mic]'``) and imported only here, when a
 microphone is actually opened.
+
+With ``speech_gate`` (the command's default when silero-vad is installed) each window goes through Silero VAD
+first, and a window without speech prints ``no speech`` and the VAD's evidence instead of an emotion
+(``ser_zoo.speech_gate``): room tone, a fan or music between utterances gets no emotion named.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import numpy as np
 from .audio import prepare_waveform
 from .errors import ConfigError, SerZooError
 from .infer import load_model
-from .inference import predict_waveforms
+from .speech_gate import NO_SPEECH, SpeechEvidence, answer, check_waves, resolve_gate
 
 MIC_HINT = "pip install 'ser-zoo[mic]'"
 
@@ -88,11 +92,14 @@ def listen(
     hop_s: float = 1.0,
     seconds: Optional[float] = None,
     out: Callable[[str], None] = print,
+    speech_gate: bool = False,
 ) -> list[dict]:
     """Classify the last ``window_s`` of ``stream`` every ``hop_s`` until ``seconds`` (or the stream) end.
 
     One line per hop goes to ``out`` (``  12.0s  angry      0.71``, the time the window ends); the first
-    comes once a full window is heard. Returns the rows (``time``, ``label``, ``prob``, ``probs``).
+    comes once a full window is heard. Returns the rows (``time``, ``label``, ``prob``, ``probs``). With
+    ``speech_gate`` rows carry ``speech`` and ``vad`` too, and a window without speech is the line
+    ``  12.0s  no speech  (VAD: 0.00 s speech < 0.25 s, max p 0.02 < 0.5, mean p 0.01)``.
     """
     rate, channels = int(round(float(stream.samplerate))), int(stream.channels)
     win, hop = int(round(window_s * rate)), int(round(hop_s * rate))
@@ -126,10 +133,18 @@ def listen(
             if ring.filled < win:
                 continue
             wave = prepare_waveform(ring.latest(), rate, sr, name="input", allow_silent=True)
-            row = {"time": round(heard / rate, 3), **predict_waveforms(model, [wave])[0]}
+            check = check_waves([wave], sr)[0] if speech_gate else None
+            [row] = answer(model, [({"time": round(heard / rate, 3)}, wave)], [check])
             rows.append(row)
-            out(f"{row['time']:7.1f}s  {row['label']:<10} {row['prob']:.2f}")
+            out(_line(row, check))
     return rows
+
+
+def _line(row: dict, check: Optional[SpeechEvidence]) -> str:
+    """``  12.0s  angry      0.71``, or ``  12.0s  no speech  (VAD: ...)`` with the evidence."""
+    if check is not None and not check.is_speech:
+        return f"{row['time']:7.1f}s  {NO_SPEECH:<10} ({check.describe()})"
+    return f"{row['time']:7.1f}s  {row['label']:<10} {row['prob']:.2f}"
 
 
 def run_listen(
@@ -138,8 +153,12 @@ def run_listen(
     hop: float = 1.0,
     device: Optional[Any] = None,
     seconds: Optional[float] = None,
+    speech_gate: str = "auto",
 ) -> int:
     """The CLI job: the microphone is opened before the model loads, so a missing one fails at once."""
+    gate, note = resolve_gate(speech_gate)
+    if note:
+        print(note, flush=True)
     stream = open_input_stream(int(device) if isinstance(device, str) and device.isdigit() else device)
     try:
         model = load_model(model_spec)
@@ -147,7 +166,9 @@ def run_listen(
         getattr(stream, "close", lambda: None)()
         raise
     try:
-        listen(model, stream, window, hop, seconds, out=lambda line: print(line, flush=True))
+        listen(
+            model, stream, window, hop, seconds, out=lambda line: print(line, flush=True), speech_gate=gate
+        )
     except KeyboardInterrupt:
         print("stopped")
     return 0

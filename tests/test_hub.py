@@ -59,7 +59,21 @@ def test_push_then_load_by_hf_hub_name_then_offline(hub, tmp_path, monkeypatch, 
     served = len(hub.requests)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # from the Hub cache now, no request
     capsys.readouterr()
-    assert main(["infer", str(clip), "--model", "hf-hub:someone/emotions7", "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "infer",
+                str(clip),
+                "--model",
+                "hf-hub:someone/emotions7",
+                "--format",
+                "json",
+                "--speech_gate",
+                "off",
+            ]
+        )
+        == 0
+    )
     printed = json.loads(capsys.readouterr().out)
     [row] = printed["results"] if isinstance(printed, dict) else printed
     assert row["label"] in reference.class_names

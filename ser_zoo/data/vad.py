@@ -7,7 +7,9 @@ padding included); a clip with no speech found is kept whole. The offsets are co
 (``audio_forward`` over a zero-padded batch gives each clip the probabilities it gets alone, the network being
 causal), and stored in a small sidecar ``<corpus>-<rate>.vad-<settings>.npz`` beside the waveform caches, one
 per corpus, keyed by clip id and the digest of the clip's samples.
-``speech_segments`` gives the (start, end) seconds of every speech region of one recording.
+``speech_segments`` gives the (start, end) seconds of every speech region of one recording, and
+``stream_speech_probs`` a file's chunk probabilities read block by block (the no-speech check of
+``ser_zoo.speech_gate`` judges a long recording's windows from them).
 """
 
 from __future__ import annotations
@@ -77,7 +79,15 @@ def speech_segments(wave: Union[np.ndarray, torch.Tensor], sample_rate: int) -> 
 
 
 def stream_speech_segments(path, block_s: float = 60.0, warmup_chunks: int = 32) -> list[tuple[float, float]]:
-    """(start_s, end_s) of each speech region of an audio file of any length, read block by block.
+    """(start_s, end_s) of each speech region of an audio file of any length, read block by block
+    (``stream_speech_probs``)."""
+    probs, total = stream_speech_probs(path, block_s, warmup_chunks)
+    return [(s / VAD_RATE, e / VAD_RATE) for s, e in _regions(probs.tolist(), total)]
+
+
+def stream_speech_probs(path, block_s: float = 60.0, warmup_chunks: int = 32) -> tuple[np.ndarray, int]:
+    """(speech probability per 32 ms chunk, length in 16 kHz samples) of an audio file of any length, read
+    block by block.
 
     Silero's state restarts with each ``audio_forward`` call, so every block after the first runs with the
     last ``warmup_chunks`` chunks (1 s) of the previous one in front and their probabilities dropped; memory
@@ -86,7 +96,7 @@ def stream_speech_segments(path, block_s: float = 60.0, warmup_chunks: int = 32)
     from ..errors import AudioError
 
     info = audio_info(path)  # missing, empty, folder or non-audio: one AudioError naming the file
-    probs: list[float] = []
+    probs: list[np.ndarray] = []
     context = np.zeros(0, np.float32)
     pending = np.zeros(0, np.float32)
     total = 0
@@ -95,7 +105,7 @@ def stream_speech_segments(path, block_s: float = 60.0, warmup_chunks: int = 32)
         nonlocal context
         joined = np.concatenate([context, x])
         p = speech_probs(torch.from_numpy(joined)[None])[0]
-        probs.extend(p[len(context) // CHUNK :].tolist())
+        probs.append(p[len(context) // CHUNK :].numpy().astype(np.float32))
         context = joined[-warmup_chunks * CHUNK :] if warmup_chunks else joined[:0]
 
     for block in read_blocks(path, blocksize=max(CHUNK, int(block_s * info.samplerate))):
@@ -112,8 +122,18 @@ def stream_speech_segments(path, block_s: float = 60.0, warmup_chunks: int = 32)
         run(pending)  # audio_forward zero-pads the last partial chunk
     if total == 0:
         raise AudioError(f"{path}: empty (0 samples); nothing to segment")
-    regions = _regions(probs[: -(-total // CHUNK)], total)
-    return [(s / VAD_RATE, e / VAD_RATE) for s, e in regions]
+    return np.concatenate(probs)[: -(-total // CHUNK)], total
+
+
+def to_vad_rate(wave: Union[np.ndarray, torch.Tensor], sample_rate: int) -> torch.Tensor:
+    """A mono recording as the 1-D float32 tensor at 16 kHz that ``speech_probs`` reads."""
+    return _to_16k(wave, sample_rate).reshape(-1)
+
+
+def speech_regions(probs: Sequence[float], n_samples: int) -> list[tuple[int, int]]:
+    """(start, end) in 16 kHz samples of each speech region of a recording of ``n_samples``, from its
+    ``speech_probs`` chunk probabilities and Silero's ``SETTINGS``."""
+    return _regions(list(probs), n_samples)
 
 
 def trim_bounds(waves: Sequence[np.ndarray], sample_rate: int = VAD_RATE, batch_size: int = 64) -> np.ndarray:
