@@ -194,10 +194,15 @@ def _bench_arguments(parser: argparse.ArgumentParser) -> None:
         "--models",
         nargs="+",
         default=None,
-        help="recipe paths (configs/x.yaml), registered model names or baseline names",
+        help="recipes (configs/x.yaml or a shipped recipe's name), registered model names or baseline names",
     )
     parser.add_argument("--folds", nargs="*", type=int, default=None, help="default: every fold")
-    parser.add_argument("--classes", default=None, help="class set (emotions6/7/8); default: the protocol's")
+    parser.add_argument(
+        "--classes",
+        default=None,
+        help="class set (emotions6/7/8) or your labels, comma-separated; default: the protocol's, or every "
+        "label of your data",
+    )
     parser.add_argument(
         "--out", default=None, help=f"folder of the CSVs (default: {RESULTS}, or the suite's own out)"
     )
@@ -282,6 +287,18 @@ def _infer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max_segment", type=float, default=10.0, help="with --vad: longer segments are split"
     )
+    _speech_gate_argument(parser, "file or window")
+
+
+def _speech_gate_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--speech_gate`` of infer and listen: "no speech" where Silero VAD hears none."""
+    parser.add_argument(
+        "--speech_gate",
+        default="auto",
+        choices=["auto", "on", "off"],
+        help=f"a {what} without speech (Silero VAD) says 'no speech' and the VAD's evidence instead of an "
+        "emotion; auto: on when silero-vad is installed (ser-zoo[pretrained]), off: raw model output",
+    )
 
 
 def _infer(args: argparse.Namespace, extra: list[str]) -> int:
@@ -298,6 +315,7 @@ def _infer(args: argparse.Namespace, extra: list[str]) -> int:
         plot=args.plot,
         vad=args.vad,
         max_segment=args.max_segment,
+        speech_gate=args.speech_gate,
     )
 
 
@@ -311,13 +329,19 @@ def _listen_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seconds", type=float, default=None, help="stop after this long (default: until Ctrl-C)"
     )
+    _speech_gate_argument(parser, "window")
 
 
 def _listen(args: argparse.Namespace, extra: list[str]) -> int:
     from .listen import run_listen
 
     return run_listen(
-        model_spec=args.model, window=args.window, hop=args.hop, device=args.device, seconds=args.seconds
+        model_spec=args.model,
+        window=args.window,
+        hop=args.hop,
+        device=args.device,
+        seconds=args.seconds,
+        speech_gate=args.speech_gate,
     )
 
 
@@ -357,6 +381,32 @@ def _evaluate(args: argparse.Namespace, extra: list[str]) -> int:
         classes=_listed(args.classes, "--data.classes"),
         label_map=_label_map(args.label_map),
         batch_size=args.batch_size,
+    )
+
+
+def _calibrate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("ckpt", help="a .ckpt from ser-zoo fit or bench (its saved data settings are reused)")
+    parser.add_argument(
+        "--out", default=None, help="the calibrated .ckpt (default: CKPT's name + -calibrated, beside it)"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    parser.add_argument("--root", default=None, help=ROOT_HELP)
+    parser.add_argument("--batch_size", type=int, default=None, help="default: the checkpoint's")
+    parser.add_argument("--device", default=None, help="default: cuda when available, else cpu")
+
+
+def _calibrate(args: argparse.Namespace, extra: list[str]) -> int:
+    if extra:
+        raise ConfigError(f"calibrate does not take {' '.join(extra)}; see ser-zoo calibrate --help")
+    from .calibrate import run_calibrate
+
+    return run_calibrate(
+        args.ckpt,
+        out=args.out,
+        overwrite=args.overwrite,
+        root=args.root,
+        batch_size=args.batch_size,
+        device=args.device,
     )
 
 
@@ -452,7 +502,16 @@ COMMANDS: dict[str, Command] = {
         _bench,
         _bench_arguments,
         description="run models on every fold of a protocol, or a benchmark suite; one CSV row per "
-        "model x fold, resumable",
+        "model x fold, resumable. Other --trainer.*/--model.*/--data.* words go to each fold's LightningCLI; "
+        "--data.corpora PATH (your folders or manifests, with --data.label_map and --data.folds) runs "
+        "speaker-kfold, loso, given-split or random-split on your own data, into a CSV of its own",
+    ),
+    "calibrate": Command(
+        "fit a checkpoint's temperature on its validation speakers",
+        _calibrate,
+        _calibrate_arguments,
+        description="temperature scaling: fit one temperature on the checkpoint's validation speakers, "
+        "report ECE and NLL before and after (validation and test), write a calibrated copy",
     ),
     "data": Command(
         "corpora: summary, download, protocols, check",

@@ -3,7 +3,8 @@
 
 ``model`` is a ``SERModule`` from ``ser_zoo.load_pretrained`` or ``ser_zoo.lit.load_module`` (anything with
 its ``hparams``, ``class_names``, ``device`` and ``forward(wave, lengths)``). This module does not import
-the LightningModule, so the module's ``predict`` can hand its work here.
+the LightningModule, so the module's ``predict`` can hand its work here. A calibrated model (``ser-zoo
+calibrate``) has a ``temperature``; its logits are divided by it before the softmax (absent: 1).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ def predict_waveforms(model, waves: list[np.ndarray]) -> list[dict[str, Any]]:
     """``{"label", "prob", "probs": {class: p}}`` for each mono waveform already at the model's sample rate.
 
     Models with a fixed-size input see the centre ``example_seconds`` of each (zero-padded if shorter); the
-    others see whole clips, zero-padded to the batch's longest with their lengths passed along.
+    others see whole clips, zero-padded to the batch's longest with their lengths passed along. The
+    probabilities are ``softmax(logits / model.temperature)`` (1 when the model has none).
     """
     h = model.hparams
     width = max(len(w) for w in waves)
@@ -36,7 +38,8 @@ def predict_waveforms(model, waves: list[np.ndarray]) -> list[dict[str, Any]]:
         batch[i, : len(w)] = torch.from_numpy(np.asarray(w, dtype=np.float32))
     was_training = model.training
     model.eval()
-    probs = model(batch.to(model.device), lengths.to(model.device)).softmax(-1).cpu()
+    logits = model(batch.to(model.device), lengths.to(model.device))
+    probs = (logits.float() / getattr(model, "temperature", 1.0)).softmax(-1).cpu()
     model.train(was_training)
     names = model.class_names
     return [

@@ -164,7 +164,7 @@ def test_mixup_mixes_signals_and_labels_in_the_loss(data_root, tmp_path):
         ({"noise": {"p": 1.5}}, "noise.p=1.5; use a probability"),
         ({"gain": {"db": [6, -6]}}, "gain.db: range \\[6, -6\\] is impossible"),
         ({"pitch": {"semis": [1, 2]}}, "augment pitch has no option \\['semis'\\]"),
-        ({"reverb": {}}, "unknown augmentation \\['reverb'\\]"),
+        ({"echo": {}}, "unknown augmentation \\['echo'\\]"),
     ],
 )
 def test_impossible_settings_fail_with_one_clear_line(spec, message):

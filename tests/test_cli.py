@@ -44,6 +44,7 @@ SUB_COMMANDS = [
     "test",
     "predict",
     "bench",
+    "calibrate",
     "data",
     "demo",
     "evaluate",

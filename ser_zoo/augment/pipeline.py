@@ -6,17 +6,22 @@ model:
     shift:    {p: 0.5, max_seconds: 0.3, mode: roll}
     stretch:  {p: 0.3, rate: [0.9, 1.1]}
     pitch:    {p: 0.3, semitones: [-2, 2]}
+    reverb:   {p: 0.3, rt60: [0.2, 0.8], wet: [0.3, 1.0]}
     gain:     {p: 0.5, db: [-6, 6]}
     lowpass:  {p: 0.2, cutoff_hz: [2500, 7000]}
     noise:    {p: 0.5, snr_db: [10, 30]}
+    telephone: {p: 0.2, mu_law: 0.5}
     freq_mask: {p: 0.5, max_bins: 8, count: 2}
     time_mask: {p: 0.5, max_frames: 30, count: 2}
     mixup:    {p: 0.5, alpha: 0.4}
 ```
 
-Waveform transforms run in the order above (noise last, so its SNR is relative to the final signal), each on a
-random subset of the batch (probability ``p`` per clip); masks run on the features. Mixup pairs each clip with
+Waveform transforms run in the order above, each on a random subset of the batch (probability ``p`` per clip):
+the room (``reverb``) comes before the noise, whose SNR is then relative to the reverberant signal, and the
+telephone line last, as a line carries the noisy speech; masks run on the features. Mixup pairs each clip with
 another of the same batch and mixes both signals and their labels (the loss mixes the two cross-entropies).
+``channel.py`` holds the robustness transforms (``reverb``, ``telephone``); for noise at low SNR and
+band-limiting, give ``noise`` and ``lowpass`` lower ranges (``snr_db: [0, 10]``, ``cutoff_hz: [3000, 4000]``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from .channel import Reverb, Telephone
 from .spectrogram import FrequencyMask, TimeMask
 from .waveform import AddNoise, Gain, LowPass, PitchShift, TimeShift, TimeStretch
 
@@ -35,12 +41,14 @@ WAVEFORM = {
     "shift": TimeShift,
     "stretch": TimeStretch,
     "pitch": PitchShift,
+    "reverb": Reverb,
     "gain": Gain,
     "lowpass": LowPass,
     "noise": AddNoise,
+    "telephone": Telephone,
 }
 FEATURE = {"freq_mask": FrequencyMask, "time_mask": TimeMask}
-NEEDS_RATE = ("shift", "lowpass")
+NEEDS_RATE = ("shift", "lowpass", "reverb", "telephone")
 
 
 def _probability(name: str, p: Any) -> float:
@@ -62,8 +70,9 @@ class Augmentation(nn.Module):
 
     Args:
         spec (dict or None, optional): ``{transform: {"p": probability, **options}}`` for any of ``shift``,
-            ``stretch``, ``pitch``, ``gain``, ``lowpass``, ``noise``, ``freq_mask``, ``time_mask`` and
-            ``{"mixup": {"p": ..., "alpha": ...}}``; None or empty turns everything off. (Default: ``None``)
+            ``stretch``, ``pitch``, ``reverb``, ``gain``, ``lowpass``, ``noise``, ``telephone``,
+            ``freq_mask``, ``time_mask`` and ``{"mixup": {"p": ..., "alpha": ...}}``; None or empty turns
+            everything off. (Default: ``None``)
         sample_rate (int, optional): Sample rate of the waveforms in Hz. (Default: ``16000``)
 
     Shape:

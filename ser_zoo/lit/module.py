@@ -28,6 +28,7 @@ from torchmetrics.classification import (
 
 from .. import inference
 from ..augment import Augmentation
+from ..calibration import temperature_of
 from ..errors import ConfigError
 from ..features import create_frontend
 from ..features.pretrained_cache import clip_refs
@@ -145,6 +146,7 @@ class SERModule(L.LightningModule):
         self.confmat = MulticlassConfusionMatrix(num_classes)
         self.register_buffer("loss_weight", torch.ones(num_classes), persistent=False)
         self.test_results: dict[str, Any] = {}
+        self.temperature = 1.0  # logits / temperature in prediction; a calibrated checkpoint sets it
         if init_from:
             init_from_pretrained(self, init_from)
 
@@ -222,8 +224,12 @@ class SERModule(L.LightningModule):
         self._shared_step(batch, "test")
 
     def predict_step(self, batch, batch_idx):
-        probs = self._logits(batch, train=False)[0].softmax(-1)
+        """Probabilities through a calibrated checkpoint's temperature (``ser-zoo calibrate``), else 1."""
+        probs = (self._logits(batch, train=False)[0] / self.temperature).softmax(-1)
         return {"index": batch["index"], "probs": probs, "pred": probs.argmax(-1)}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.temperature = temperature_of(checkpoint.get("calibration"), "checkpoint")
 
     def on_test_epoch_start(self) -> None:
         self.confmat.reset()

@@ -21,6 +21,8 @@ from typing import Any, Optional, Union
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
+from ..calibration import KEY as CALIBRATION
+from ..calibration import temperature_of
 from ..errors import SerZooError
 from .module import SERModule
 
@@ -84,7 +86,9 @@ def load_module(path: Union[str, Path], map_location: Any = "cpu") -> SERModule:
 
     A damaged, truncated or code-carrying file fails with one line naming it. The module is rebuilt from the
     saved hyperparameters without its ``init_from`` and ``model_kwargs.weights``: a checkpoint holds all its
-    weights, so its zoo, ImageNet or speech-encoder starting point is neither loaded again nor needed.
+    weights, so its zoo, ImageNet or speech-encoder starting point is neither loaded again nor needed. A
+    checkpoint written by ``ser-zoo calibrate`` gives the module its ``calibration`` block and ``temperature``
+    (others: None and 1.0).
     """
     checkpoint = load_checkpoint_file(path, map_location)
     accepted = inspect.signature(SERModule).parameters  # not Lightning's _instantiator / _class_path keys
@@ -95,4 +99,6 @@ def load_module(path: Union[str, Path], map_location: Any = "cpu") -> SERModule:
         start["pretrained"] = False
     module = SERModule(**{**saved, "model_kwargs": start, "init_from": None})
     module.load_state_dict(checkpoint["state_dict"])
+    module.calibration = checkpoint.get(CALIBRATION)
+    module.temperature = temperature_of(module.calibration, str(path))
     return module

@@ -4,7 +4,9 @@ A zoo checkpoint is ``<name>.safetensors`` (the SERModule's net + front-end stat
 holds) beside ``<name>.json`` (everything needed to rebuild it: model, options, front-end, classes, sample
 rate, crop, where the weights are published) and ``<name>.md`` (the human model card). ``load_pretrained``
 rebuilds the module from the card and loads the weights once their sha256 matches (``ser_zoo.weights``, which
-fetches them on first use); ``export_checkpoint`` writes all three from a fit.
+fetches them on first use); ``export_checkpoint`` writes all three from a fit. A calibrated fit (``ser-zoo
+calibrate``) passes its ``calibration`` block (temperature, ECE before and after) to the card, and the loaded
+module divides its logits by that temperature in ``predict``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any, Optional, Union
 
 from safetensors.torch import save_file
 
+from ..calibration import KEY as CALIBRATION
+from ..calibration import temperature_of
 from ..lit.module import SERModule
 from ..lit.safe_ckpt import load_module
 from ..weights import resolve, sha256_file, verified_state_dict, weights_status, zoo_folder
@@ -100,6 +104,8 @@ def load_pretrained(
     module = module_from_card(card)
     module.load_state_dict(verified_state_dict(weights, card), strict=False)
     module.card = card
+    module.calibration = card.get(CALIBRATION)
+    module.temperature = temperature_of(module.calibration, f"zoo card of {card['name']}")
     module.eval()
     return module.to(device) if device else module
 
@@ -142,6 +148,7 @@ def export_checkpoint(
         "size_bytes": weights.stat().st_size,
         "licence": LICENCE,
         **hub_location(name),  # where `ser-zoo zoo push NAME --repo-id ser-zoo/NAME` publishes it
+        **({CALIBRATION: module.calibration} if module.calibration else {}),
         **(card_extra or {}),
     }
     (out / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
@@ -175,13 +182,14 @@ def model_card_markdown(card: dict[str, Any], load_name: Optional[str] = None) -
         else ""
     )
     notes = f"**Note:** {card['notes']}\n" if card.get("notes") else ""
+    calibration = calibration_line(card.get(CALIBRATION))
     return f"""# {card["name"]}
 
 **Architecture:** {arch}.
 **Front-end:** `{json.dumps(card["frontend"])}` at {card["sample_rate"]} Hz, {card["clip_seconds"]} s crops.
 **Classes:** {", ".join(card["class_names"])}.
 **Training data and protocol:** {card.get("data", "see the JSON card")}; protocol `{protocol}`.
-{start}{heard}
+{start}{heard}{calibration}
 | metric ({card.get("protocol", "?")}) | value |
 |---|---|
 {rows}
@@ -198,3 +206,21 @@ model = ser_zoo.load_pretrained("{load_name or card["name"]}")
 model.predict("clip.wav")
 ```
 """
+
+
+def calibration_line(block: Optional[dict[str, Any]]) -> str:
+    """The model card's calibration line: the temperature, where it was fitted, ECE before and after."""
+    if not block:
+        return ""
+    test = block.get("test") or {}
+    scores = [
+        f"{where} ECE {b['ece_before'] * 100:.2f} % -> {b['ece_after'] * 100:.2f} %"
+        for where, b in (("validation", block), ("test", test))
+        if "ece_before" in b and "ece_after" in b
+    ]
+    return (
+        f"**Calibration:** temperature {block['temperature']:.3f}, fitted on the "
+        f"{block.get('fitted_on', 'validation speakers')}"
+        + (f"; {', '.join(scores)}" if scores else "")
+        + f" ({block.get('n_bins', 15)} bins); `predict` returns softmax(logits / temperature).\n"
+    )
