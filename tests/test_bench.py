@@ -24,7 +24,8 @@ SMALL = [
 
 
 @pytest.mark.slow
-def test_bench_writes_rows_and_resumes(data_root, tmp_path, capsys):
+def test_bench_writes_rows_and_resumes(data_root, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # runs/ land here
     args = [
         "bench",
         "--protocol",
@@ -96,9 +97,9 @@ def test_leaderboard_ranks_by_ua_with_mean_and_std(tmp_path):
     for model, uas in (("a", [0.5, 0.7]), ("b", [0.8, 0.8])):
         for fold, ua in enumerate(uas):
             append_row(
-                tmp_path / "savee-loso.csv",
+                tmp_path / "tess-loso.csv",
                 {
-                    "protocol": "savee-loso",
+                    "protocol": "tess-loso",
                     "classes": "emotions7",
                     "model": model,
                     "fold": fold,
@@ -117,7 +118,7 @@ def test_leaderboard_ranks_by_ua_with_mean_and_std(tmp_path):
     assert "| cpu | `b` |" in text  # one recipe on every fold
     assert "| cpu | `a weights 0 (as on fold 0; other folds differ, see the CSV)` |" in text
     assert text.index("| 1 | b | 80.00 ± 0.00") < text.index("| 2 | a | 60.00 ± 14.14")
-    assert "| savee-loso | speaker-independent | b | 80.00 ± 0.00 | 2 of 2 | - |  |  |" in text  # no target
+    assert "| tess-loso | speaker-independent | b | 80.00 ± 0.00 | 2 of 2 | - |  |  |" in text  # no target
     assert "UA, fold" not in text  # every model ran the same folds: no fold-matched column
 
 
@@ -130,10 +131,10 @@ def test_leaderboard_compares_models_on_the_folds_they_all_ran(tmp_path):
     for model, uas in (("many", [0.4, 0.8, 0.9]), ("one", [0.6])):
         for fold, ua in enumerate(uas):
             append_row(
-                tmp_path / "savee-loso.csv",
+                tmp_path / "loso-calls.csv",
                 {
-                    "protocol": "savee-loso",
-                    "classes": "emotions7",
+                    "protocol": "loso",
+                    "classes": "labels",
                     "model": model,
                     "fold": fold,
                     "wa": ua,
@@ -148,7 +149,7 @@ def test_leaderboard_compares_models_on_the_folds_they_all_ran(tmp_path):
             )
     text = write_report(tmp_path, plots=False).read_text()
     assert (
-        "| savee-loso | speaker-independent | many | 70.00 ± 26.46 | 3 of 3 | "
+        "| loso-calls | speaker-independent | many | 70.00 ± 26.46 | 3 of 3 | "
         "one 60.00 (partial, 1 of 3 folds) |  |  |" in text
     )
     assert "| 1 | many | 70.00 ± 26.46 | 70.00 ± 26.46 | 70.00 ± 26.46 | 3: 0-2 | 10 |" in text

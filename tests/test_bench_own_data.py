@@ -2,9 +2,11 @@
 recipes named as ``ser-zoo recipes`` lists them."""
 
 import csv
+import os
 from pathlib import Path
 
 import pytest
+from lightning.pytorch.callbacks import Callback
 from test_own_data import make_tree
 
 from ser_zoo.bench.bench_data import bench_data, data_words
@@ -92,7 +94,8 @@ def test_bench_loso_baseline_on_a_folder(tmp_path, caplog):
     assert path.read_text() == before and "logreg fold 3 already in" in caplog.text
 
 
-def test_bench_speaker_kfold_lightning_on_a_relabelled_manifest(tmp_path):
+def test_bench_speaker_kfold_lightning_on_a_relabelled_manifest(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # runs/ land here
     tree = make_tree(tmp_path / "audio", speakers=SPEAKERS, per=3)
     manifest = tmp_path / "calls.csv"
     lines = ["path,label,speaker"] + [
@@ -117,3 +120,35 @@ def test_bench_rejects_builtin_protocol_on_own_data_before_training(tmp_path):
     with pytest.raises(ConfigError, match="use --data.protocol speaker-kfold, loso"):
         run_bench("ravdess-6fold", ["logreg"], out=tmp_path / "out", overrides=["--data.corpora", str(tree)])
     assert not (tmp_path / "out").exists()
+
+
+class KillInSecondEpoch(Callback):
+    """Stands in for a session that ends mid-fold: fails as the second epoch starts when $KILL_FOLD is set."""
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if os.environ.get("KILL_FOLD") and trainer.current_epoch == 1:
+            raise RuntimeError("killed")
+
+
+def test_a_killed_fold_resumes_from_its_last_checkpoint(tmp_path, monkeypatch, caplog):
+    tree = make_tree(tmp_path / "calls", speakers=SPEAKERS, per=3)
+    monkeypatch.chdir(tmp_path)  # runs/ land here
+    words = ["--data.corpora", str(tree), "--data.folds", "2", *TINY, "--trainer.max_epochs", "2"]
+    words += ["--trainer.callbacks+=test_bench_own_data.KillInSecondEpoch"]
+    bench = dict(folds=[0], out=tmp_path / "out", overrides=words)
+    monkeypatch.setenv("KILL_FOLD", "1")
+    with pytest.raises(RuntimeError, match="killed"):
+        run_bench("speaker-kfold", ["mel_cnn"], **bench)
+    runs = tmp_path / "runs/bench/speaker-kfold/mel_cnn-fold0"
+    assert (runs / "version_0/checkpoints/last.ckpt").is_file()
+    monkeypatch.delenv("KILL_FOLD")
+    [path] = run_bench("speaker-kfold", ["mel_cnn"], **bench)
+    assert "mel_cnn fold 0 resumes from" in caplog.text
+    assert sorted(p.name for p in runs.iterdir()) == ["version_0"]  # carried on in the same folder
+    epochs = {r["epoch"] for r in csv.DictReader((runs / "version_0/metrics.csv").open()) if r.get("val/ua")}
+    assert epochs == {"0", "1"}
+    [row] = rows_of(path)
+    assert row["epochs"] == "2" and float(row["train_seconds"]) > 0
+    path.unlink()  # killed after training, before the row landed: the finished fold is only tested again
+    run_bench("speaker-kfold", ["mel_cnn"], **bench)
+    assert [r["epochs"] for r in rows_of(path)] == ["2"] and not (runs / "version_1").exists()

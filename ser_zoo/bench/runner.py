@@ -21,6 +21,7 @@ from ..data.splits import get_protocol
 from ..errors import ConfigError
 from ..recipes import recipe_files
 from .bench_data import BenchData, bench_data
+from .fold_resume import fold_runs, join_metrics, record_args, resume_point, set_metrics_aside
 from .report import write_report
 from .results import append_row, completed, result_row, results_path
 
@@ -85,8 +86,6 @@ def _lightning_fold(
         str(Path("runs") / "bench" / protocol),
         "--trainer.logger.init_args.name",
         f"{model_label(spec)}-fold{fold}",
-        "--trainer.enable_progress_bar",
-        str(sys.stderr.isatty()).lower(),
     ]
     if classes:
         args += ["--data.classes", classes]
@@ -94,13 +93,23 @@ def _lightning_fold(
         args += ["--trainer.max_epochs", str(max_epochs)]
     if root:
         args += ["--data.root", root]
-    cli = build_cli([*args, *overrides], run=False)
+    args += overrides
+    point = resume_point(fold_runs(protocol, model_label(spec), fold), args)
+    resume = ["--trainer.logger.init_args.version", str(point.version)] if point else []
+    progress = ["--trainer.enable_progress_bar", str(sys.stderr.isatty()).lower()]
+    cli = build_cli([*args, *progress, *resume], run=False)
     model, dm, trainer = cli.model, cli.datamodule, cli.trainer
+    record_args(trainer.log_dir, args)
+    if point:
+        log.warning(f"bench: {model_label(spec)} fold {fold} resumes from {point.checkpoint}")
     start = time.time()
-    trainer.fit(model, datamodule=dm)
-    seconds = time.time() - start
+    if point:
+        set_metrics_aside(trainer.log_dir)
+    trainer.fit(model, datamodule=dm, ckpt_path=str(point.checkpoint) if point else None)
+    seconds = time.time() - start + (point.seconds_before if point else 0.0)
     best = trainer.checkpoint_callback.best_model_path or None
     [metrics] = trainer.test(model, datamodule=dm, ckpt_path=best, verbose=False)
+    join_metrics(trainer.log_dir)  # after the logger's last write: it knows only the keys it logged itself
     import torch
 
     return {

@@ -1,0 +1,97 @@
+"""A bench fold killed mid-training resumes from its ``last.ckpt`` on the next ``ser-zoo bench`` run.
+
+Full schedules run for hours on a CPU and sessions end where they stand, so a fold must not start over. Each
+fold's run folder (``runs/bench/<protocol>/<model>-fold<k>/version_N``) records the arguments it was started
+with (``bench_args.json``); a later run with the same arguments continues the newest such version from its
+``last.ckpt`` (``LastCheckpoint`` writes it after every validation and every 50 steps), in the same folder, so
+its best checkpoint and early-stopping state carry on. Lightning's CSVLogger deletes a folder's
+``metrics.csv`` when a run reuses it, so the rows logged before a resume are set aside first
+(``metrics_before_resume.csv``) and joined back in front of the new ones after the fold's test. Other
+arguments (a changed recipe or override) start a fresh version.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+from typing import NamedTuple, Optional, Sequence
+
+ARGS_FILE = "bench_args.json"
+METRICS, METRICS_BEFORE = "metrics.csv", "metrics_before_resume.csv"
+
+
+class ResumePoint(NamedTuple):
+    version: int
+    checkpoint: Path
+    seconds_before: float  # wall time from the fold's first start to its last save
+
+
+def fold_runs(protocol: str, label: str, fold: int) -> Path:
+    """Where the logger puts a bench fold's versions (the runner's ``save_dir`` and ``name``)."""
+    return Path("runs") / "bench" / protocol / f"{label}-fold{fold}"
+
+
+def _versions(runs: Path) -> list[int]:
+    names = (p.name.removeprefix("version_") for p in runs.glob("version_*"))
+    return sorted((int(n) for n in names if n.isdigit()), reverse=True)
+
+
+def resume_point(runs: Path, args: Sequence[str]) -> Optional[ResumePoint]:
+    """The newest version started with ``args`` that left a ``last.ckpt``; None when there is none."""
+    for version in _versions(runs):
+        folder = runs / f"version_{version}"
+        last, saved = folder / "checkpoints" / "last.ckpt", folder / ARGS_FILE
+        if not (last.is_file() and saved.is_file()):
+            continue
+        try:
+            same = json.loads(saved.read_text()) == list(args)
+        except (OSError, ValueError):
+            same = False
+        if same:
+            return ResumePoint(version, last, max(0.0, last.stat().st_mtime - saved.stat().st_mtime))
+    return None
+
+
+def record_args(log_dir: str | os.PathLike, args: Sequence[str]) -> None:
+    """Write the fold's arguments once, when its version starts (the file's time marks the start)."""
+    path = Path(log_dir) / ARGS_FILE
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(list(args)))
+
+
+def _read(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _write(path: Path, rows: list[dict]) -> None:
+    keys = sorted({k for r in rows for k in r})
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+def set_metrics_aside(log_dir: str | os.PathLike) -> None:
+    """Before a resumed fit: the folder's ``metrics.csv`` rows join those set aside by earlier resumes."""
+    folder = Path(log_dir)
+    current = _read(folder / METRICS)
+    if current:
+        _write(folder / METRICS_BEFORE, _read(folder / METRICS_BEFORE) + current)
+        (folder / METRICS).unlink()
+
+
+def join_metrics(log_dir: str | os.PathLike) -> None:
+    """After a resumed fold's test: one ``metrics.csv`` again, the rows set aside first."""
+    folder = Path(log_dir)
+    before = _read(folder / METRICS_BEFORE)
+    if before:
+        _write(folder / METRICS, before + _read(folder / METRICS))
+        (folder / METRICS_BEFORE).unlink()
