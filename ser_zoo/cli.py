@@ -487,13 +487,12 @@ def _zoo_export(args: argparse.Namespace, extra: list[str]) -> None:
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=None)
     parser.add_argument("--max_epochs", type=int, default=None)
-    parser.add_argument("overrides", nargs="*", help="extra LightningCLI overrides, e.g. --data.fold=1")
 
 
 def _demo(args: argparse.Namespace, extra: list[str]) -> None:
     from .demo import run_demo
 
-    run_demo(config=args.config, max_epochs=args.max_epochs, overrides=[*args.overrides, *extra])
+    run_demo(config=args.config, max_epochs=args.max_epochs, overrides=extra)
 
 
 COMMANDS: dict[str, Command] = {
@@ -538,7 +537,8 @@ COMMANDS: dict[str, Command] = {
         "train and test the default recipe briefly",
         _demo,
         _demo_arguments,
-        description="train and test the default recipe on real data for a short schedule",
+        description="train and test the default recipe on real data for a short schedule; any other "
+        "--trainer.*/--model.*/--data.* words override the recipe, as in ser-zoo fit (--data.fold 1)",
     ),
     "evaluate": Command(
         "zero-shot scores of a trained model on labelled clips",

@@ -302,3 +302,17 @@ def test_optional_loggers(logger, data_root, tmp_path, monkeypatch):
     else:
         events = list(tmp_path.rglob("events.out.tfevents.*"))
         assert events and max(e.stat().st_size for e in events) > 100
+
+
+def test_demo_runs_the_default_recipe_with_overrides_in_either_spelling(
+    data_root, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("SER_ZOO_DATA", str(data_root))
+    monkeypatch.chdir(tmp_path)  # runs/ land here
+    quick = ["--data.limit_clips", "16", "--data.batch_size=8", "--data.num_workers", "0"]
+    quick += ["--trainer.limit_train_batches", "1", "--trainer.enable_progress_bar=false"]
+    assert main(["demo", "--max_epochs", "1", *quick]) in (0, None)
+    out = capsys.readouterr().out
+    assert "ravdess-6fold fold 0 (speaker-independent" in out and "1 epochs" in out
+    assert "test WA" in out and "[ravdess-6fold]" in out
+    assert list(tmp_path.glob("runs/*/version_0/demo_result.json"))
