@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
@@ -681,6 +682,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except SerZooError as e:
         print(f"ser-zoo: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `ser-zoo zoo list | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at interpreter exit
+        return 0
 
 
 if __name__ == "__main__":
