@@ -26,6 +26,12 @@ CANDIDATES = {
     "timm/efficientnet_b0": ("timm/efficientnet_b0", {}, {"name": "logmel", "n_mels": 64}),
     "timm/resnet10t": ("timm/resnet10t", {}, {"name": "logmel", "n_mels": 64}),
     "timm/lcnet_100": ("timm/lcnet_100", {}, {"name": "logmel", "n_mels": 64}),
+    "timm/resnet18, half width, 20 ms hop": (
+        "timm/resnet18",
+        {"backbone_kwargs": {"channels": [32, 64, 128, 256], "stem_width": 32}},
+        {"name": "logmel", "n_mels": 64, "hop_length": 320},
+    ),
+    "resnet18, 20 ms hop": ("resnet18", {}, {"name": "logmel", "n_mels": 64, "hop_length": 320}),
     "mel_cnn": ("mel_cnn", {}, None),
     "mfcc_cnn": ("mfcc_cnn", {}, None),
     "mfcc_crnn": ("mfcc_crnn", {}, None),

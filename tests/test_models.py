@@ -142,6 +142,15 @@ def test_any_timm_backbone_by_name():
         create_model("timm/resnet1000", num_classes=5)
 
 
+def test_timm_backbone_kwargs_reach_timm():
+    half = create_model("timm/resnet18", num_classes=5, backbone_kwargs={"channels": [32, 64, 128, 256]})
+    full = create_model("timm/resnet18", num_classes=5)
+    assert half.fc.in_features == 256 and full.fc.in_features == 512
+    assert half(torch.randn(2, 1, 64, 151)).shape == (2, 5)
+    with pytest.raises(ConfigError, match="timm/resnet18: backbone_kwargs"):
+        create_model("timm/resnet18", num_classes=5, backbone_kwargs={"widths": [1]})
+
+
 def test_timm_backbone_weights_must_fit(tmp_path):
     sd = torchvision.models.resnet34(weights=None).state_dict()
     path = tmp_path / "resnet34.pth"

@@ -63,6 +63,7 @@ def timm_transfer(
     in_chans: int = 1,
     drop_rate: float = 0.0,
     imagenet: str = "timm",
+    backbone_kwargs: Optional[dict] = None,
 ) -> nn.Module:
     """Any timm backbone with its input conv adapted to ``in_chans`` and a fresh classifier.
 
@@ -79,6 +80,9 @@ def timm_transfer(
         imagenet (str, optional): Whose published ImageNet weights ``pretrained`` starts from: ``"timm"``
             (the backbone's default timm tag) or ``"torchvision"`` (its ``DEFAULT`` weights). (Default:
             ``"timm"``)
+        backbone_kwargs (dict or None, optional): More ``timm.create_model`` arguments for the backbone, e.g.
+            a narrower ResNet: ``{channels: [32, 64, 128, 256], stem_width: 32}``; ImageNet weights then no
+            longer fit. (Default: ``None``)
 
     Returns:
         nn.Module: ``(B, in_chans, F, T)`` images -> ``(B, num_classes)`` logits.
@@ -90,9 +94,17 @@ def timm_transfer(
     """
     if imagenet not in IMAGENET_SOURCES:
         raise ConfigError(f"{backbone}: imagenet={imagenet!r}; use one of {', '.join(IMAGENET_SOURCES)}")
-    model = timm.create_model(
-        backbone, pretrained=False, num_classes=num_classes, in_chans=in_chans, drop_rate=drop_rate
-    )
+    try:
+        model = timm.create_model(
+            backbone,
+            pretrained=False,
+            num_classes=num_classes,
+            in_chans=in_chans,
+            drop_rate=drop_rate,
+            **(backbone_kwargs or {}),
+        )
+    except TypeError as err:
+        raise ConfigError(f"timm/{backbone}: backbone_kwargs {backbone_kwargs}: {err}") from None
     if weights:
         load_transfer_weights(model, resolve_weights(weights), in_chans)
     elif pretrained:
