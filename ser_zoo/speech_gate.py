@@ -28,11 +28,10 @@ from .data.vad import (
     CHUNK,
     SETTINGS,
     VAD_RATE,
+    clip_speech_probs,
     load_vad,
-    speech_probs,
     speech_regions,
     stream_speech_probs,
-    to_vad_rate,
 )
 from .errors import ConfigError
 from .inference import predict_waveforms
@@ -123,21 +122,10 @@ def evidence(probs: np.ndarray, regions: Sequence[tuple[int, int]], lo: int, hi:
 
 
 def check_waves(waves: Sequence[np.ndarray], sample_rate: int, batch_size: int = 64) -> list[SpeechEvidence]:
-    """The evidence for each mono clip at ``sample_rate``, Silero run over zero-padded batches (a causal
-    network: each clip gets the probabilities it gets alone, cut to its own chunks)."""
-    rows = [to_vad_rate(np.asarray(w, np.float32), sample_rate) for w in waves]
-    out: list[SpeechEvidence] = []
+    """The evidence for each mono clip at ``sample_rate`` (Silero over batches: ``clip_speech_probs``)."""
     with one_thread():
-        for k in range(0, len(rows), batch_size):
-            part = rows[k : k + batch_size]
-            batch = torch.zeros(len(part), max(CHUNK, max(len(r) for r in part)))
-            for j, r in enumerate(part):
-                batch[j, : len(r)] = r
-            probs = speech_probs(batch).numpy()
-            for j, r in enumerate(part):
-                p = probs[j, : max(1, -(-len(r) // CHUNK))]
-                out.append(evidence(p, speech_regions(p.tolist(), len(r)), 0, len(r)))
-    return out
+        probs = clip_speech_probs(waves, sample_rate, batch_size)
+    return [evidence(p, speech_regions(p.tolist(), n), 0, n) for p, n in probs]
 
 
 def gated_row(row: dict, ev: SpeechEvidence) -> dict:

@@ -61,7 +61,9 @@ def speech_probs(waves: torch.Tensor) -> torch.Tensor:
     return load_vad().audio_forward(waves.float().cpu(), VAD_RATE)
 
 
-def _regions(probs: Sequence[float], n_samples: int) -> list[tuple[int, int]]:
+def speech_regions(probs: Sequence[float], n_samples: int) -> list[tuple[int, int]]:
+    """(start, end) in 16 kHz samples of each speech region of a recording of ``n_samples``, from its
+    ``speech_probs`` chunk probabilities and Silero's ``SETTINGS``."""
     silero = import_optional("silero_vad", feature="VAD (vad_trim / speech_segments)")
     found = silero.get_speech_timestamps_from_probs(
         list(probs), sampling_rate=VAD_RATE, audio_length_samples=n_samples, **SETTINGS
@@ -75,14 +77,14 @@ def speech_segments(wave: Union[np.ndarray, torch.Tensor], sample_rate: int) -> 
     if len(x) == 0:
         return []
     probs = speech_probs(x[None])[0].tolist()
-    return [(s / VAD_RATE, e / VAD_RATE) for s, e in _regions(probs, len(x))]
+    return [(s / VAD_RATE, e / VAD_RATE) for s, e in speech_regions(probs, len(x))]
 
 
 def stream_speech_segments(path, block_s: float = 60.0, warmup_chunks: int = 32) -> list[tuple[float, float]]:
     """(start_s, end_s) of each speech region of an audio file of any length, read block by block
     (``stream_speech_probs``)."""
     probs, total = stream_speech_probs(path, block_s, warmup_chunks)
-    return [(s / VAD_RATE, e / VAD_RATE) for s, e in _regions(probs.tolist(), total)]
+    return [(s / VAD_RATE, e / VAD_RATE) for s, e in speech_regions(probs.tolist(), total)]
 
 
 def stream_speech_probs(path, block_s: float = 60.0, warmup_chunks: int = 32) -> tuple[np.ndarray, int]:
@@ -125,37 +127,38 @@ def stream_speech_probs(path, block_s: float = 60.0, warmup_chunks: int = 32) ->
     return np.concatenate(probs)[: -(-total // CHUNK)], total
 
 
-def to_vad_rate(wave: Union[np.ndarray, torch.Tensor], sample_rate: int) -> torch.Tensor:
-    """A mono recording as the 1-D float32 tensor at 16 kHz that ``speech_probs`` reads."""
-    return _to_16k(wave, sample_rate).reshape(-1)
-
-
-def speech_regions(probs: Sequence[float], n_samples: int) -> list[tuple[int, int]]:
-    """(start, end) in 16 kHz samples of each speech region of a recording of ``n_samples``, from its
-    ``speech_probs`` chunk probabilities and Silero's ``SETTINGS``."""
-    return _regions(list(probs), n_samples)
+def clip_speech_probs(
+    waves: Sequence[np.ndarray], sample_rate: int, batch_size: int = 64
+) -> list[tuple[np.ndarray, int]]:
+    """Per mono clip at ``sample_rate``: (its speech probability per 32 ms chunk, its length in 16 kHz
+    samples). Silero runs over zero-padded batches of clips of similar length (a causal network: each clip
+    gets the probabilities it gets alone, cut to its own chunks; at least one)."""
+    out: dict[int, tuple[np.ndarray, int]] = {}
+    order = sorted(range(len(waves)), key=lambda i: len(waves[i]))  # length buckets: little padding
+    for k in range(0, len(order), batch_size):
+        chunk = order[k : k + batch_size]
+        rows = [_to_16k(np.asarray(waves[i], dtype=np.float32), sample_rate).reshape(-1) for i in chunk]
+        batch = torch.zeros(len(rows), max(CHUNK, max(len(r) for r in rows)))
+        for j, r in enumerate(rows):
+            batch[j, : len(r)] = r
+        probs = speech_probs(batch).numpy()
+        for j, i in enumerate(chunk):
+            out[i] = (probs[j, : max(1, -(-len(rows[j]) // CHUNK))], len(rows[j]))
+    return [out[i] for i in range(len(waves))]
 
 
 def trim_bounds(waves: Sequence[np.ndarray], sample_rate: int = VAD_RATE, batch_size: int = 64) -> np.ndarray:
     """(N, 2) sample offsets [first speech start, last speech end) per clip at ``sample_rate``; (0, n) when
     no speech is found."""
     out = np.zeros((len(waves), 2), dtype=np.int64)
-    order = sorted(range(len(waves)), key=lambda i: len(waves[i]))  # length buckets: little padding
-    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-    for chunk in batches:
-        rows = [_to_16k(np.asarray(waves[i], dtype=np.float32), sample_rate) for i in chunk]
-        batch = torch.zeros(len(rows), max(1, max(len(r) for r in rows)))
-        for j, r in enumerate(rows):
-            batch[j, : len(r)] = r
-        probs = speech_probs(batch)
-        for j, i in enumerate(chunk):
-            n16, n = len(rows[j]), len(waves[i])
-            regions = _regions(probs[j, : -(-n16 // CHUNK)].tolist(), n16) if n16 else []
-            if regions:
-                scale = sample_rate / VAD_RATE
-                out[i] = (int(regions[0][0] * scale), min(n, int(round(regions[-1][1] * scale))))
-            else:
-                out[i] = (0, n)
+    for i, (probs, n16) in enumerate(clip_speech_probs(waves, sample_rate, batch_size)):
+        n = len(waves[i])
+        regions = speech_regions(probs.tolist(), n16) if n16 else []
+        if regions:
+            scale = sample_rate / VAD_RATE
+            out[i] = (int(regions[0][0] * scale), min(n, int(round(regions[-1][1] * scale))))
+        else:
+            out[i] = (0, n)
     return out
 
 
