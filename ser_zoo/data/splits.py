@@ -80,6 +80,16 @@ def _draw_validation(
     return [s for _, s in sorted(ranked)[:k]]
 
 
+def _by_corpus(clips: Sequence[Clip], tested: set[str], val_fraction: float, seed: int) -> Split:
+    """The speakers of the ``tested`` corpora test; the others train, a seeded ``val_fraction`` of them
+    validating."""
+    info = _speakers(clips)
+    pool = [s for s, c in info.items() if c.corpus not in tested]
+    test = {s for s, c in info.items() if c.corpus in tested}
+    val = set(_draw_validation(pool, info, val_fraction, seed))
+    return _by_speaker(clips, set(pool) - val, val, test)
+
+
 def _by_speaker(clips: Sequence[Clip], train: set[str], val: set[str], test: set[str]) -> Split:
     parts: dict[str, list[int]] = {"train": [], "val": [], "test": []}
     for i, c in enumerate(clips):
@@ -148,11 +158,8 @@ class CrossCorpus(Protocol):
 
     def split(self, clips: Sequence[Clip], fold: int) -> Split:
         self._check_fold(clips, fold)
-        info = _speakers(clips)
-        pool = [s for s, c in info.items() if c.corpus in self.train_corpora]
-        test = {s for s, c in info.items() if c.corpus not in self.train_corpora}
-        val = set(_draw_validation(pool, info, self.val_fraction, self.seed))
-        return _by_speaker(clips, set(pool) - val, val, test)
+        tested = {c.corpus for c in clips} - set(self.train_corpora)
+        return _by_corpus(clips, tested, self.val_fraction, self.seed)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,11 +184,7 @@ class LeaveOneCorpusOut(Protocol):
     def split(self, clips: Sequence[Clip], fold: int) -> Split:
         self._check_fold(clips, fold)
         held_out = self.fold_corpora(clips)[fold]
-        info = _speakers(clips)
-        pool = [s for s, c in info.items() if c.corpus != held_out]
-        test = {s for s, c in info.items() if c.corpus == held_out}
-        val = set(_draw_validation(pool, info, self.val_fraction, self.seed + fold))
-        return _by_speaker(clips, set(pool) - val, val, test)
+        return _by_corpus(clips, {held_out}, self.val_fraction, self.seed + fold)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,9 +200,7 @@ class EverySpeakerTrains(Protocol):
 
     def split(self, clips: Sequence[Clip], fold: int) -> Split:
         self._check_fold(clips, fold)
-        info = _speakers(clips)
-        val = set(_draw_validation(list(info), info, self.val_fraction, self.seed))
-        return _by_speaker(clips, set(info) - val, val, set())
+        return _by_corpus(clips, set(), self.val_fraction, self.seed)
 
 
 @dataclasses.dataclass(frozen=True)
