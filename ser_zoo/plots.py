@@ -12,6 +12,15 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 
+def _save(fig, path: str | Path, dpi: int) -> Path:
+    """Lay out, write and close a figure (closed, so report runs over many CSVs hold no figures open)."""
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
 def plot_confusion_matrix(
     cm: torch.Tensor, class_names: list[str], path: str | Path, title: str = ""
 ) -> Path:
@@ -36,11 +45,7 @@ def plot_confusion_matrix(
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title or "confusion matrix (row-normalised colour, counts)", fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path, dpi=120)
 
 
 def plot_heatmap(
@@ -78,11 +83,7 @@ def plot_heatmap(
     ax.tick_params(length=0)
     fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02).set_label(colorbar_label)
     ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path, dpi=110)
 
 
 def plot_ranked_bars(
@@ -108,8 +109,4 @@ def plot_ranked_bars(
     ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, loc="lower right", framealpha=0.9)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path, dpi=110)

@@ -125,9 +125,10 @@ def recipe_data(recipe: Optional[str]) -> dict:
 def bench_data(overrides: Sequence[str] = (), recipe: Optional[str] = None, classes=None) -> BenchData:
     """A run's data settings: the recipe's ``data:`` section, then the command line's ``--data.*`` words, then
     bench's own ``--classes``."""
-    found = {**recipe_data(recipe), **data_words(overrides)}
+    given = data_words(overrides)
+    found = {**recipe_data(recipe), **given}
     if classes is not None:
-        if "classes" in data_words(overrides):
+        if "classes" in given:
             raise ConfigError("give the classes once: --classes or --data.classes, not both")
         found["classes"] = classes
     corpora = found.get("corpora") or ()

@@ -32,7 +32,6 @@ from .results import ENSEMBLE_HOW, append_row, result_row, results_path
 
 REPORT_HEADER = "# Ensembles of zoo members, one fold each\n\n"
 #: How each combined row's config says what it is.
-HOW = ENSEMBLE_HOW
 
 
 def newest_match(member: str) -> str:
@@ -228,7 +227,7 @@ def leaderboard_rows(
     path = results_path(Path(out), protocol, classes)
     for kind, r in by_kind.items():
         picked = f" (weights {' / '.join(f'{w:g}' for w in r['weights'])})" if "weights" in r else ""
-        r = {**r, **cost, "config": HOW[kind] + members + picked}
+        r = {**r, **cost, "config": ENSEMBLE_HOW[kind] + members + picked}
         row = result_row(
             protocol, classes or get_protocol(protocol).classes, f"{label}-{kind}", fold, r, suite
         )

@@ -28,6 +28,7 @@ from torchmetrics.classification import (
 
 from .. import inference
 from ..augment import Augmentation
+from ..calibration import KEY as CALIBRATION
 from ..calibration import temperature_of
 from ..errors import ConfigError
 from ..features import create_frontend
@@ -229,7 +230,7 @@ class SERModule(L.LightningModule):
         return {"index": batch["index"], "probs": probs, "pred": probs.argmax(-1)}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        self.temperature = temperature_of(checkpoint.get("calibration"), "checkpoint")
+        self.temperature = temperature_of(checkpoint.get(CALIBRATION), "checkpoint")
 
     def on_test_epoch_start(self) -> None:
         self.confmat.reset()
