@@ -27,7 +27,7 @@ from ser_zoo.lit.safe_ckpt import load_checkpoint_file
 from ser_zoo.zoo import export_checkpoint, load_pretrained
 from ser_zoo.zoo.checkpoints import model_card_markdown
 from ser_zoo.zoo.heard import fold_heard_speakers, saved_heard_speakers
-from ser_zoo.zoo.reproduce import retest
+from ser_zoo.zoo.reproduce import prediction_record, retest
 
 CORPUS_TEXT = {
     "ravdess-6fold": "RAVDESS speech (24 actors, 1440 clips); trained on the fold's 16 training actors, best "
@@ -114,9 +114,9 @@ def refresh_card(args) -> None:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--csv", required=True, help="the bench CSV holding the recipe's rows")
-    p.add_argument("--recipe", required=True, help="the model label in the CSV (the recipe's file stem)")
-    p.add_argument("--fold", type=int, required=True, help="the fold whose checkpoint is published")
+    p.add_argument("--csv", help="the bench CSV holding the recipe's rows")
+    p.add_argument("--recipe", help="the model label in the CSV (the recipe's file stem)")
+    p.add_argument("--fold", type=int, help="the fold whose checkpoint is published")
     p.add_argument("--name", required=True, help="zoo name")
     p.add_argument("--runs", default="runs/bench")
     p.add_argument("--out", default=None, help="default: the repo's checkpoints/")
@@ -126,7 +126,17 @@ def main(argv=None) -> None:
         help="keep the published weights; update the card's recipe mean ± std from the CSV's folds "
         "and its list of heard speakers",
     )
+    p.add_argument(
+        "--record_predictions",
+        action="store_true",
+        help="keep the published weights and card; re-test them whole and record the per-clip predictions",
+    )
     args = p.parse_args(argv)
+    if args.record_predictions:
+        return record_published(args)
+    missing = [f"--{k}" for k in ("csv", "recipe", "fold") if getattr(args, k) is None]
+    if missing and not (args.refresh_card and missing == ["--fold"]):
+        p.error(f"this needs {', '.join(missing)}")
     if args.refresh_card:
         return refresh_card(args)
 
@@ -183,6 +193,29 @@ def main(argv=None) -> None:
     )
     if delta > 0.5:
         sys.exit(f"{args.name}: the fp16 export moved UA by {delta:.2f} points; publish with --fp32 instead")
+    record_predictions(weights.with_suffix(".json"), r)
+
+
+def record_predictions(card_path: Path, retested: dict) -> None:
+    """Write the re-test's per-clip predictions into the card: tests check the card from them and a sample."""
+    card = json.loads(card_path.read_text())
+    card["test_predictions"] = prediction_record(retested)
+    card_path.write_text(json.dumps(card, indent=1) + "\n")
+
+
+def record_published(args) -> None:
+    """Re-test a published checkpoint whole and record its per-clip test predictions in its card (cards
+    published before cards held them)."""
+    out = Path(args.out) if args.out else Path(__file__).resolve().parents[1] / "checkpoints"
+    model = load_pretrained(str(out / f"{args.name}.safetensors"))
+    r = retest(model, root=None)
+    delta = abs(r["ua"] - model.card["test_fold_ua"]) * 100
+    print(f"{args.name}: re-tested UA {r['ua'] * 100:.2f}, card {model.card['test_fold_ua'] * 100:.2f}")
+    if delta > 0.5 or r["n_test"] != model.card["n_test"]:
+        sys.exit(
+            f"{args.name}: the re-test does not reproduce the card (delta {delta:.2f} points); not recorded"
+        )
+    record_predictions(out / f"{args.name}.json", r)
 
 
 if __name__ == "__main__":

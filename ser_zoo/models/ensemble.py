@@ -284,7 +284,8 @@ def ensemble_table(
 
 
 def evaluate(model, dm, stage: str = "test") -> dict:
-    """The baselines' metric dict (WA, UA, F1, recall, confusion) for a module, an average or a stack."""
+    """The baselines' metric dict (WA, UA, F1, recall, confusion) and the predicted class per clip, for a
+    module, an average or a stack."""
     from .classical import classification_metrics
 
     if isinstance(model, StackedEnsemble):
@@ -295,6 +296,8 @@ def evaluate(model, dm, stage: str = "test") -> dict:
         probs, labels, clips = collect_probs(model, dm, stage)
         if isinstance(model, AveragingEnsemble):
             probs = np.einsum("m,mbc->bc", model.weights.numpy(), probs)
-    out = classification_metrics(probs.argmax(1), labels, list(model.class_names))
+    pred = probs.argmax(1)
+    out = classification_metrics(pred, labels, list(model.class_names))
     out["n_test"] = len(labels)
+    out["predictions"] = pred.tolist()  # per clip, in the stage's order
     return out
