@@ -1,6 +1,6 @@
 """Issue 21's architecture comparison in one table: training throughput beside UA on every ravdess-6fold fold.
 
-Throughput comes from benchmarks/results/arch_throughput.json (``python benchmarks/arch_throughput.py``, one run,
+Throughput comes from benchmarks/results/arch_throughput.json (`python benchmarks/arch_throughput.py`, one run,
 random audio); accuracy and wall time per fold from the bench CSVs (each candidate trained to the end of its
 recipe's schedule or early stopping on every fold, speaker-independent). resnet18's row is its leaderboard row.
 Run:  python benchmarks/arch_compare.py
@@ -52,10 +52,16 @@ def main() -> None:
         rows = recipe_rows(RESULTS / csv_name, recipe)
         cps = speed["rows"][candidate]["clips_per_s"]
         if len(rows) < FOLDS:
-            lines.append(f"| {recipe} | {cps:.1f} | {cps / base:.2f}x | | | {len(rows)} of {FOLDS} folds run | | | |")
+            lines.append(
+                f"| {recipe} | {cps:.1f} | {cps / base:.2f}x | | | {len(rows)} of {FOLDS} folds run | | | |"
+            )
             continue
         ua = [float(r["ua"]) for r in rows]
-        table[recipe] = {"clips_per_s": cps, "ua": ua, "train_seconds": [float(r["train_seconds"]) for r in rows]}
+        table[recipe] = {
+            "clips_per_s": cps,
+            "ua": ua,
+            "train_seconds": [float(r["train_seconds"]) for r in rows],
+        }
         lines.append(
             f"| {recipe} | {cps:.1f} | {cps / base:.2f}x | "
             f"{statistics.mean(int(r['epochs']) for r in rows):.0f} | "
