@@ -1,8 +1,9 @@
 """Issue 21's architecture comparison in one table: training throughput beside UA on every ravdess-6fold fold.
 
-Throughput comes from benchmarks/results/arch_throughput.json (`python benchmarks/arch_throughput.py`, one run,
+Throughput comes from benchmarks/results/arch_throughput.json (`benchmarks/arch_throughput.py`, one run,
 random audio); accuracy and wall time per fold from the bench CSVs (each candidate trained to the end of its
-recipe's schedule or early stopping on every fold, speaker-independent). resnet18's row is its leaderboard row.
+recipe's schedule or early stopping on every fold, speaker-independent).
+resnet18's row is its leaderboard row.
 Run:  python benchmarks/arch_compare.py
 """
 
@@ -43,8 +44,8 @@ def main() -> None:
         f"{speed['args']['batch']}, 3 s clips). UA, WA, macro-F1: mean ± std over the {FOLDS} folds of "
         "ravdess-6fold, each fold's test actors unseen in training and model selection.",
         "",
-        "| recipe | train clips/s | vs resnet18 | epochs / fold | train s / fold | UA % | WA % | macro-F1 % | "
-        "UA per fold |",
+        "| recipe | train clips/s | vs resnet18 | epochs / fold | train s / fold | UA % | WA % "
+        "| macro-F1 % | UA per fold |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     table = {}
@@ -72,9 +73,9 @@ def main() -> None:
         )
     lines += [
         "",
-        "Train seconds are each fold's wall time as the bench recorded it (one CPU thread for the two candidates, "
-        "two other jobs sharing the machine at times; resnet18's 8-epoch row came from an earlier session), so "
-        "compare them loosely; the clips/s column is the controlled speed comparison.",
+        "Train seconds are each fold's wall time as the bench recorded it (one CPU thread for the two "
+        "candidates, two other jobs sharing the machine at times; resnet18's 8-epoch row came from an "
+        "earlier session), so compare them loosely; the clips/s column is the controlled speed comparison.",
     ]
     write_result("arch_comparison", {"recipes": table, "throughput": speed["rows"]}, "\n".join(lines))
     print("\n".join(lines))
