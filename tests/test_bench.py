@@ -254,6 +254,82 @@ def test_publish_zoo_refreshes_a_card_from_more_folds(data_root, tmp_path, capsy
         pub.main([*common, "--fold", "0"])
 
 
+def test_publish_general_writes_a_card_without_a_test_fold(data_root, tmp_path, capsys):
+    """benchmarks/publish_general.py: a union-all checkpoint (every speaker trains) is published with its
+    recipe's figures from another protocol's rows, labelled with that protocol, its validation UA marked as
+    selection, its calibration carried, and no test fold of its own (so the card tests skip it)."""
+    import lightning as L
+    from conftest import benchmark_script
+
+    from ser_zoo.calibrate import calibrate_checkpoint
+    from ser_zoo.data.datamodule import SERDataModule
+    from ser_zoo.lit.module import SERModule
+    from ser_zoo.zoo import load_pretrained
+    from ser_zoo.zoo.checkpoints import zoo_table
+
+    L.seed_everything(0, verbose=False)
+    dm = SERDataModule(
+        root=str(data_root),
+        protocol="union-all",
+        limit_clips=24,
+        batch_size=8,
+        num_workers=0,
+        clip_seconds=1.0,
+    )
+    module = SERModule(
+        model="mel_cnn",
+        model_kwargs={"channels": (4, 8), "hidden": 8},
+        frontend={"name": "logmel", "n_mels": 40},
+        num_classes=6,
+        class_names=dm.class_names,
+        example_seconds=1.0,
+    )
+    trainer = L.Trainer(
+        max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False
+    )
+    trainer.fit(module, datamodule=dm)
+    ckpt = tmp_path / "union.ckpt"
+    trainer.save_checkpoint(ckpt)
+    calibrated = calibrate_checkpoint(ckpt)["out"]
+    rows = [
+        {"protocol": "loco", "model": "tiny6", "fold": f, "ua": ua, "wa": ua, "f1": ua, "test_speakers": spk}
+        for f, ua, spk in ((0, "0.4000", "ravdess_01 ravdess_02"), (1, "0.5000", "crema_d_1001 crema_d_1002"))
+    ]
+    path = tmp_path / "loco.csv"
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    pub = benchmark_script("publish_general")
+    out = ["--out", str(tmp_path / "zoo")]
+    pub.main(["--ckpt", str(calibrated), "--name", "tiny6", "--recipe", "tiny6", "--csv", str(path), *out])
+    card = json.loads((tmp_path / "zoo" / "tiny6.json").read_text())
+    assert "test_fold_ua" not in card and card["protocol"] == "union-all"
+    assert card["recipe_protocol"] == "loco" and card["recipe_ua"] == {
+        "folds": [0, 1],
+        "mean": 0.45,
+        "std": 0.0707,
+    }
+    assert card["metrics"]["recipe UA on loco, folds [0, 1] of 4"] == "45.00 ± 7.07"  # 2 of 4 folds: says so
+    assert card["metrics"]["recipe UA on loco fold 1 (test: crema_d)"] == 50.0
+    assert any(k.startswith("validation UA, union-all (chose the epoch") for k in card["metrics"])
+    assert card["calibration"]["temperature"] > 0 and "no test set of its own" in card["data"]
+    assert len(card["heard_speakers"]) > 100  # every speaker of the four corpora
+    assert "45.00 ± 7.07 (2 loco)" in zoo_table([card])[1]
+    md = (tmp_path / "zoo" / "tiny6.md").read_text()
+    assert "metric (protocol named in each row)" in md and "**Calibration:** temperature" in md
+    model = load_pretrained(str(tmp_path / "zoo" / "tiny6.safetensors"))
+    assert model.temperature == pytest.approx(card["calibration"]["temperature"])
+    fold = SERDataModule(root=str(data_root), limit_clips=8, batch_size=8, num_workers=0, clip_seconds=1.0)
+    trainer = L.Trainer(max_steps=1, logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    trainer.fit(
+        SERModule(**{**module.hparams, "num_classes": 8, "class_names": fold.class_names}), datamodule=fold
+    )
+    trainer.save_checkpoint(tmp_path / "fold.ckpt")
+    with pytest.raises(SystemExit, match="publish fold checkpoints with publish_zoo.py"):
+        pub.main(["--ckpt", str(tmp_path / "fold.ckpt"), "--name", "x", "--recipe", "x", *out])
+
+
 # Suites: benchmarks/suites/*.yaml name the runs behind the leaderboard rows.
 
 REPO = Path(__file__).resolve().parents[1]

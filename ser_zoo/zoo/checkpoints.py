@@ -49,7 +49,9 @@ def zoo_table(cards: list[dict[str, Any]], zoo_dir: Optional[Union[str, Path]] =
             (
                 f"{r['mean'] * 100:.2f}"
                 + (f" ± {r['std'] * 100:.2f}" if r.get("std") is not None else "")
-                + f" ({len(r['folds'])})"
+                + f" ({len(r['folds'])}"
+                + (f" {c['recipe_protocol']}" if c.get("recipe_protocol") else "")
+                + ")"
             )
             if r
             else "-"
@@ -183,6 +185,7 @@ def model_card_markdown(card: dict[str, Any], load_name: Optional[str] = None) -
     )
     notes = f"**Note:** {card['notes']}\n" if card.get("notes") else ""
     calibration = calibration_line(card.get(CALIBRATION))
+    scope = "protocol named in each row" if card.get("recipe_protocol") else protocol
     return f"""# {card["name"]}
 
 **Architecture:** {arch}.
@@ -190,7 +193,7 @@ def model_card_markdown(card: dict[str, Any], load_name: Optional[str] = None) -
 **Classes:** {", ".join(card["class_names"])}.
 **Training data and protocol:** {card.get("data", "see the JSON card")}; protocol `{protocol}`.
 {start}{heard}{calibration}
-| metric ({card.get("protocol", "?")}) | value |
+| metric ({scope}) | value |
 |---|---|
 {rows}
 
