@@ -84,6 +84,9 @@ def test_averaging_is_the_mean_of_member_probabilities():
         torch.testing.assert_close(weighted, 0.75 * a(wave).softmax(-1) + 0.25 * b(wave).softmax(-1))
     with pytest.raises(ConfigError, match="different classes"):
         AveragingEnsemble([a, tiny(num_classes=8, names=list("abcdefgh"))])
+    b.temperature = 3.0  # a calibrated member votes with its calibrated probabilities
+    with torch.no_grad():
+        torch.testing.assert_close(ens(wave), (a(wave).softmax(-1) + (b(wave) / 3.0).softmax(-1)) / 2)
 
 
 @pytest.mark.slow

@@ -65,11 +65,19 @@ class AveragingEnsemble(nn.Module):
         self.register_buffer("weights", w / w.sum(), persistent=False)
 
     def member_probs(self, wave: Tensor, lengths: Optional[Tensor] = None, **extra: Tensor) -> Tensor:
-        """(members, B, classes) probabilities."""
-        return torch.stack([m(wave, lengths, **extra).softmax(-1) for m in self.members])
+        """(members, B, classes) probabilities, each through its member's temperature (1 unless the member was
+        calibrated with ``ser-zoo calibrate``), so a confident but miscalibrated member does not outvote."""
+        return torch.stack([calibrated_probs(m, wave, lengths, **extra) for m in self.members])
 
     def forward(self, wave: Tensor, lengths: Optional[Tensor] = None, **extra: Tensor) -> Tensor:
         return torch.einsum("m,mbc->bc", self.weights, self.member_probs(wave, lengths, **extra))
+
+
+def calibrated_probs(
+    model: nn.Module, wave: Tensor, lengths: Optional[Tensor] = None, **extra: Tensor
+) -> Tensor:
+    """softmax(logits / the model's temperature), as ``predict`` gives them."""
+    return (model(wave, lengths, **extra).float() / getattr(model, "temperature", 1.0)).softmax(-1)
 
 
 @torch.no_grad()
@@ -80,7 +88,7 @@ def collect_probs(model: nn.Module, dm, stage: str) -> tuple[np.ndarray, np.ndar
     fn = (
         model.member_probs
         if isinstance(model, AveragingEnsemble)
-        else (lambda *a, **k: model(*a, **k).softmax(-1))
+        else (lambda *a, **k: calibrated_probs(model, *a, **k))
     )
     for batch in loader:
         probs.append(fn(batch["audio"], batch["lengths"], gender=batch["gender"]).cpu())
