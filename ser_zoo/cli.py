@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
 from .errors import ConfigError, SerZooError
-from .zoo_paths import DEFAULT_MODEL
+from .zoo_paths import DEFAULT_MODEL, DEFAULT_RECIPE, DEMO_EPOCHS
 
 #: a handler gets the parsed arguments and the ones no parser knew (bench and demo pass them to LightningCLI)
 Handler = Callable[[argparse.Namespace, list[str]], Optional[int]]
@@ -486,8 +486,14 @@ def _zoo_export(args: argparse.Namespace, extra: list[str]) -> None:
 
 
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default=None)
-    parser.add_argument("--max_epochs", type=int, default=None)
+    parser.add_argument(
+        "--config",
+        default=None,
+        help=f"a recipe's name or path (default: {DEFAULT_RECIPE}, the fast default)",
+    )
+    parser.add_argument(
+        "--max_epochs", type=int, default=None, help=f"epochs of the short run (default: {DEMO_EPOCHS})"
+    )
 
 
 def _demo(args: argparse.Namespace, extra: list[str]) -> None:

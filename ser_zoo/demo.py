@@ -16,9 +16,7 @@ from .data.datamodule import default_data_root
 from .data.download import download_corpus
 from .lit.callbacks import ConfusionMatrixWriter
 from .lit.cli import build_cli
-
-DEFAULT_CONFIG = "resnet18_ravdess"  # a shipped recipe's name (configs/resnet18_ravdess.yaml)
-DEMO_EPOCHS = 4
+from .zoo_paths import DEFAULT_RECIPE, DEMO_EPOCHS
 
 
 def _ensure_data(root: str, corpora: Sequence[str]) -> None:
@@ -34,7 +32,7 @@ def run_demo(
 ) -> dict:
     args = [
         "--config",
-        str(config or DEFAULT_CONFIG),
+        str(config or DEFAULT_RECIPE),
         "--trainer.max_epochs",
         str(max_epochs or DEMO_EPOCHS),
         *overrides,

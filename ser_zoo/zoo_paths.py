@@ -17,6 +17,12 @@ from pathlib import Path
 #: smallest good zoo checkpoint, until issue 21's ``general6`` replaces it: this constant is the one switch.
 DEFAULT_MODEL = "mfcc_cnn_union7"
 
+#: The recipe ``ser-zoo demo`` (``make demo``) trains and tests, and for how many epochs: the fast default,
+#: chosen on every ravdess-6fold fold (benchmarks/results/arch_comparison.md), whose short run beats the
+#: former default's (4-epoch resnet18_ravdess) in less wall time.
+DEFAULT_RECIPE = "resnet18_half_ravdess"
+DEMO_EPOCHS = 20
+
 #: The Hugging Face organisation the zoo checkpoints are published under (``ser-zoo zoo push``), and the file
 #: names of a checkpoint's weights and card in such a repository.
 HUB_ORG = "ser-zoo"
