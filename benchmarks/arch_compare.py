@@ -40,7 +40,7 @@ def main() -> None:
     lines = [
         "# Fast default: throughput and UA on every ravdess-6fold fold (speaker-independent)",
         "",
-        f"Training clips/s: `arch_throughput.md` ({speed['args']['threads']} threads, batch "
+        f"Training clips/s: `arch_throughput.md` (torch threads: {speed['args']['threads']}, batch "
         f"{speed['args']['batch']}, 3 s clips). UA, WA, macro-F1: mean ± std over the {FOLDS} folds of "
         "ravdess-6fold, each fold's test actors unseen in training and model selection.",
         "",
