@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .audio import load_audio, prepare_waveform
+from .data.vad import trim_to_speech
 from .models import takes_input_shape
 
 
@@ -54,7 +55,8 @@ def predict_audio(
     """Emotion of a file path or a waveform ((T,) or (B, T) at ``sample_rate``, default the model's).
 
     Returns ``{"label", "prob", "probs": {class: p}}``, or a list of them for a (B, T) batch; files and
-    waveforms at any rate or channel count are brought to the model's mono rate first.
+    waveforms at any rate or channel count are brought to the model's mono rate first, and cut to their
+    speech by Silero VAD when the model was trained on clips cut so (``model.vad_trim``).
     """
     sr = model.hparams.sample_rate
     if isinstance(audio, (str, Path)):
@@ -63,5 +65,7 @@ def predict_audio(
         arr = audio.detach().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio)
         single = arr.ndim == 1
         waves = [prepare_waveform(row, sample_rate or sr, sr) for row in (arr[None] if single else arr)]
+    if getattr(model, "vad_trim", False):
+        waves = trim_to_speech(waves, sr)
     out = predict_waveforms(model, waves)
     return out[0] if single else out

@@ -18,7 +18,7 @@ on two of a busy two-core machine).
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Iterator, NamedTuple, Optional, Sequence
 
 import numpy as np
@@ -30,6 +30,7 @@ from .data.vad import (
     VAD_RATE,
     clip_speech_probs,
     load_vad,
+    speech_bounds,
     speech_regions,
     stream_speech_probs,
 )
@@ -48,12 +49,15 @@ MISSING_NOTE = (
 
 @dataclass(frozen=True)
 class SpeechEvidence:
-    """What Silero found in one clip or window: seconds of speech regions, max and mean chunk probability."""
+    """What Silero found in one clip or window: seconds of speech regions, max and mean chunk probability;
+    for a whole clip also ``bounds``, its [first speech start, last speech end) in its own samples, where a
+    model trained on VAD-trimmed clips is given the clip cut (``answer``)."""
 
     speech_s: float
     max_prob: float
     mean_prob: float
     threshold: float = SETTINGS["threshold"]
+    bounds: Optional[tuple[int, int]] = field(default=None, compare=False)
 
     @property
     def is_speech(self) -> bool:
@@ -125,7 +129,12 @@ def check_waves(waves: Sequence[np.ndarray], sample_rate: int, batch_size: int =
     """The evidence for each mono clip at ``sample_rate`` (Silero over batches: ``clip_speech_probs``)."""
     with one_thread():
         probs = clip_speech_probs(waves, sample_rate, batch_size)
-    return [evidence(p, speech_regions(p.tolist(), n), 0, n) for p, n in probs]
+    out = []
+    for wave, (p, n16) in zip(waves, probs):
+        regions = speech_regions(p.tolist(), n16)
+        bounds = speech_bounds(regions, len(wave), sample_rate)
+        out.append(replace(evidence(p, regions, 0, n16), bounds=bounds))
+    return out
 
 
 def gated_row(row: dict, ev: SpeechEvidence) -> dict:
@@ -167,9 +176,18 @@ def answer(
     model, keyed: Sequence[tuple[dict, np.ndarray]], checks: Sequence[Optional[SpeechEvidence]]
 ) -> list[dict]:
     """One row per (keys, waveform): the model's prediction for each clip with speech (or for every clip whose
-    check is None: ungated), a "no speech" row for the others; the model never sees those."""
+    check is None: ungated), a "no speech" row for the others; the model never sees those. A model trained on
+    VAD-trimmed clips (``model.vad_trim``) sees each checked clip cut to its speech, as in training."""
     talk = [i for i, ev in enumerate(checks) if ev is None or ev.is_speech]
-    preds = iter(predict_waveforms(model, [keyed[i][1] for i in talk]) if talk else [])
+    trim = getattr(model, "vad_trim", False)
+
+    def model_input(i: int) -> np.ndarray:
+        wave, ev = keyed[i][1], checks[i]
+        if trim and ev is not None and ev.bounds is not None:
+            return wave[ev.bounds[0] : ev.bounds[1]]
+        return wave
+
+    preds = iter(predict_waveforms(model, [model_input(i) for i in talk]) if talk else [])
     rows = []
     for (keys, _), ev in zip(keyed, checks):
         if ev is not None and not ev.is_speech:

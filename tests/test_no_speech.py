@@ -163,3 +163,43 @@ def test_listen_says_no_speech_for_silent_windows_then_names_the_emotion(ckpt, t
     assert main(["listen", "--model", ckpt, "--window", "2", "--seconds", "3"]) == 0  # gated by default
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[:3] for line in out[2:]] == [["2.0s", "no", "speech"], ["3.0s", "no", "speech"]]
+
+
+def test_a_model_trained_on_vad_trimmed_clips_is_given_clips_cut_to_their_speech(ckpt, tmp_path, monkeypatch):
+    """general6 trains on clips cut to their speech (``vad_trim``); ``infer``/``listen`` (through ``answer``)
+    and ``predict`` cut the input the same way, the flag travelling from the fit checkpoint to the zoo card."""
+    import torch
+
+    from ser_zoo import inference
+    from ser_zoo.zoo import export_checkpoint, load_pretrained
+
+    saved = torch.load(ckpt, weights_only=True)
+    saved["datamodule_hyper_parameters"] = {"vad_trim": True, "clip_seconds": 3.0}
+    trimmed_ckpt = tmp_path / "trimmed.ckpt"
+    torch.save(saved, trimmed_ckpt)
+    plain, trimmed = load_model(ckpt), load_model(str(trimmed_ckpt))
+    assert (plain.vad_trim, trimmed.vad_trim) == (False, True)
+    weights = export_checkpoint(str(trimmed_ckpt), "trimmed", tmp_path / "zoo")
+    card = json.loads(weights.with_suffix(".json").read_text())
+    assert card["vad_trim"] is True and "Silero VAD" in weights.with_suffix(".md").read_text()
+    assert load_pretrained(str(weights)).vad_trim is True
+    assert "vad_trim" not in json.loads(
+        export_checkpoint(ckpt, "p", tmp_path / "z2").with_suffix(".json").read_text()
+    )
+
+    seen: list[int] = []
+
+    def record(model, waves):
+        seen.extend(len(w) for w in waves)
+        return [{"label": "neutral", "prob": 1.0, "probs": {"neutral": 1.0}} for _ in waves]
+
+    monkeypatch.setattr(speech_gate, "predict_waveforms", record)
+    monkeypatch.setattr(inference, "predict_waveforms", record)
+    padded = np.concatenate([np.zeros(SR, np.float32), speech(), np.zeros(SR, np.float32)])
+    [ev] = check_waves([padded], SR)
+    start, end = ev.bounds
+    assert 0.9 * SR < start and end < len(padded) - 0.9 * SR  # the second of silence each side is cut
+    speech_gate.answer(plain, [({"file": "x"}, padded)], [ev])
+    speech_gate.answer(trimmed, [({"file": "x"}, padded)], [ev])
+    inference.predict_audio(trimmed, padded)
+    assert seen == [len(padded), end - start, end - start]

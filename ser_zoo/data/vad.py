@@ -147,19 +147,29 @@ def clip_speech_probs(
     return [out[i] for i in range(len(waves))]
 
 
+def speech_bounds(regions: Sequence[tuple[int, int]], n: int, sample_rate: int) -> tuple[int, int]:
+    """[first speech start, last speech end) in samples at ``sample_rate`` of a clip of ``n`` samples, from its
+    16 kHz ``speech_regions``; (0, n) when there are none. Training (``TrimmedCache``) and inference
+    (``infer``/``listen``/``predict`` of a model trained on trimmed clips) cut clips by this one rule."""
+    if not regions:
+        return 0, n
+    scale = sample_rate / VAD_RATE
+    return int(regions[0][0] * scale), min(n, int(round(regions[-1][1] * scale)))
+
+
 def trim_bounds(waves: Sequence[np.ndarray], sample_rate: int = VAD_RATE, batch_size: int = 64) -> np.ndarray:
     """(N, 2) sample offsets [first speech start, last speech end) per clip at ``sample_rate``; (0, n) when
     no speech is found."""
     out = np.zeros((len(waves), 2), dtype=np.int64)
     for i, (probs, n16) in enumerate(clip_speech_probs(waves, sample_rate, batch_size)):
-        n = len(waves[i])
         regions = speech_regions(probs.tolist(), n16) if n16 else []
-        if regions:
-            scale = sample_rate / VAD_RATE
-            out[i] = (int(regions[0][0] * scale), min(n, int(round(regions[-1][1] * scale))))
-        else:
-            out[i] = (0, n)
+        out[i] = speech_bounds(regions, len(waves[i]), sample_rate)
     return out
+
+
+def trim_to_speech(waves: Sequence[np.ndarray], sample_rate: int) -> list[np.ndarray]:
+    """Each clip cut to ``trim_bounds`` (kept whole where no speech is found)."""
+    return [w[s:e] for w, (s, e) in zip(waves, trim_bounds(waves, sample_rate))]
 
 
 def _settings_tag() -> str:

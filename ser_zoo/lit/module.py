@@ -148,6 +148,7 @@ class SERModule(L.LightningModule):
         self.register_buffer("loss_weight", torch.ones(num_classes), persistent=False)
         self.test_results: dict[str, Any] = {}
         self.temperature = 1.0  # logits / temperature in prediction; a calibrated checkpoint sets it
+        self.vad_trim = False  # trained on clips cut to their speech: inference cuts them the same way
         if init_from:
             init_from_pretrained(self, init_from)
 

@@ -88,7 +88,7 @@ def load_module(path: Union[str, Path], map_location: Any = "cpu") -> SERModule:
     saved hyperparameters without its ``init_from`` and ``model_kwargs.weights``: a checkpoint holds all its
     weights, so its zoo, ImageNet or speech-encoder starting point is neither loaded again nor needed. A
     checkpoint written by ``ser-zoo calibrate`` gives the module its ``calibration`` block and ``temperature``
-    (others: None and 1.0).
+    (others: None and 1.0); one trained on VAD-trimmed clips sets ``vad_trim``.
     """
     checkpoint = load_checkpoint_file(path, map_location)
     accepted = inspect.signature(SERModule).parameters  # not Lightning's _instantiator / _class_path keys
@@ -101,4 +101,5 @@ def load_module(path: Union[str, Path], map_location: Any = "cpu") -> SERModule:
     module.load_state_dict(checkpoint["state_dict"])
     module.calibration = checkpoint.get(CALIBRATION)
     module.temperature = temperature_of(module.calibration, str(path))
+    module.vad_trim = bool((checkpoint.get("datamodule_hyper_parameters") or {}).get("vad_trim", False))
     return module

@@ -108,6 +108,7 @@ def load_pretrained(
     module.card = card
     module.calibration = card.get(CALIBRATION)
     module.temperature = temperature_of(module.calibration, f"zoo card of {card['name']}")
+    module.vad_trim = bool(card.get("vad_trim", False))
     module.eval()
     return module.to(device) if device else module
 
@@ -151,6 +152,7 @@ def export_checkpoint(
         "licence": LICENCE,
         **hub_location(name),  # where `ser-zoo zoo push NAME --repo-id ser-zoo/NAME` publishes it
         **({CALIBRATION: module.calibration} if module.calibration else {}),
+        **({"vad_trim": True} if module.vad_trim else {}),
         **(card_extra or {}),
     }
     (out / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
@@ -184,12 +186,17 @@ def model_card_markdown(card: dict[str, Any], load_name: Optional[str] = None) -
         else ""
     )
     notes = f"**Note:** {card['notes']}\n" if card.get("notes") else ""
+    trimmed = (
+        " of clips cut to their speech by Silero VAD (`infer`, `listen` and `predict` cut input the same way)"
+        if card.get("vad_trim")
+        else ""
+    )
     calibration = calibration_line(card.get(CALIBRATION))
     scope = "protocol named in each row" if card.get("recipe_protocol") else protocol
     return f"""# {card["name"]}
 
 **Architecture:** {arch}.
-**Front-end:** `{json.dumps(card["frontend"])}` at {card["sample_rate"]} Hz, {card["clip_seconds"]} s crops.
+**Front-end:** `{json.dumps(card["frontend"])}` at {card["sample_rate"]} Hz, {card["clip_seconds"]} s crops{trimmed}.
 **Classes:** {", ".join(card["class_names"])}.
 **Training data and protocol:** {card.get("data", "see the JSON card")}; protocol `{protocol}`.
 {start}{heard}{calibration}
