@@ -166,8 +166,8 @@ def test_listen_says_no_speech_for_silent_windows_then_names_the_emotion(ckpt, t
 
 
 def test_a_model_trained_on_vad_trimmed_clips_is_given_clips_cut_to_their_speech(ckpt, tmp_path, monkeypatch):
-    """general6 trains on clips cut to their speech (``vad_trim``); ``infer``/``listen`` (through ``answer``)
-    and ``predict`` cut the input the same way, the flag travelling from the fit checkpoint to the zoo card."""
+    """general6 trains on clips cut to their speech (``vad_trim``); ``infer``/``listen`` (via ``answer``) and
+    ``predict`` cut the input the same way, the flag travelling from the fit checkpoint to the zoo card."""
     import torch
 
     from ser_zoo import inference

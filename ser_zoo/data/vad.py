@@ -148,8 +148,8 @@ def clip_speech_probs(
 
 
 def speech_bounds(regions: Sequence[tuple[int, int]], n: int, sample_rate: int) -> tuple[int, int]:
-    """[first speech start, last speech end) in samples at ``sample_rate`` of a clip of ``n`` samples, from its
-    16 kHz ``speech_regions``; (0, n) when there are none. Training (``TrimmedCache``) and inference
+    """[first speech start, last speech end) in samples at ``sample_rate`` of a clip of ``n`` samples, from
+    its 16 kHz ``speech_regions``; (0, n) when there are none. Training (``TrimmedCache``) and inference
     (``infer``/``listen``/``predict`` of a model trained on trimmed clips) cut clips by this one rule."""
     if not regions:
         return 0, n

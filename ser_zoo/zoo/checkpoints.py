@@ -186,6 +186,7 @@ def model_card_markdown(card: dict[str, Any], load_name: Optional[str] = None) -
         else ""
     )
     notes = f"**Note:** {card['notes']}\n" if card.get("notes") else ""
+    seconds = card["clip_seconds"]
     trimmed = (
         " of clips cut to their speech by Silero VAD (`infer`, `listen` and `predict` cut input the same way)"
         if card.get("vad_trim")
@@ -196,7 +197,7 @@ def model_card_markdown(card: dict[str, Any], load_name: Optional[str] = None) -
     return f"""# {card["name"]}
 
 **Architecture:** {arch}.
-**Front-end:** `{json.dumps(card["frontend"])}` at {card["sample_rate"]} Hz, {card["clip_seconds"]} s crops{trimmed}.
+**Front-end:** `{json.dumps(card["frontend"])}` at {card["sample_rate"]} Hz, {seconds} s crops{trimmed}.
 **Classes:** {", ".join(card["class_names"])}.
 **Training data and protocol:** {card.get("data", "see the JSON card")}; protocol `{protocol}`.
 {start}{heard}{calibration}
