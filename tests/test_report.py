@@ -22,7 +22,8 @@ CLASSES = ["neutral", "happy"]
 
 
 def add(out, stem, protocol, model, uas, config=None, classes="emotions6"):
-    """One complete row per fold 0, 1, ... of ``model``, UA (and WA, F1) as given."""
+    """One complete row per fold 0, 1, ... of ``model``, UA (and WA, F1) as given; ``config`` a string or a
+    function of the fold (a recipe whose weights differ per fold)."""
     for fold, ua in enumerate(uas):
         append_row(
             out / f"{stem}.csv",
@@ -37,7 +38,7 @@ def add(out, stem, protocol, model, uas, config=None, classes="emotions6"):
                 "params": 10,
                 "train_seconds": 1,
                 "device": "cpu",
-                "config": config or f"configs/{model}.yaml",
+                "config": config(fold) if callable(config) else config or f"configs/{model}.yaml",
                 "confusion": "[[3, 1], [1, 3]]",
             },
             CLASSES,
@@ -148,3 +149,28 @@ def test_plots_heatmap_written_and_bars_only_for_every_fold_models(tmp_path):
     for png in ("crema_d-kfold_leaderboard", "crema_d-kfold_per_class_f1", "ravdess-6fold_per_class_f1"):
         assert (tmp_path / f"{png}.png").read_bytes()[:4] == b"\x89PNG" and f"({png}.png)" in text
     assert not (tmp_path / "ravdess-6fold_leaderboard.png").exists()  # nothing ranked there: no bars
+
+
+def test_leaderboard_ranks_by_ua_with_mean_and_std(tmp_path):
+    add(tmp_path, "tess-loso", "tess-loso", "a", [0.5, 0.7], config=lambda fold: f"a weights {fold}")
+    add(tmp_path, "tess-loso", "tess-loso", "b", [0.8, 0.8], config="b")
+    text = write_report(tmp_path).read_text()
+    assert "| cpu | `b` |" in text  # one recipe on every fold
+    assert "| cpu | `a weights 0 (as on fold 0; other folds differ, see the CSV)` |" in text
+    assert text.index("| 1 | b | 80.00 ± 0.00") < text.index("| 2 | a | 60.00 ± 14.14")
+    assert "| tess-loso | speaker-independent | b | 80.00 ± 0.00 | 2 of 2 | - |  |  |" in text  # no target
+    assert "UA, fold" not in text  # every model ran the same folds: no fold-matched column
+
+
+def test_leaderboard_compares_models_on_the_folds_they_all_ran(tmp_path):
+    """A one-fold row beside a 3-fold mean: the one-fold row is not ranked, and is shown beside the best
+    ranked model's UA on its fold."""
+    add(tmp_path, "loso-calls", "loso", "many", [0.4, 0.8, 0.9], config="many", classes="labels")
+    add(tmp_path, "loso-calls", "loso", "one", [0.6], config="one", classes="labels")
+    text = write_report(tmp_path, plots=False).read_text()
+    assert (
+        "| loso-calls | speaker-independent | many | 70.00 ± 26.46 | 3 of 3 | "
+        "one 60.00 (partial, 1 of 3 folds) |  |  |" in text
+    )
+    assert "| 1 | many | 70.00 ± 26.46 | 70.00 ± 26.46 | 70.00 ± 26.46 | 3: 0-2 | 10 |" in text
+    assert "| one | single model | 1 of 3: 0 | 0: 60.00 | 60.00 | 60.00 | 60.00 | many 40.00 | 10 |" in text
