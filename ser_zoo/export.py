@@ -1,7 +1,9 @@
 """``ser-zoo export``: a trained model as a self-contained ONNX file for runtimes without PyTorch.
 
 The front-end is exported with the network when it can be, so the ONNX graph takes raw 16 kHz waveforms
-``(batch, samples)`` and gives logits. torchaudio's spectrograms call ``torch.stft(return_complex=True)``,
+``(batch, samples)`` and gives two outputs: ``logits`` and ``probs``, softmax(logits / temperature) with a
+calibrated model's temperature (``ser-zoo calibrate``; 1 otherwise), the probabilities ``predict`` gives.
+torchaudio's spectrograms call ``torch.stft(return_complex=True)``,
 which the TorchScript exporter cannot lower; for the export only, each ``Spectrogram`` is swapped for the
 same computation on ``return_complex=False`` (the exporter's real-valued STFT, opset 17). A front-end that
 still does not export falls back to the network alone on features, and the file's metadata says which input
@@ -84,27 +86,37 @@ def onnx_friendly(frontend: nn.Module) -> nn.Module:
     return frontend
 
 
+OUTPUTS = ("logits", "probs")
+
+
+def with_probs(logits: Tensor, temperature: float) -> tuple[Tensor, Tensor]:
+    """The exported outputs: logits, and softmax(logits / temperature) as ``predict`` computes it."""
+    return logits, (logits / temperature).softmax(-1)
+
+
 class WaveformClassifier(nn.Module):
-    """Waveform (B, samples) -> logits: the module's front-end and network as one graph (a network with its
-    own spectrogram, such as Whisper's encoder, gets the exportable STFT too)."""
+    """Waveform (B, samples) -> (logits, probs): the module's front-end and network as one graph (a network
+    with its own spectrogram, such as Whisper's encoder, gets the exportable STFT too)."""
 
     def __init__(self, module):
         super().__init__()
         self.frontend, self.net = onnx_friendly(module.frontend), onnx_friendly(module.net)
+        self.temperature = float(getattr(module, "temperature", 1.0))
 
-    def forward(self, waveform: Tensor) -> Tensor:
-        return self.net(self.frontend(waveform))
+    def forward(self, waveform: Tensor) -> tuple[Tensor, Tensor]:
+        return with_probs(self.net(self.frontend(waveform)), self.temperature)
 
 
 class FeatureClassifier(nn.Module):
-    """Features -> logits: the fallback when the front-end does not export."""
+    """Features -> (logits, probs): the fallback when the front-end does not export."""
 
     def __init__(self, module):
         super().__init__()
         self.net = module.net
+        self.temperature = float(getattr(module, "temperature", 1.0))
 
-    def forward(self, features: Tensor) -> Tensor:
-        return self.net(features)
+    def forward(self, features: Tensor) -> tuple[Tensor, Tensor]:
+        return with_probs(self.net(features), self.temperature)
 
 
 @dataclass
@@ -138,7 +150,7 @@ def _quiet_stdout():
 def _to_onnx(
     wrapper: nn.Module, example: Tensor, path: Path, input_name: str, dynamic_batch: bool = True
 ) -> None:
-    axes = {input_name: {0: "batch"}, "logits": {0: "batch"}} if dynamic_batch else None
+    axes = {name: {0: "batch"} for name in (input_name, *OUTPUTS)} if dynamic_batch else None
     with warnings.catch_warnings(), _quiet_stdout():
         warnings.simplefilter("ignore")
         torch.onnx.export(
@@ -148,7 +160,7 @@ def _to_onnx(
             dynamo=False,
             opset_version=OPSET,
             input_names=[input_name],
-            output_names=["logits"],
+            output_names=list(OUTPUTS),
             dynamic_axes=axes,
         )
 
@@ -219,6 +231,8 @@ def export_onnx(module, out: Union[str, Path], seconds: Optional[float] = None) 
         "input_shape": json.dumps(result.shape),
         "model": h.model,
         "frontend": json.dumps(module.frontend_spec),
+        "temperature": f"{float(getattr(module, 'temperature', 1.0)):.6g}",
+        "vad_trim": json.dumps(bool(getattr(module, "vad_trim", False))),
         "opset": str(OPSET),
         "notes": " ".join(notes),
         "producer": f"ser-zoo {__version__} export",
@@ -256,8 +270,9 @@ def run_export(model_spec: str, fmt: str, out: str, seconds: Optional[float] = N
         print(f"note: {note}")
     size = result.path.stat().st_size / 2**20
     print(
-        f"wrote {result.path} ({size:.1f} MiB): {result.input} {json.dumps(result.shape)} -> logits over "
-        f"{len(module.class_names)} classes; class names, sample rate and clip length in its metadata"
+        f"wrote {result.path} ({size:.1f} MiB): {result.input} {json.dumps(result.shape)} -> logits and "
+        f"probs over {len(module.class_names)} classes (temperature {module.temperature:g}); class names, sample "
+        "rate, clip length and temperature in its metadata"
     )
     try:
         import onnxruntime  # noqa: F401

@@ -108,6 +108,24 @@ def test_cli_export_from_a_checkpoint(tmp_path, capsys):
     assert json.loads(meta["frontend"]) == {"name": "logmel", "n_mels": 40}
 
 
+def test_onnx_probs_are_the_calibrated_probabilities_predict_gives(tmp_path):
+    """The second output is softmax(logits / temperature), as ``predict`` computes it; the temperature and the
+    VAD-trim flag are in the metadata for a runtime without ser-zoo."""
+    module, _ = fit_ckpt(tmp_path)
+    module.eval().temperature = 2.5
+    result = export_onnx(module, tmp_path / "cal.onnx", seconds=1.0)
+    sess = ort.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
+    assert [o.name for o in sess.get_outputs()] == ["logits", "probs"]
+    x = torch.from_numpy(np.stack([synthetic(0)[:SR], synthetic(1)[:SR]]))
+    logits, probs = sess.run(None, {"waveform": x.numpy()})
+    with torch.no_grad():
+        expected = (module(x) / 2.5).softmax(-1).numpy()
+    assert np.abs(probs - expected).max() < 1e-5 and np.allclose(probs.sum(-1), 1, atol=1e-5)
+    assert np.abs(probs - torch.from_numpy(logits).softmax(-1).numpy()).max() > 1e-3  # the temperature acts
+    meta = {p.key: p.value for p in onnx.load(str(result.path)).metadata_props}
+    assert float(meta["temperature"]) == 2.5 and meta["vad_trim"] == "false"
+
+
 def test_a_frontend_that_does_not_export_falls_back_to_features(tmp_path, monkeypatch):
     module, _ = fit_ckpt(tmp_path)
     monkeypatch.setattr(
