@@ -271,8 +271,8 @@ def run_export(model_spec: str, fmt: str, out: str, seconds: Optional[float] = N
     size = result.path.stat().st_size / 2**20
     print(
         f"wrote {result.path} ({size:.1f} MiB): {result.input} {json.dumps(result.shape)} -> logits and "
-        f"probs over {len(module.class_names)} classes (temperature {module.temperature:g}); class names, sample "
-        "rate, clip length and temperature in its metadata"
+        f"probs over {len(module.class_names)} classes (temperature {module.temperature:g}); class names, "
+        "sample rate, clip length and temperature in its metadata"
     )
     try:
         import onnxruntime  # noqa: F401
