@@ -108,6 +108,8 @@ def _lightning_fold(
     trainer.fit(model, datamodule=dm, ckpt_path=str(point.checkpoint) if point else None)
     seconds = time.time() - start + (point.seconds_before if point else 0.0)
     best = trainer.checkpoint_callback.best_model_path or None
+    chooser = trainer.checkpoint_callback  # its validation UA at the chosen epoch: for choosing between recipes
+    score = chooser.best_model_score if chooser.monitor == "val/ua" else None
     [metrics] = trainer.test(model, datamodule=dm, ckpt_path=best, verbose=False)
     join_metrics(trainer.log_dir)  # after the logger's last write: it knows only the keys it logged itself
     import torch
@@ -118,6 +120,7 @@ def _lightning_fold(
         "f1": metrics["test/f1"],
         "recall": model.test_results["per_class_recall"],
         "confusion": model.test_results["confusion_matrix"],
+        "val_ua": None if score is None else float(score),
         "epochs": trainer.current_epoch,
         "train_seconds": round(seconds, 1),
         "params": sum(p.numel() for p in model.net.parameters()),
