@@ -53,7 +53,8 @@ def test_bench_writes_rows_and_resumes(data_root, tmp_path, capsys, monkeypatch)
     assert 0 <= float(r0["ua"]) <= 1 and int(r0["n_test"]) == 16 and int(r0["params"]) > 0
     assert {f"recall_{c}" for c in ("neutral", "calm", "surprised")} <= set(r0)
     assert r0["classes"] == "emotions8" and r0["device"] == "cpu" and "mel_cnn" in r0["config"]
-    [best_ckpt] = (tmp_path / "runs/bench/ravdess-6fold/mel_cnn-fold0").glob("version_*/checkpoints/best-*.ckpt")
+    fold_runs = tmp_path / "runs/bench/ravdess-6fold/mel_cnn-fold0"
+    [best_ckpt] = fold_runs.glob("version_*/checkpoints/best-*.ckpt")
     chosen_on = best_ckpt.stem.split("-ua")[1]  # the validation UA that chose the tested epoch
     assert f"{float(r0['val_ua']):.3f}" == chosen_on, (r0["val_ua"], best_ckpt.name)
     assert "fold 1: WA" in capsys.readouterr().out

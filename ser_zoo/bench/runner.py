@@ -108,7 +108,7 @@ def _lightning_fold(
     trainer.fit(model, datamodule=dm, ckpt_path=str(point.checkpoint) if point else None)
     seconds = time.time() - start + (point.seconds_before if point else 0.0)
     best = trainer.checkpoint_callback.best_model_path or None
-    chooser = trainer.checkpoint_callback  # its validation UA at the chosen epoch: for choosing between recipes
+    chooser = trainer.checkpoint_callback  # its validation UA at the tested epoch: to choose recipes by
     score = chooser.best_model_score if chooser.monitor == "val/ua" else None
     [metrics] = trainer.test(model, datamodule=dm, ckpt_path=best, verbose=False)
     join_metrics(trainer.log_dir)  # after the logger's last write: it knows only the keys it logged itself
