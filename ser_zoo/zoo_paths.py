@@ -13,9 +13,10 @@ import os
 from pathlib import Path
 
 #: The model ``ser-zoo infer`` and ``ser-zoo listen`` use without ``--model``; its weights ship inside the
-#: wheel (setup.py reads this line to name its file), so it works offline right after ``pip install``. The
-#: smallest good zoo checkpoint, until issue 21's ``general6`` replaces it: this constant is the one switch.
-DEFAULT_MODEL = "mfcc_cnn_union7"
+#: wheel (setup.py reads this line to name its file), so it works offline right after ``pip install``.
+#: ``general6``: six classes, every speaker of the four corpora, robustness augmentation, calibrated, input
+#: cut to its speech (issue 21). This constant is the one switch.
+DEFAULT_MODEL = "general6"
 
 #: The recipe ``ser-zoo demo`` (``make demo``) trains and tests, and for how many epochs: the fast default,
 #: chosen on every ravdess-6fold fold (benchmarks/results/arch_comparison.md), whose short run beats the

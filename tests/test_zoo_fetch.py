@@ -55,7 +55,7 @@ def cached(home: Path) -> list[str]:
 def test_first_use_downloads_verifies_and_caches_then_loads_offline(remote, home, monkeypatch, capsys):
     main(["zoo", "list"])
     row = capsys.readouterr().out.splitlines()[1]
-    assert row.startswith(f"{NAME} *") and row.endswith("download")  # the default model, not here yet
+    assert row.split()[0] == NAME and row.endswith("download")  # listed from its card, not here yet
     assert ser_zoo.weights.list_pretrained() == [NAME]
     model = load_pretrained(NAME)
     assert cached(home) == [f"{NAME}-{CARD['sha256'][:12]}.safetensors"]
