@@ -200,6 +200,25 @@ def test_logmel_utterance_normalisation_uses_valid_frames():
     assert abs(whole[:, : 1 + y.numel() // HOP].mean().item()) > 0.05
 
 
+def test_band_normalisation_standardises_each_row_and_removes_a_fixed_colouring():
+    """``normalize: band`` is per-band CMVN over the clip's valid frames: a fixed filter (a microphone's or a
+    telephone line's colouring) shifts each log-mel row by a near-constant, which it removes and the utterance
+    normalisation does not."""
+    band = create_frontend({"name": "logmel", "normalize": "band", "top_db": None})
+    whole = create_frontend({"name": "logmel", "top_db": None})
+    y = torch.from_numpy(synthetic(1.0, seed=6))
+    coloured = torch.cat([y[:1], y[1:] - 0.9 * y[:-1]])  # pre-emphasis: a fixed high-shelf tilt
+    padded = torch.cat([y, torch.zeros(8000)])[None]
+    out = band(padded, torch.tensor([y.numel()]))[0, 0, :, : 1 + y.numel() // HOP]
+    assert out.mean(-1).abs().max() < 1e-4 and (out.std(-1, unbiased=False) - 1).abs().max() < 1e-3
+    gap_band = (band(y[None]) - band(coloured[None])).abs().mean().item()
+    gap_whole = (whole(y[None]) - whole(coloured[None])).abs().mean().item()
+    print(f"mean |clean - coloured|: band {gap_band:.3f}, utterance {gap_whole:.3f}")
+    assert gap_band < 0.5 * gap_whole
+    with pytest.raises(ConfigError, match="crepe_pitch.*'band'"):
+        create_frontend({"name": "crepe_pitch", "normalize": "band"})
+
+
 def test_autocast_keeps_float32_features():
     fe = create_frontend({"name": "logmel", "normalize": None})
     x = torch.from_numpy(synthetic(0.5, seed=7))[None]

@@ -24,7 +24,14 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError
 from .base import FrontEnd
-from .functional import check_normalize, frame_mask, transient_buffers, utterance_norm
+from .functional import (
+    STFT_NORMALIZE,
+    check_normalize,
+    frame_mask,
+    masked_row_norm,
+    transient_buffers,
+    utterance_norm,
+)
 from .registry import create_frontend, register_frontend
 
 
@@ -38,9 +45,13 @@ class _StftFrontEnd(FrontEnd):
         return 1 + num_samples // self.hop_length  # torch.stft / librosa with center=True
 
     def _finish(self, x: Tensor, lengths: Optional[Tensor]) -> Tensor:
+        if self.normalize is None:
+            return x
+        mask = frame_mask(lengths, x.shape[-1], self.hop_length, x.device)
         if self.normalize == "utterance":
-            x = utterance_norm(x, frame_mask(lengths, x.shape[-1], self.hop_length, x.device))
-        return x
+            return utterance_norm(x, mask)
+        b, c, f, t = x.shape  # "band": each channel's frequency row over the clip's valid frames
+        return masked_row_norm(x.reshape(b, c * f, t), mask).reshape(b, c, f, t)
 
 
 @register_frontend("logmel")
@@ -59,7 +70,8 @@ class LogMel(_StftFrontEnd):
         top_db (float or None, optional): Each example's floor, ``top_db`` below its own maximum; None keeps
             every value. (Default: ``80.0``)
         normalize (str or None, optional): ``"utterance"`` standardises each example over its valid frames;
-            None leaves dB values. (Default: ``"utterance"``)
+            ``"band"`` each frequency row over them (removes a channel's fixed colouring); None leaves
+            dB values. (Default: ``"utterance"``)
 
     Shape:
         - wave: (B, T) and lengths: (B,) or None.
@@ -89,7 +101,7 @@ class LogMel(_StftFrontEnd):
     ):
         super().__init__()
         self.hop_length, self.n_mels = hop_length, n_mels
-        self.normalize = check_normalize("logmel", normalize)
+        self.normalize = check_normalize("logmel", normalize, STFT_NORMALIZE)
         self.mel = T.MelSpectrogram(
             sample_rate=sample_rate,
             n_fft=n_fft,
@@ -127,7 +139,8 @@ class MFCC(_StftFrontEnd):
         hop_length (int, optional): Samples between frames. (Default: ``160``)
         n_mels (int, optional): Number of mel bands under the DCT. (Default: ``64``)
         normalize (str or None, optional): ``"utterance"`` standardises each example over its valid frames;
-            None leaves the raw coefficients. (Default: ``"utterance"``)
+            ``"band"`` each frequency row over them (removes a channel's fixed colouring); None leaves
+            the raw coefficients. (Default: ``"utterance"``)
 
     Shape:
         - wave: (B, T) and lengths: (B,) or None.
@@ -152,7 +165,7 @@ class MFCC(_StftFrontEnd):
     ):
         super().__init__()
         self.hop_length, self.n_mfcc = hop_length, n_mfcc
-        self.normalize = check_normalize("mfcc", normalize)
+        self.normalize = check_normalize("mfcc", normalize, STFT_NORMALIZE)
         self.mfcc = T.MFCC(
             sample_rate=sample_rate,
             n_mfcc=n_mfcc,
@@ -190,7 +203,8 @@ class LinearSpectrogram(_StftFrontEnd):
         top_db (float or None, optional): Each example's floor, ``top_db`` below its own maximum; None keeps
             every value. (Default: ``80.0``)
         normalize (str or None, optional): ``"utterance"`` standardises each example over its valid frames;
-            None leaves dB values. (Default: ``"utterance"``)
+            ``"band"`` each frequency row over them (removes a channel's fixed colouring); None leaves
+            dB values. (Default: ``"utterance"``)
 
     Shape:
         - wave: (B, T) and lengths: (B,) or None.
@@ -213,7 +227,7 @@ class LinearSpectrogram(_StftFrontEnd):
     ):
         super().__init__()
         self.hop_length, self.n_fft = hop_length, n_fft
-        self.normalize = check_normalize("spectrogram", normalize)
+        self.normalize = check_normalize("spectrogram", normalize, STFT_NORMALIZE)
         self.spec = T.Spectrogram(
             n_fft=n_fft, hop_length=hop_length, power=2.0, center=True, pad_mode="constant"
         )

@@ -14,6 +14,9 @@ from torch import Tensor, nn
 from ..errors import ConfigError
 
 NORMALIZE = ("utterance", None)  # the values a front-end's ``normalize`` option accepts
+#: The spectrogram images also take ``"band"``: each frequency row standardised over the clip's own frames
+#: (cepstral mean and variance normalisation per band): it removes a microphone's or a room's fixed colouring.
+STFT_NORMALIZE = ("utterance", "band", None)
 
 
 def transient_buffers(module: nn.Module) -> None:
@@ -27,10 +30,12 @@ def transient_buffers(module: nn.Module) -> None:
             m.register_buffer(name, buf, persistent=False)
 
 
-def check_normalize(name: str, normalize: Optional[str]) -> Optional[str]:
-    """``normalize`` if it is one of :data:`NORMALIZE`, else a ConfigError naming front-end ``name``."""
-    if normalize not in NORMALIZE:
-        raise ConfigError(f"front-end '{name}': normalize={normalize!r}; use one of {list(NORMALIZE)}")
+def check_normalize(
+    name: str, normalize: Optional[str], allowed: tuple[Optional[str], ...] = NORMALIZE
+) -> Optional[str]:
+    """``normalize`` if it is one of ``allowed``, else a ConfigError naming front-end ``name``."""
+    if normalize not in allowed:
+        raise ConfigError(f"front-end '{name}': normalize={normalize!r}; use one of {list(allowed)}")
     return normalize
 
 
