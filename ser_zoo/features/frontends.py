@@ -26,9 +26,9 @@ from ..errors import ConfigError
 from .base import FrontEnd
 from .functional import (
     STFT_NORMALIZE,
+    band_norm,
     check_normalize,
     frame_mask,
-    masked_row_norm,
     transient_buffers,
     utterance_norm,
 )
@@ -51,7 +51,7 @@ class _StftFrontEnd(FrontEnd):
         if self.normalize == "utterance":
             return utterance_norm(x, mask)
         b, c, f, t = x.shape  # "band": each channel's frequency row over the clip's valid frames
-        return masked_row_norm(x.reshape(b, c * f, t), mask).reshape(b, c, f, t)
+        return band_norm(x.reshape(b, c * f, t), mask).reshape(b, c, f, t)
 
 
 @register_frontend("logmel")

@@ -76,6 +76,19 @@ def masked_row_norm(x: Tensor, mask: Optional[Tensor], eps: float = 1e-5) -> Ten
     return (x - mean) / (std + eps)
 
 
+def band_norm(x: Tensor, mask: Optional[Tensor], floor: float = 0.25, eps: float = 1e-5) -> Tensor:
+    """(B, R, frames) each row standardised over the frames ``mask`` keeps, its std counted as at least
+    ``floor`` times the clip's mean row std: a row that barely moves (above a low-pass cut-off, a telephone
+    line's empty band, the floor of silence) is not blown up into unit-variance noise.
+    Frames outside ``mask`` (padding) become 0, the row's mean."""
+    w = torch.ones_like(x) if mask is None else mask[:, None, :].to(x.dtype).expand_as(x)
+    n = w.sum(-1, keepdim=True).clamp_min(1.0)
+    mean = (x * w).sum(-1, keepdim=True) / n
+    std = (((x - mean) ** 2 * w).sum(-1, keepdim=True) / n).sqrt()
+    std = torch.maximum(std, floor * std.mean(1, keepdim=True))
+    return (x - mean) / (std + eps) * w
+
+
 def masked_time_mean(x: Tensor, lengths: Optional[Tensor], hop_length: int) -> Tensor:
     """(B, ..., frames) -> (B, ...) mean over the ``1 + length // hop_length`` centred frames of each row."""
     if lengths is None:
