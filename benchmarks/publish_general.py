@@ -9,7 +9,7 @@ checkpoint on those validation clips before anything is kept.
     ser-zoo fit --config general6 --data.protocol union-all --trainer.logger.init_args.version union_all
     ser-zoo calibrate runs/general6/union_all/checkpoints/best-*.ckpt
     python benchmarks/publish_general.py --ckpt runs/general6/union_all/checkpoints/best-...-calibrated.ckpt \
-        --name general6 --recipe general6 --csv benchmarks/results/general6/loco.csv
+        --name general6 --recipe general6 --csv benchmarks/results/loco.csv
 """
 
 from __future__ import annotations
