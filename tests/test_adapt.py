@@ -1,0 +1,49 @@
+"""AdaBN (``ser_zoo.adapt``): BatchNorm statistics re-estimated on unlabelled audio, nothing else changed."""
+
+import torch
+from test_zoo import fit_ckpt
+
+from ser_zoo.adapt import adapt_batchnorm, batchnorm_layers
+
+
+def batches(gain: float, n: int = 3, size: int = 4, seconds: float = 1.0):
+    """Unlabelled batches as the data module gives them (no ``label``): noisy chirps scaled by ``gain``."""
+    g = torch.Generator().manual_seed(1)
+    t = torch.arange(int(16000 * seconds)) / 16000
+    for _ in range(n):
+        f0 = 200 + 300 * torch.rand(size, 1, generator=g)
+        wave = torch.sin(2 * torch.pi * f0 * t) + 0.3 * torch.randn(size, t.numel(), generator=g)
+        yield {"audio": gain * wave, "lengths": torch.full((size,), t.numel())}
+
+
+def test_adapt_batchnorm_sets_running_statistics_to_the_new_audio(tmp_path):
+    model, _ = fit_ckpt(tmp_path)
+    model.eval()
+    first = batchnorm_layers(model)[0]
+    assert len(batchnorm_layers(model)) > 1
+    weights = {
+        k: v.clone() for k, v in model.state_dict().items() if "running" not in k and "num_batches" not in k
+    }
+    probe = next(batches(1.0))
+    before = model(probe["audio"], probe["lengths"])
+
+    inputs = []  # what the first BatchNorm layer sees, to recompute its statistics by hand
+    hook = first.register_forward_hook(lambda m, args, out: inputs.append(args[0].detach()))
+    assert adapt_batchnorm(model, batches(1.0)) == 12
+    hook.remove()
+    seen = torch.cat(inputs)
+    expected_mean = seen.mean(dim=(0, 2, 3))
+    assert torch.allclose(first.running_mean, expected_mean, atol=1e-5)
+    assert not model.training and first.momentum == 0.1  # eval mode, the layer's own momentum back
+    after = model(probe["audio"], probe["lengths"])
+    assert (after - before).abs().max() > 1e-3  # the statistics moved, so the outputs did
+    for k, v in model.state_dict().items():  # and nothing else: weights untouched
+        if k in weights:
+            assert torch.equal(v, weights[k]), k
+    adapt_batchnorm(model, batches(1.0))  # the same audio again gives the same statistics (no drift)
+    assert torch.allclose(first.running_mean, expected_mean, atol=1e-5)
+
+
+def test_a_model_without_batchnorm_is_left_alone():
+    net = torch.nn.Sequential(torch.nn.Linear(4, 2))
+    assert adapt_batchnorm(net, []) == 0 and net.training  # untouched, mode included
