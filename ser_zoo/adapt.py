@@ -9,10 +9,19 @@ after adaptation is transductive and is reported as such, never as the protocol'
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+import inspect
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence, Union
 
+import numpy as np
 import torch
 from torch import nn
+
+from .audio import load_audio
+from .calibration import KEY as CALIBRATION
+from .data.vad import trim_to_speech
+from .errors import AudioError, ConfigError
+from .infer import load_model, scan_inputs
 
 
 def batchnorm_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
@@ -45,3 +54,64 @@ def adapt_batchnorm(model: nn.Module, batches: Iterable[dict[str, Any]]) -> int:
             m.momentum = momentum
         model.eval()
     return seen
+
+
+def clip_batches(model, waves: Sequence[np.ndarray], batch_size: int = 16) -> Iterator[dict[str, Any]]:
+    """Mono waveforms at the model's rate as training batches: cut to their speech when the model was trained
+    so (``model.vad_trim``), then the centre ``example_seconds`` of each (the bench's evaluation crop),
+    zero-padded, with their lengths."""
+    h = model.hparams
+    width = int(round(h.sample_rate * h.example_seconds))
+    if getattr(model, "vad_trim", False):
+        waves = trim_to_speech(waves, h.sample_rate)
+    for start in range(0, len(waves), batch_size):
+        chunk = [w[max(0, (len(w) - width) // 2) :][:width] for w in waves[start : start + batch_size]]
+        audio = torch.zeros(len(chunk), width)
+        for i, w in enumerate(chunk):
+            audio[i, : len(w)] = torch.from_numpy(np.asarray(w, dtype=np.float32))
+        yield {
+            "audio": audio.to(model.device),
+            "lengths": torch.tensor([len(w) for w in chunk], device=model.device),
+        }
+
+
+def adapted_checkpoint(model, source: str, clips: int) -> dict[str, Any]:
+    """A ``.ckpt`` dict that ``ser_zoo.lit.load_module`` (and so ``--model`` of infer, listen, export) reads:
+    the module's own hyper-parameters and weights, its calibration and VAD-trim flag, and what it was adapted
+    on. The temperature was fitted before adaptation and is kept as it was."""
+    accepted = inspect.signature(type(model)).parameters
+    return {
+        "hyper_parameters": {k: v for k, v in dict(model.hparams).items() if k in accepted},
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        CALIBRATION: getattr(model, "calibration", None),
+        "datamodule_hyper_parameters": {"vad_trim": bool(getattr(model, "vad_trim", False))},
+        "adapted": {"method": "AdaBN", "from": source, "clips": clips},
+    }
+
+
+def adapt_files(
+    model_spec: str,
+    inputs: Sequence[str],
+    out: Union[str, Path],
+    batch_size: int = 16,
+    max_seconds: float = 60.0,
+) -> tuple[int, list[tuple[str, str]]]:
+    """``ser-zoo adapt``: the model's BatchNorm statistics re-estimated on the audio files, folders or globs
+    ``inputs`` (no labels), written to ``out`` as a checkpoint; (clips used, [(file, reason)] skipped)."""
+    model = load_model(model_spec)
+    if not batchnorm_layers(model):
+        raise ConfigError(f"model {model_spec!r} has no BatchNorm layer: there is nothing to adapt")
+    scan = scan_inputs(inputs)
+    waves, bad = [], [(str(s.path), s.reason) for s in scan.skipped]
+    for path in scan.audio:
+        try:
+            waves.append(load_audio(path, model.hparams.sample_rate, max_seconds=max_seconds))
+        except AudioError as e:
+            bad.append((str(path), str(e).removeprefix(f"{path}: ")))
+    if not waves:
+        raise ConfigError(f"no readable audio in {list(inputs)}: nothing to adapt to")
+    seen = adapt_batchnorm(model, clip_batches(model, waves, batch_size))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(adapted_checkpoint(model, model_spec, seen), out)
+    return seen, bad

@@ -361,6 +361,28 @@ def _export(args: argparse.Namespace, extra: list[str]) -> int:
     return run_export(model_spec=args.model, fmt=args.format, out=args.out, seconds=args.seconds)
 
 
+def _adapt_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "inputs", nargs="+", help="audio files, folders or globs of the new set-up (no labels)"
+    )
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=DEFAULT_MODEL_HELP)
+    parser.add_argument("--out", required=True, help="the adapted .ckpt to write (then: --model OUT)")
+    parser.add_argument("--batch_size", type=int, default=16)
+
+
+def _adapt(args: argparse.Namespace, extra: list[str]) -> int:
+    from .adapt import adapt_files
+
+    clips, bad = adapt_files(args.model, args.inputs, args.out, batch_size=args.batch_size)
+    for path, reason in bad:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    print(
+        f"wrote {args.out}: {args.model} with its BatchNorm statistics re-estimated on {clips} clip(s) "
+        f"(AdaBN, no labels); use it with --model {args.out}"
+    )
+    return 1 if bad else 0
+
+
 def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help=MODEL_HELP)
     _data_options(parser, corpora_flag=True)
@@ -503,6 +525,13 @@ def _demo(args: argparse.Namespace, extra: list[str]) -> None:
 
 
 COMMANDS: dict[str, Command] = {
+    "adapt": Command(
+        "adapt a model to your recording set-up from unlabelled audio (AdaBN)",
+        _adapt,
+        _adapt_arguments,
+        description="re-estimate a model's BatchNorm statistics on unlabelled audio of a new set-up (AdaBN) "
+        "and write the adapted checkpoint",
+    ),
     "bench": Command(
         "run models or a suite on the folds of a protocol",
         _bench,

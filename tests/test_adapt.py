@@ -47,3 +47,32 @@ def test_adapt_batchnorm_sets_running_statistics_to_the_new_audio(tmp_path):
 def test_a_model_without_batchnorm_is_left_alone():
     net = torch.nn.Sequential(torch.nn.Linear(4, 2))
     assert adapt_batchnorm(net, []) == 0 and net.training  # untouched, mode included
+
+
+def test_cli_adapt_writes_a_checkpoint_infer_reads(tmp_path, capsys):
+    """``ser-zoo adapt FOLDER --model CKPT --out NEW``: BatchNorm statistics from the folder's audio, the rest
+    of the model as it was; a bad file is reported and skipped; infer takes NEW as its --model."""
+    import numpy as np
+    import soundfile as sf
+
+    from ser_zoo.cli import main
+    from ser_zoo.infer import load_model
+
+    model, ckpt = fit_ckpt(tmp_path)
+    folder = tmp_path / "my_setup"
+    folder.mkdir()
+    for i, batch in enumerate(batches(0.05, n=2, size=3)):  # a quiet set-up
+        for j, wave in enumerate(batch["audio"].numpy()):
+            sf.write(folder / f"clip{i}{j}.wav", wave.astype(np.float32), 16000)
+    (folder / "broken.wav").write_bytes(b"RIFF0000WAVE")
+    out = tmp_path / "adapted.ckpt"
+    assert main(["adapt", str(folder), "--model", ckpt, "--out", str(out), "--batch_size", "4"]) == 1
+    captured = capsys.readouterr()
+    assert "re-estimated on 6 clip(s)" in captured.out and "broken.wav" in captured.err
+    adapted, original = load_model(str(out)), load_model(ckpt)
+    first = batchnorm_layers(adapted)[0]
+    assert not torch.allclose(first.running_mean, batchnorm_layers(original)[0].running_mean)
+    same = {k for k, v in original.state_dict().items() if "running" not in k and "num_batches" not in k}
+    assert all(torch.equal(adapted.state_dict()[k], original.state_dict()[k]) for k in same)
+    assert main(["infer", str(folder / "clip00.wav"), "--model", str(out), "--speech_gate", "off"]) == 0
+    assert "clip00.wav" in capsys.readouterr().out

@@ -43,6 +43,7 @@ SUB_COMMANDS = [
     "validate",
     "test",
     "predict",
+    "adapt",
     "bench",
     "calibrate",
     "data",
