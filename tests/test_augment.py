@@ -188,3 +188,20 @@ def test_docstring_examples_run(module):
     """The shapes the transforms' docstrings promise are the shapes they give."""
     result = doctest.testmod(module, extraglobs={"torch": torch}, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+@pytest.mark.parametrize("name", ["stretch", "pitch", "reverb", "telephone"])
+def test_costly_transforms_touch_only_the_drawn_rows(name):
+    """Computed on the drawn rows alone: a drawn row ignores its batch-mates; the others pass as is."""
+    transform = pipeline.WAVEFORM[name](**({"sample_rate": SR} if name in pipeline.NEEDS_RATE else {}))
+    x = 0.1 * torch.randn(3, SR)
+    lengths, apply = torch.tensor([SR, SR // 2, SR]), torch.tensor([True, False, True])
+    outputs = []
+    for other in (x[1], torch.zeros(SR)):
+        torch.manual_seed(3)
+        outputs.append(transform(torch.stack([x[0], other, x[2]]), lengths, apply))
+    (a, a_len), (b, b_len) = outputs
+    assert torch.equal(a[[0, 2]], b[[0, 2]]) and torch.equal(a_len, b_len)
+    assert torch.equal(a[1], x[1]) and not torch.allclose(a[0], x[0])
+    none = torch.zeros(3, dtype=torch.bool)
+    assert torch.equal(transform(x, lengths, none)[0], x)

@@ -83,7 +83,11 @@ class Telephone(nn.Module):
         low = uniform(*self.low, B, wave.device)[:, None]
         high = uniform(*self.high, B, wave.device)[:, None]
         companded = torch.rand(B, device=wave.device) < self.mu_law
-        narrow = AF.resample(wave * valid_mask(lengths, T), self.sample_rate, self.rate, **KAISER_BEST)
+        rows = apply.nonzero().squeeze(1)  # the resamplers cost most: drawn rows only
+        if not len(rows):
+            return wave, lengths
+        low, high, companded, inside = low[rows], high[rows], companded[rows], valid_mask(lengths[rows], T)
+        narrow = AF.resample(wave[rows] * inside, self.sample_rate, self.rate, **KAISER_BEST)
         n = narrow.shape[1] + 256  # room for the filter's ringing, so the FFT mask does not wrap around
         freqs = torch.fft.rfftfreq(n, 1 / self.rate, device=wave.device)[None, :]
         rise = ((freqs - low / 2) / (low / 2).clamp(min=1.0)).clamp(0, 1)  # raised-cosine edges: low/2 to low
@@ -93,8 +97,8 @@ class Telephone(nn.Module):
         coded = AF.mu_law_decoding(AF.mu_law_encoding(narrow.clamp(-1, 1), 256), 256)
         narrow = torch.where(companded[:, None], coded, narrow)
         out = AF.resample(narrow, self.rate, self.sample_rate, **KAISER_BEST)
-        out = torch.nn.functional.pad(out, (0, max(0, T - out.shape[1])))[:, :T] * valid_mask(lengths, T)
-        return torch.where(apply[:, None], out, wave), lengths
+        out = torch.nn.functional.pad(out, (0, max(0, T - out.shape[1])))[:, :T] * inside
+        return wave.index_copy(0, rows, out), lengths
 
 
 class Reverb(nn.Module):
@@ -150,12 +154,17 @@ class Reverb(nn.Module):
 
     def forward(self, wave: Tensor, lengths: Tensor, apply: Tensor):
         B, T = wave.shape
-        inside = valid_mask(lengths, T)
-        dry = wave * inside
-        reverberant = AF.fftconvolve(dry, self.impulse_responses(B, wave.device))[:, :T] * inside
+        rir = self.impulse_responses(B, wave.device)
         wet = uniform(*self.wet, B, wave.device)[:, None]
-        rms = _valid_rms(dry, lengths)
-        reverberant = reverberant * rms / _valid_rms(reverberant, lengths).clamp(min=1e-12)
+        rows = apply.nonzero().squeeze(1)  # the convolution is the costly part: run it on the drawn rows only
+        if not len(rows):
+            return wave, lengths
+        rir, wet, lengths_in = rir[rows], wet[rows], lengths[rows]
+        inside = valid_mask(lengths_in, T)
+        dry = wave[rows] * inside
+        reverberant = AF.fftconvolve(dry, rir)[:, :T] * inside
+        rms = _valid_rms(dry, lengths_in)
+        reverberant = reverberant * rms / _valid_rms(reverberant, lengths_in).clamp(min=1e-12)
         out = (1 - wet) * dry + wet * reverberant
-        out = out * rms / _valid_rms(out, lengths).clamp(min=1e-12)
-        return torch.where(apply[:, None], out, wave), lengths
+        out = out * rms / _valid_rms(out, lengths_in).clamp(min=1e-12)
+        return wave.index_copy(0, rows, out), lengths

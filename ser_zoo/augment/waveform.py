@@ -178,6 +178,8 @@ def _interp_read(x: Tensor, speed: Tensor, width: int) -> Tensor:
 
 
 class _Vocoder(nn.Module):
+    """STFT phase vocoder for stretch and pitch, which run it on the drawn rows only (it costs most)."""
+
     n_fft, hop = 512, 128
 
     def __init__(self):
@@ -224,11 +226,13 @@ class TimeStretch(_Vocoder):
     def forward(self, wave: Tensor, lengths: Tensor, apply: Tensor):
         B, T = wave.shape
         rate = torch.where(apply, uniform(*self.rate, B, wave.device), torch.ones(B, device=wave.device))
-        out = self.stretch(wave * valid_mask(lengths, T), rate)
-        out = F.pad(out, (0, max(0, T - out.shape[1])))[:, :T]
         new_len = torch.round(lengths / rate).long().clamp(max=T)
-        out = out * valid_mask(new_len, T)
-        return torch.where(apply[:, None], out, wave), torch.where(apply, new_len, lengths)
+        rows = apply.nonzero().squeeze(1)
+        if not len(rows):
+            return wave, lengths
+        out = self.stretch(wave[rows] * valid_mask(lengths[rows], T), rate[rows])
+        out = F.pad(out, (0, max(0, T - out.shape[1])))[:, :T] * valid_mask(new_len[rows], T)
+        return wave.index_copy(0, rows, out), new_len
 
 
 class PitchShift(_Vocoder):
@@ -258,10 +262,12 @@ class PitchShift(_Vocoder):
         steps = torch.where(
             apply, uniform(*self.semitones, B, wave.device), torch.zeros(B, device=wave.device)
         )
-        rate = 2.0 ** (-steps / 12)
-        stretched = self.stretch(wave * valid_mask(lengths, T), rate)
-        out = _interp_read(stretched, 1.0 / rate, T) * valid_mask(lengths, T)
-        return torch.where(apply[:, None], out, wave), lengths
+        rows = apply.nonzero().squeeze(1)
+        if not len(rows):
+            return wave, lengths
+        rate, inside = 2.0 ** (-steps[rows] / 12), valid_mask(lengths[rows], T)
+        stretched = self.stretch(wave[rows] * inside, rate)
+        return wave.index_copy(0, rows, _interp_read(stretched, 1.0 / rate, T) * inside), lengths
 
 
 class LowPass(nn.Module):
