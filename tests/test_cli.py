@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from ser_zoo.cli import main
@@ -317,3 +318,29 @@ def test_demo_runs_the_default_recipe_with_overrides_in_either_spelling(
     assert "ravdess-6fold fold 0 (speaker-independent" in out and "1 epochs" in out
     assert "test WA" in out and "[ravdess-6fold]" in out
     assert list(tmp_path.glob("runs/*/version_0/demo_result.json"))
+
+
+def test_ema_weights_from_the_recipe_and_a_longer_resume_refused(data_root, tmp_path, capsys):
+    """Lightning's EMAWeightAveraging plugs in from the command line: the checkpoint's weights are the average
+    (validated, tested, loaded for inference); resuming a one-cycle run with more epochs fails in one line."""
+    from ser_zoo.lit.safe_ckpt import load_checkpoint_file
+
+    common = ["--config", RECIPE, "--data.root", str(data_root), "--data.limit_clips", "16"]
+    common += ["--data.batch_size", "8", "--data.num_workers", "0", "--trainer.enable_progress_bar", "false"]
+    common += ["--trainer.logger.init_args.save_dir", str(tmp_path), "--model.model", "mel_cnn"]
+    common += ["--model.model_kwargs", "{}", "--model.frontend", "{name: logmel, n_mels: 40}"]
+    ema = [
+        "--trainer.callbacks+=lightning.pytorch.callbacks.EMAWeightAveraging",
+        "--trainer.callbacks.decay",
+        "0.5",
+    ]
+    assert main(["fit", *common, *ema, "--trainer.max_epochs", "2"]) == 0
+    last = tmp_path / "resnet18_ravdess" / "version_0" / "checkpoints" / "last.ckpt"
+    ckpt = load_checkpoint_file(last)
+    averaged, trained = ckpt["state_dict"], ckpt["current_model_state"]
+    assert any(not torch.equal(averaged[k], trained[k]) for k in trained if k.endswith("weight"))
+    assert main(["test", *common, "--ckpt_path", str(last)]) == 0
+    capsys.readouterr()
+    assert main(["fit", *common, *ema, "--trainer.max_epochs", "4", "--ckpt_path", str(last)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "one-cycle schedule ends at step 4" in err and "trainer.max_epochs asks for 8" in err

@@ -261,6 +261,17 @@ class SERModule(L.LightningModule):
             return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": "val/ua"}}
         return opt
 
+    def on_train_start(self) -> None:
+        """A resumed one-cycle run keeps its cycle: a longer schedule would step past the end of it."""
+        for config in self.trainer.lr_scheduler_configs:
+            sched, wanted = config.scheduler, int(self.trainer.estimated_stepping_batches)
+            if isinstance(sched, OneCycleLR) and sched.total_steps < wanted:
+                raise ConfigError(
+                    f"the resumed run's one-cycle schedule ends at step {sched.total_steps} but "
+                    f"trainer.max_epochs asks for {wanted}; resume with the max_epochs it started with, or "
+                    "fine-tune a new run from it (ser-zoo zoo export, then --model.init_from)"
+                )
+
     def configure_callbacks(self):
         """The callbacks the module relies on (once per Trainer), so a hand-built Trainer has them too."""
         present = {type(c) for c in self.trainer.callbacks}
