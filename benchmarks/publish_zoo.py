@@ -6,6 +6,9 @@ re-tested on the same fold's test speakers, and publishing fails if UA moves by 
 
     python benchmarks/publish_zoo.py --csv benchmarks/results/augment_effect/ravdess-6fold.csv \
         --recipe resnet18_ravdess_aug --fold 0 --name resnet18_ravdess
+
+A calibrated copy of the fold's checkpoint (``ser-zoo calibrate``: temperature fitted on the fold's validation
+speakers) is published with ``--ckpt``; its card then carries the temperature and ECE before and after.
 """
 
 from __future__ import annotations
@@ -119,6 +122,11 @@ def main(argv=None) -> None:
     p.add_argument("--fold", type=int, help="the fold whose checkpoint is published")
     p.add_argument("--name", required=True, help="zoo name")
     p.add_argument("--runs", default="runs/bench")
+    p.add_argument(
+        "--ckpt",
+        default=None,
+        help="the checkpoint to publish, e.g. its `ser-zoo calibrate` copy; default: the fold's best-*.ckpt",
+    )
     p.add_argument("--out", default=None, help="default: the repo's checkpoints/")
     p.add_argument(
         "--refresh_card",
@@ -143,7 +151,7 @@ def main(argv=None) -> None:
     rows = [r for r in csv.DictReader(open(args.csv)) if r["model"] == args.recipe]
     [row] = [r for r in rows if int(r["fold"]) == args.fold]
     protocol, classes = row["protocol"], row["classes"]
-    ckpt = best_ckpt(Path(args.runs), protocol, args.recipe, args.fold)
+    ckpt = Path(args.ckpt) if args.ckpt else best_ckpt(Path(args.runs), protocol, args.recipe, args.fold)
     saved = load_checkpoint_file(ckpt, map_location="cpu")
     data = saved.get("datamodule_hyper_parameters", {})
     init_from = saved.get("hyper_parameters", {}).get(
@@ -178,8 +186,11 @@ def main(argv=None) -> None:
                 if "max_epochs=" in row["config"]
                 else ""
             )
-            + f" --out {Path(args.csv).parent} && python benchmarks/publish_zoo.py "
+            + f" --out {Path(args.csv).parent}"
+            + (" && ser-zoo calibrate CKPT" if args.ckpt else "")
+            + " && python benchmarks/publish_zoo.py "
             + f"--csv {args.csv} --recipe {args.recipe} --fold {args.fold} --name {args.name}"
+            + (" --ckpt CKPT-calibrated.ckpt" if args.ckpt else "")
         ),
     }
     weights = export_checkpoint(ckpt, args.name, args.out, fp16=True, card_extra=card)
