@@ -156,14 +156,16 @@ def _batched_phase_vocoder(spec: Tensor, rate: Tensor, phase_advance: Tensor) ->
     K = int(math.ceil(N / float(rate.min()))) if B else 0
     steps = torch.arange(K, device=spec.device, dtype=rate.dtype)[None, :] * rate[:, None]  # (B, K)
     spec = F.pad(spec, (0, 2))
+    magnitude, angle = spec.abs(), spec.angle()  # once per frame, then read at the new steps
     i0 = steps.floor().long().clamp(max=N + 1)
     alpha = (steps - steps.floor())[:, None, :]
-    s0 = torch.gather(spec, 2, i0[:, None, :].expand(B, Fq, K))
-    s1 = torch.gather(spec, 2, (i0 + 1).clamp(max=N + 1)[:, None, :].expand(B, Fq, K))
-    phase = s1.angle() - s0.angle() - phase_advance
+    at0 = i0[:, None, :].expand(B, Fq, K)
+    at1 = (i0 + 1).clamp(max=N + 1)[:, None, :].expand(B, Fq, K)
+    a0, a1 = torch.gather(angle, 2, at0), torch.gather(angle, 2, at1)
+    phase = a1 - a0 - phase_advance
     phase = phase - 2 * math.pi * torch.round(phase / (2 * math.pi)) + phase_advance
-    phase = torch.cat([s0.angle()[..., :1], phase[..., :-1]], -1).cumsum(-1)
-    mag = alpha * s1.abs() + (1 - alpha) * s0.abs()
+    phase = torch.cat([a0[..., :1], phase[..., :-1]], -1).cumsum(-1)
+    mag = alpha * torch.gather(magnitude, 2, at1) + (1 - alpha) * torch.gather(magnitude, 2, at0)
     return torch.polar(mag * (steps < N)[:, None, :], phase)
 
 
