@@ -190,7 +190,7 @@ def test_docstring_examples_run(module):
     assert result.failed == 0 and result.attempted > 0
 
 
-@pytest.mark.parametrize("name", ["stretch", "pitch", "reverb", "telephone"])
+@pytest.mark.parametrize("name", ["shift", "stretch", "pitch", "reverb", "telephone"])
 def test_costly_transforms_touch_only_the_drawn_rows(name):
     """Computed on the drawn rows alone: a drawn row ignores its batch-mates; the others pass as is."""
     transform = pipeline.WAVEFORM[name](**({"sample_rate": SR} if name in pipeline.NEEDS_RATE else {}))

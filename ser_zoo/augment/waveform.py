@@ -139,15 +139,18 @@ class TimeShift(nn.Module):
     def forward(self, wave: Tensor, lengths: Tensor, apply: Tensor):
         B, T = wave.shape
         shift = torch.randint(-self.max_samples, self.max_samples + 1, (B,), device=wave.device)
-        pos = torch.arange(T, device=wave.device)[None, :]
-        src = pos - shift[:, None]
-        inside = valid_mask(lengths, T)
+        rows = apply.nonzero().squeeze(1)
+        if not len(rows):
+            return wave, lengths
+        shift, valid = shift[rows], lengths[rows]
+        src = torch.arange(T, device=wave.device)[None, :] - shift[:, None]
+        inside = valid_mask(valid, T)
         if self.mode == "roll":
-            src = torch.remainder(src, lengths.clamp(min=1)[:, None])
+            src = torch.remainder(src, valid.clamp(min=1)[:, None])
         else:
-            inside = inside & (src >= 0) & (src < lengths[:, None])
-        out = torch.gather(wave, 1, src.clamp(0, T - 1)) * inside
-        return torch.where(apply[:, None], out, wave), lengths
+            inside = inside & (src >= 0) & (src < valid[:, None])
+        out = torch.gather(wave[rows], 1, src.clamp(0, T - 1)) * inside
+        return wave.index_copy(0, rows, out), lengths
 
 
 def _batched_phase_vocoder(spec: Tensor, rate: Tensor, phase_advance: Tensor) -> Tensor:
