@@ -187,10 +187,15 @@ def main(argv=None) -> None:
                 else ""
             )
             + f" --out {Path(args.csv).parent}"
-            + (" && ser-zoo calibrate CKPT" if args.ckpt else "")
+            + (
+                f" && CKPT=$(ls {args.runs}/{protocol}/{args.recipe}-fold{args.fold}/version_*/checkpoints/"
+                "best-*[0-9].ckpt) && ser-zoo calibrate $CKPT"
+                if args.ckpt
+                else ""
+            )
             + " && python benchmarks/publish_zoo.py "
             + f"--csv {args.csv} --recipe {args.recipe} --fold {args.fold} --name {args.name}"
-            + (" --ckpt CKPT-calibrated.ckpt" if args.ckpt else "")
+            + (" --ckpt ${CKPT%.ckpt}-calibrated.ckpt" if args.ckpt else "")
         ),
     }
     weights = export_checkpoint(ckpt, args.name, args.out, fp16=True, card_extra=card)
