@@ -426,3 +426,27 @@ def test_the_committed_suites_hold_every_committed_row(data_root, capsys, monkey
     names = {s.as_posix() for s in every}
     for csv_path in Path("benchmarks/results").rglob("*.csv"):
         assert {r["suite"] for r in read_rows(csv_path)} <= names, csv_path
+
+
+def test_augment_full_summary_reads_validation_and_test_per_recipe(tmp_path):
+    """augment_full_summary.py: each recipe's validation UA mean, test UA per fold and mean ± std."""
+    from conftest import benchmark_script
+
+    summary = benchmark_script("augment_full_summary")
+    cols = ["model", "fold", "ua", "wa", "f1", "val_ua", "train_seconds"]
+    runs = [
+        ("resnet18_half_ravdess", 0, 0.50, 0.60, 100),
+        ("resnet18_half_ravdess", 1, 0.60, 0.70, 200),
+        ("resnet18_half_ravdess_aug", 0, 0.70, 0.65, 300),
+    ]
+    path = tmp_path / "ravdess-6fold.csv"
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(cols)
+        w.writerows([m, fold, ua, ua, ua, val, s] for m, fold, ua, val, s in runs)
+    text = summary.main(path)
+    assert (tmp_path / "summary.md").read_text() == text
+    [plain] = [line for line in text.splitlines() if line.startswith("| `resnet18_half_ravdess`")]
+    assert "| 2 | 65.00 | 50.00 / 60.00 | 55.00 ± 7.07 |" in plain and plain.endswith("| 300 |")
+    [aug] = [line for line in text.splitlines() if line.startswith("| `resnet18_half_ravdess_aug`")]
+    assert "| 1 | 65.00 | 70.00 | 70.00 |" in aug and "specaug" not in text
