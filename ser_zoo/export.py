@@ -186,6 +186,11 @@ def export_onnx(module, out: Union[str, Path], seconds: Optional[float] = None) 
     import onnx
 
     h = module.hparams
+    if h.get("side_frontend"):  # measured: GE2E's graph came out 40 % off in its logits, so refuse
+        raise ConfigError(
+            f"ONNX export does not reproduce side_frontend '{h.side_frontend.get('name')}' faithfully; use "
+            "this model from Python (ser_zoo.load_pretrained, ser-zoo infer)"
+        )
     seconds = float(seconds or h.example_seconds)
     if takes_input_shape(h.model) and abs(seconds - h.example_seconds) > 1e-9:
         raise ConfigError(

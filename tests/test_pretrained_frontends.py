@@ -455,3 +455,67 @@ def test_infer_vad_classifies_speech_segments_only(speech_recording, tmp_path, c
     assert len(short) > len(rows) and all(r["end"] - r["start"] <= 0.5 + 1e-3 for r in short)
     assert main(["infer", str(path), "--model", model, "--vad", "--window", "3"]) == 2
     assert "--vad classifies speech segments and --window fixed windows" in capsys.readouterr().err
+
+
+def test_side_frontend_adds_a_ge2e_head_to_any_model_and_survives_the_zoo(data_root, tmp_path):
+    """side_frontend: the GE2E embedding's linear head adds its logits to the net's, learns (gradient on the
+    head, none into frozen GE2E), and a zoo export rebuilds the same two-branch model from its card."""
+    import lightning as L
+    from conftest import smoke_fit
+
+    from ser_zoo.zoo import export_checkpoint, load_pretrained
+
+    side = {"name": "voice_embedding"}
+    module, metrics = smoke_fit(
+        data_root, tmp_path, "mel_cnn", frontend={"name": "logmel", "n_mels": 40}, side_frontend=side
+    )
+    assert 0.0 <= metrics["test/ua"] <= 1.0 and module.side_head.weight.shape[1] == 256
+    wave, lengths = 0.1 * torch.randn(2, 16000 * 2), torch.full((2,), 16000 * 2)
+    module.train()
+    module(wave, lengths).sum().backward()
+    assert module.side_head.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in module.side_frontend.parameters())
+    module.eval()
+    with torch.no_grad():
+        net_only = module.net(module.frontend(wave, lengths))
+        side_only = module.side_head(module.side_frontend(wave, lengths))
+        both = module(wave, lengths)
+    assert torch.allclose(both, net_only + side_only, atol=1e-5) and side_only.abs().max() > 0
+    trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    trainer.strategy.connect(module)
+    ckpt = tmp_path / "side.ckpt"
+    trainer.save_checkpoint(ckpt)
+    weights = export_checkpoint(ckpt, "tiny_side", tmp_path / "zoo", fp16=False)
+    loaded = load_pretrained(str(weights))
+    assert loaded.card["side_frontend"] == side
+    with torch.no_grad():
+        assert torch.allclose(loaded(wave, lengths), both, atol=1e-5)
+
+
+def test_side_frontend_must_give_one_vector_per_clip():
+    from ser_zoo.lit.module import SERModule
+
+    with pytest.raises(ConfigError, match="side_frontend 'logmel' gives .* one vector per clip"):
+        SERModule(
+            model="mel_cnn", frontend={"name": "logmel", "n_mels": 40}, side_frontend={"name": "logmel"}
+        )
+
+
+def test_onnx_export_refuses_a_side_branch_in_one_line(tmp_path):
+    """GE2E's exported graph does not match PyTorch, so a two-branch model is refused rather than exported
+    wrong (or without its side branch)."""
+    from ser_zoo.export import export_onnx
+    from ser_zoo.lit.module import SERModule
+
+    module = SERModule(
+        model="mel_cnn",
+        frontend={"name": "logmel", "n_mels": 40},
+        side_frontend={"name": "voice_embedding"},
+        num_classes=6,
+        class_names=list("abcdef"),
+    )
+    with pytest.raises(
+        ConfigError, match="side_frontend 'voice_embedding' faithfully; use this model from Python"
+    ):
+        export_onnx(module, tmp_path / "side.onnx")
+    assert not (tmp_path / "side.onnx").exists()

@@ -89,6 +89,20 @@ def build_network(
     return net
 
 
+def side_branch(spec: Optional[dict[str, Any]], num_classes: int, samples: int):
+    """(front-end, linear head) of a side input that gives one vector per clip; (None, None) without one."""
+    if not spec:
+        return None, None
+    frontend = create_frontend(dict(spec))
+    shape = tuple(frontend.output_shape(samples))
+    if len(shape) != 1:
+        raise ConfigError(
+            f"side_frontend '{spec.get('name')}' gives {shape} per clip; it needs one vector per clip "
+            "(e.g. voice_embedding)"
+        )
+    return frontend, nn.Linear(shape[0], num_classes)
+
+
 class SERModule(L.LightningModule):
     """Speech emotion classifier: waveform batch in, logits out, metrics per stage.
 
@@ -105,6 +119,9 @@ class SERModule(L.LightningModule):
         init_from: a zoo checkpoint name or .safetensors path to start from (fine-tuning); a different class
             set keeps the backbone and re-initialises the head.
         augment: training-only augmentation (see ser_zoo.augment.pipeline for the YAML block).
+        side_frontend: a second front-end giving one vector per clip (e.g. ``{"name": "voice_embedding"}``,
+            the GE2E embedding) whose linear head's logits are added to the net's: late fusion learnt end to
+            end, for any model.
     """
 
     def __init__(
@@ -127,6 +144,7 @@ class SERModule(L.LightningModule):
         example_seconds: float = 3.0,
         init_from: Optional[str] = None,
         augment: Optional[dict[str, Any]] = None,
+        side_frontend: Optional[dict[str, Any]] = None,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -139,6 +157,7 @@ class SERModule(L.LightningModule):
         samples = int(sample_rate * example_seconds)
         fe_name = self.frontend_spec.get("name")
         self.net = build_network(model, num_classes, model_kwargs or {}, self.frontend, fe_name, samples)
+        self.side_frontend, self.side_head = side_branch(side_frontend, num_classes, samples)
         if getattr(self.net, "resolved_kwargs", None):  # e.g. an encoder's architecture from its config.json
             self.hparams.model_kwargs = {**(model_kwargs or {}), **self.net.resolved_kwargs}
         self.train_metrics, self.val_metrics, self.test_metrics = (
@@ -156,7 +175,15 @@ class SERModule(L.LightningModule):
         self, wave: torch.Tensor, lengths: Optional[torch.Tensor] = None, **extra: torch.Tensor
     ) -> torch.Tensor:
         """Logits for a waveform batch; ``extra`` holds per-clip inputs a net declares (e.g. ``gender``)."""
-        return self.net(self.frontend(wave, lengths), **self._extra_inputs({"lengths": lengths, **extra}))
+        feats = self.frontend(wave, lengths)
+        return self._classify(feats, wave, lengths, {"lengths": lengths, **extra})
+
+    def _classify(self, feats: torch.Tensor, wave: torch.Tensor, lengths, batch: dict[str, Any]):
+        """The net's logits on the features, plus the side branch's on the waveform where there is one."""
+        logits = self.net(feats, **self._extra_inputs(batch))
+        if self.side_frontend is not None:
+            logits = logits + self.side_head(self.side_frontend(wave, lengths))
+        return logits
 
     def _extra_inputs(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         """Per-clip side inputs the net lists in ``extra_inputs`` (absent ones: the net's default)."""
@@ -177,7 +204,7 @@ class SERModule(L.LightningModule):
             feats = self.frontend(wave, lengths)
             if train:
                 feats = self.augment.features(feats)
-            return self.net(feats, **self._extra_inputs({**batch, "lengths": lengths})), mix
+            return self._classify(feats, wave, lengths, {**batch, "lengths": lengths}), mix
 
     def _loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Per-clip cross-entropy (class weights, label smoothing), scaled so its mean is the usual loss."""

@@ -91,6 +91,7 @@ def module_from_card(card: dict[str, Any]):
         class_names=card["class_names"],
         sample_rate=card["sample_rate"],
         example_seconds=card["clip_seconds"],
+        side_frontend=card.get("side_frontend"),
     )
 
 
@@ -142,6 +143,7 @@ def export_checkpoint(
         "model": h.model,
         "model_kwargs": dict(h.model_kwargs or {}),
         "frontend": module.frontend_spec,
+        **({"side_frontend": dict(h.side_frontend)} if h.get("side_frontend") else {}),
         "class_names": list(module.class_names),
         "sample_rate": h.sample_rate,
         "clip_seconds": h.example_seconds,
