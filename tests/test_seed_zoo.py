@@ -130,7 +130,11 @@ def test_one_epoch_on_real_clips(name, data_root, tmp_path):
 # Encoder recipes name published weights that cannot be had here; tests/test_encoders.py builds those
 # models from tiny configurations instead.
 ENCODER_RECIPE = ("wav2vec2_", "hubert_", "wavlm_", "whisper_")
-NAMED_RECIPES = {"general6": "timm/resnet18", "general6_band": "timm/resnet18"}
+NAMED_RECIPES = {
+    "general6": "timm/resnet18",
+    "general6_band": "timm/resnet18",
+    "general6_ge2e": "timm/resnet18",
+}
 
 
 @pytest.mark.parametrize(
