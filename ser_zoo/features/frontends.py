@@ -25,6 +25,7 @@ from torch import Tensor, nn
 from ..errors import ConfigError
 from .base import FrontEnd
 from .functional import (
+    LIBROSA_MEL,
     STFT_NORMALIZE,
     band_norm,
     check_normalize,
@@ -110,11 +111,7 @@ class LogMel(_StftFrontEnd):
             f_min=f_min,
             f_max=f_max,
             n_mels=n_mels,
-            power=2.0,
-            norm="slaney",
-            mel_scale="slaney",
-            center=True,
-            pad_mode="constant",
+            **LIBROSA_MEL,
         )
         # AmplitudeToDB clamps to max - top_db over its last three dims, so it is fed (B, 1, F, frames):
         # a 3-D (B, F, frames) input would clamp over the whole batch.
@@ -176,11 +173,7 @@ class MFCC(_StftFrontEnd):
                 n_fft=n_fft,
                 hop_length=hop_length,
                 n_mels=n_mels,
-                power=2.0,
-                norm="slaney",
-                mel_scale="slaney",
-                center=True,
-                pad_mode="constant",
+                **LIBROSA_MEL,
             ),
         )
         transient_buffers(self)

@@ -17,6 +17,10 @@ NORMALIZE = ("utterance", None)  # the values a front-end's ``normalize`` option
 #: The spectrogram images also take ``"band"``: each frequency row standardised over the clip's own frames
 #: (cepstral mean and variance normalisation per band): it removes a microphone's or a room's fixed colouring.
 STFT_NORMALIZE = ("utterance", "band", None)
+#: ``torchaudio.transforms.MelSpectrogram`` options that reproduce ``librosa.feature.melspectrogram``'s
+#: defaults (power spectrum, Slaney filters on the Slaney scale, centred frames padded with zeros): every
+#: mel front-end shares them so that features match the librosa code the seeds were written with.
+LIBROSA_MEL = dict(power=2.0, norm="slaney", mel_scale="slaney", center=True, pad_mode="constant")
 
 
 def transient_buffers(module: nn.Module) -> None:

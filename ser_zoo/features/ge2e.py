@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError
 from ..optional import package_file
-from .functional import transient_buffers
+from .functional import LIBROSA_MEL, transient_buffers
 from .pretrained_cache import CachedFrontEnd, FeatureCache
 from .registry import register_frontend
 
@@ -51,11 +51,7 @@ class GE2EMel(nn.Module):
             n_fft=400,
             hop_length=HOP,
             n_mels=N_MELS,
-            power=2.0,
-            norm="slaney",
-            mel_scale="slaney",
-            center=True,
-            pad_mode="constant",
+            **LIBROSA_MEL,
         )
         transient_buffers(self)
 

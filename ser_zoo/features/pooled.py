@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from .base import FrontEnd
 from .frontends import MFCC, Chroma, ClipStats, LogMel, RMSEnergy, ZeroCrossingRate
-from .functional import masked_time_mean, transient_buffers
+from .functional import LIBROSA_MEL, masked_time_mean, transient_buffers
 from .registry import register_frontend
 
 
@@ -75,11 +75,7 @@ class MelPower(nn.Module):
             n_fft=n_fft,
             hop_length=hop_length,
             n_mels=n_mels,
-            power=2.0,
-            norm="slaney",
-            mel_scale="slaney",
-            center=True,
-            pad_mode="constant",
+            **LIBROSA_MEL,
         )
         transient_buffers(self)
 
