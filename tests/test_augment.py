@@ -114,6 +114,28 @@ def test_spec_masks_are_per_example():
     assert torch.equal(fmask.eval().features(feats), feats)
 
 
+def test_freq_mixstyle_moves_band_statistics_between_the_drawn_examples_only():
+    torch.manual_seed(0)
+    # Two recording chains: clip 0's bands sit near 0 dB with spread 1, clip 1's near 10 dB with spread 3.
+    feats = torch.cat([torch.randn(1, 1, 32, 200), 10 + 3 * torch.randn(1, 1, 32, 200)])
+    feats = torch.cat([feats, feats.clone()])  # rows 2-3 repeat 0-1 and are not drawn
+    style = Augmentation({"freq_mixstyle": {"p": 1.0, "alpha": 0.3}}).train().feature["freq_mixstyle"]
+    mu = feats.mean(dim=(1, 3))
+    moved = 0
+    for _ in range(20):
+        out = style(feats, torch.tensor([True, True, False, False]))
+        assert torch.equal(out[2:], feats[2:])
+        out_mu = out.mean(dim=(1, 3))
+        assert torch.all(out_mu[:2] > mu.min() - 0.5) and torch.all(out_mu[:2] < mu.max() + 0.5)
+        # Within a band the clip keeps its own shape: restyling is affine, so correlation with the input is 1.
+        corr = torch.corrcoef(torch.stack([out[0, 0, 5], feats[0, 0, 5]]))[0, 1]
+        assert corr > 0.999
+        moved += int((out_mu[0] - mu[0]).abs().mean() > 1.0)
+    assert moved >= 3  # clip 0 took a large share of clip 1's colouring in some draws
+    with pytest.raises(ConfigError, match="freq_mixstyle.alpha"):
+        Augmentation({"freq_mixstyle": {"alpha": 0.0}})
+
+
 def test_pipeline_is_identity_in_eval_and_reproducible_under_a_seed():
     spec = {
         "shift": {"p": 0.5},

@@ -13,15 +13,18 @@ model:
     telephone: {p: 0.2, mu_law: 0.5}
     freq_mask: {p: 0.5, max_bins: 8, count: 2}
     time_mask: {p: 0.5, max_frames: 30, count: 2}
+    freq_mixstyle: {p: 0.5, alpha: 0.3}
     mixup:    {p: 0.5, alpha: 0.4}
 ```
 
-Waveform transforms run in the order above, each on a random subset of the batch (probability ``p`` per clip):
-the room (``reverb``) comes before the noise, whose SNR is then relative to the reverberant signal, and the
-telephone line last, as a line carries the noisy speech; masks run on the features. Mixup pairs each clip with
-another of the same batch and mixes both signals and their labels (the loss mixes the two cross-entropies).
-``channel.py`` holds the robustness transforms (``reverb``, ``telephone``); for noise at low SNR and
-band-limiting, give ``noise`` and ``lowpass`` lower ranges (``snr_db: [0, 10]``, ``cutoff_hz: [3000, 4000]``).
+Waveform transforms run in the order above, each on a random subset of the batch (probability ``p`` per
+clip): the room (``reverb``) comes before the noise, whose SNR is then relative to the reverberant signal, and
+the telephone line last, as a line carries the noisy speech; masks, then Freq-MixStyle (each band's mean and
+spread mixed with another clip's: a recording chain's colouring), run on the features. Mixup pairs each clip
+with another of the same batch and mixes both signals and their labels (the loss mixes the two
+cross-entropies). ``channel.py`` holds the robustness transforms (``reverb``, ``telephone``); for noise at low
+SNR and band-limiting, give ``noise`` and ``lowpass`` lower ranges (``snr_db: [0, 10]``,
+``cutoff_hz: [3000, 4000]``).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError
 from .channel import Reverb, Telephone
-from .spectrogram import FrequencyMask, TimeMask
+from .spectrogram import FrequencyMask, FrequencyMixStyle, TimeMask
 from .waveform import AddNoise, Gain, LowPass, PitchShift, TimeShift, TimeStretch
 
 WAVEFORM = {
@@ -47,7 +50,7 @@ WAVEFORM = {
     "noise": AddNoise,
     "telephone": Telephone,
 }
-FEATURE = {"freq_mask": FrequencyMask, "time_mask": TimeMask}
+FEATURE = {"freq_mask": FrequencyMask, "time_mask": TimeMask, "freq_mixstyle": FrequencyMixStyle}
 NEEDS_RATE = ("shift", "lowpass", "reverb", "telephone")
 
 
@@ -71,8 +74,8 @@ class Augmentation(nn.Module):
     Args:
         spec (dict or None, optional): ``{transform: {"p": probability, **options}}`` for any of ``shift``,
             ``stretch``, ``pitch``, ``reverb``, ``gain``, ``lowpass``, ``noise``, ``telephone``,
-            ``freq_mask``, ``time_mask`` and ``{"mixup": {"p": ..., "alpha": ...}}``; None or empty turns
-            everything off. (Default: ``None``)
+            ``freq_mask``, ``time_mask``, ``freq_mixstyle`` and ``{"mixup": {"p": ..., "alpha": ...}}``; None
+            or empty turns everything off. (Default: ``None``)
         sample_rate (int, optional): Sample rate of the waveforms in Hz. (Default: ``16000``)
 
     Shape:
@@ -126,8 +129,8 @@ class Augmentation(nn.Module):
             return feats
         if feats.dim() != 4:
             raise ConfigError(
-                f"freq_mask/time_mask need a spectrogram-image front-end (B, C, F, T), got {feats.dim()}-D "
-                "features; remove them from model.augment"
+                f"{'/'.join(self.feature)} need a spectrogram-image front-end (B, C, F, T), got "
+                f"{feats.dim()}-D features; remove them from model.augment"
             )
         for name, t in self.feature.items():
             feats = t(feats, self._draw(name, len(feats), feats.device))

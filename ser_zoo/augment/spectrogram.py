@@ -1,7 +1,8 @@
-"""SpecAugment on feature images (B, C, F, T): torchaudio's per-example (iid) frequency and time masks."""
+"""Augmentation on feature images (B, C, F, T): SpecAugment's per-example masks and Freq-MixStyle."""
 
 from __future__ import annotations
 
+import torch
 import torchaudio.functional as AF
 from torch import Tensor, nn
 
@@ -71,3 +72,45 @@ class TimeMask(_Masking):
 
     def __init__(self, max_frames: int = 30, count: int = 2):
         super().__init__(max_frames, count)
+
+
+class FrequencyMixStyle(nn.Module):
+    """Freq-MixStyle: each drawn example's per-band mean and spread mixed with another example's.
+
+    A microphone, a room or a corpus's recording chain colours every frequency band of a clip the same way
+    over time; that colouring is the band's mean and standard deviation over the clip's channels and frames.
+    Swapping part of it between examples (MixStyle, Zhou et al. 2021, taken to frequency bands as Schmid et
+    al. did for unseen recording devices in DCASE 2022) teaches the network to ignore it, where
+    ``normalize: band`` removes it at inference as well. The statistics are detached: no gradient flows
+    through them.
+
+    Args:
+        alpha (float, optional): Beta(alpha, alpha) draws the share of its own statistics each example keeps;
+            small values keep mostly one side. (Default: ``0.3``)
+        eps (float, optional): Added to the variance before its square root. (Default: ``1e-6``)
+
+    Shape:
+        - feats: (B, C, F, frames) features, apply: (B,) bool (examples to restyle).
+        - output: (B, C, F, frames); examples not drawn are returned unchanged.
+
+    Example:
+        >>> FrequencyMixStyle(0.3)(torch.randn(4, 1, 64, 101), torch.tensor([True, False, True, True])).shape
+        torch.Size([4, 1, 64, 101])
+    """
+
+    def __init__(self, alpha: float = 0.3, eps: float = 1e-6):
+        super().__init__()
+        if alpha <= 0:
+            raise ConfigError(f"augment freq_mixstyle.alpha={alpha}; use a value > 0")
+        self.alpha, self.eps = float(alpha), float(eps)
+
+    def forward(self, feats: Tensor, apply: Tensor) -> Tensor:
+        B = len(feats)
+        mu = feats.mean(dim=(1, 3), keepdim=True).detach()
+        sig = (feats.var(dim=(1, 3), keepdim=True) + self.eps).sqrt().detach()
+        alpha = torch.full((B,), self.alpha, device=feats.device)
+        own = torch.distributions.Beta(alpha, alpha).sample().to(feats.dtype)[:, None, None, None]
+        partner = torch.randperm(B, device=feats.device)
+        mixed_mu = own * mu + (1 - own) * mu[partner]
+        mixed_sig = own * sig + (1 - own) * sig[partner]
+        return ((feats - mu) / sig * mixed_sig + mixed_mu).where(apply[:, None, None, None], feats)
