@@ -156,3 +156,45 @@ def test_bad_root_and_fold(tmp_path):
         SERDataModule(root=str(tmp_path / "nowhere")).setup("fit")
     with pytest.raises(ConfigError, match="unknown class set"):
         SERDataModule(classes="emotions5")
+
+
+def test_balanced_epochs_draw_corpora_evenly_and_stay_resumable():
+    from ser_zoo.data.sampling import EpochShuffle
+    from ser_zoo.errors import ConfigError
+
+    groups = ["crema_d"] * 90 + ["savee"] * 10
+    plain = EpochShuffle(100, groups=groups)
+    assert sorted(i for i, _ in plain) == list(range(100))  # balance 0: a permutation, as without groups
+    assert list(plain) == list(EpochShuffle(100))
+    even = EpochShuffle(100, groups=groups, balance=1.0)
+    even.set_epoch(3)
+    order = [i for i, epoch in even]
+    assert len(order) == 100 and all(epoch == 3 for _, epoch in even)
+    savee = [i for i in order if i >= 90]
+    assert len(savee) == 50 and {savee.count(i) for i in range(90, 100)} == {5}  # five whole passes
+    crema = [i for i in order if i < 90]
+    assert len(crema) == 50 and len(set(crema)) == 50  # a subset, no repeats
+    assert order == [i for i, _ in even]  # epoch 3 is the same order on every call (resume)
+    even.set_epoch(4)
+    assert {i for i, _ in even if i < 90} != set(crema)  # another subset next epoch
+    half = EpochShuffle(100, groups=groups, balance=0.5)
+    drawn = sum(i >= 90 for i, _ in half)
+    assert drawn == 25  # sqrt(10) / (sqrt(90) + sqrt(10)) of 100
+    with pytest.raises(ConfigError, match="data.balance_corpora=1.5"):
+        SERDataModule(balance_corpora=1.5)
+
+
+def test_balance_corpora_reaches_the_training_loader():
+    class Listed(torch.utils.data.Dataset):  # the clip list is all the sampler reads; no audio needed
+        def __init__(self, clips):
+            self.clips = clips
+
+        def __len__(self):
+            return len(self.clips)
+
+    sizes = {"crema_d": 70, "tess": 24, "savee": 6}
+    clips = [Clip(f"{c}{i}.wav", c, f"{c}_a", "F", "happy") for c, n in sizes.items() for i in range(n)]
+    dm = SERDataModule(balance_corpora=1.0, batch_size=4, num_workers=0)
+    dm.datasets["train"] = Listed(clips)
+    corpora = [clips[i].corpus for i, _ in dm.train_dataloader().sampler]
+    assert sorted(corpora.count(c) for c in sizes) == [33, 33, 34]

@@ -193,6 +193,10 @@ class SERDataModule(L.LightningDataModule):
         limit_clips: keep at most this many clips per stage (a deterministic subset, for smoke tests).
         vad_trim: read every clip from its first to its last speech found by Silero VAD, before the crop
             (offsets computed once per clip, stored beside the waveform cache; needs ``ser-zoo[pretrained]``).
+        balance_corpora: how evenly training draws from corpora of unequal size: each corpus's share of an
+            epoch is proportional to its clip count to the power ``1 - balance_corpora``. 0 keeps the sizes
+            (CREMA-D is 70 % of the four), 1 draws each corpus equally often (small ones repeat, large ones
+            give a new subset each epoch), 0.5 is in between. The epoch keeps its length.
     """
 
     #: the settings that decide what a model sees of an evaluation clip: a trained model is scored (re-tested,
@@ -217,9 +221,13 @@ class SERDataModule(L.LightningDataModule):
         cache_dir: Optional[str] = None,
         limit_clips: Optional[int] = None,
         vad_trim: bool = False,
+        balance_corpora: float = 0.0,
     ):
         super().__init__()
         self.save_hyperparameters()
+        EpochShuffle(
+            0, balance=balance_corpora
+        )  # a bad value fails here, in one line, not at the first epoch
         self.protocol = get_protocol(protocol)
         if folds is not None:
             self.protocol = with_folds(self.protocol, folds)
@@ -376,9 +384,9 @@ class SERDataModule(L.LightningDataModule):
             collate_fn=functools.partial(pad_collate, min_length=pad_to),
         )
         if stage == "train":  # seeded per epoch and resumable mid-epoch (see data/sampling.py)
-            return ResumableLoader(
-                self.datasets[stage], sampler=EpochShuffle(len(self.datasets[stage])), **common
-            )
+            clips = self.datasets[stage].clips
+            order = EpochShuffle(len(clips), groups=[c.corpus for c in clips], balance=h.balance_corpora)
+            return ResumableLoader(self.datasets[stage], sampler=order, **common)
         return DataLoader(self.datasets[stage], shuffle=False, **common)
 
     def train_dataloader(self) -> DataLoader:

@@ -11,23 +11,56 @@ so the skipped batches are the ones the killed run trained on.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 from torch.utils.data import DataLoader, Sampler
 
+from ..errors import ConfigError
 from ..seeding import derived_seed
+
+
+def balanced_order(groups: Sequence[str], balance: float, rng: np.random.Generator) -> np.ndarray:
+    """One epoch's indices, as many as there are items, each group drawn in proportion to
+    ``n_g ** (1 - balance)``.
+
+    ``balance`` 0 keeps the groups' sizes, 1 draws every group equally often; in between is temperature
+    sampling (as multilingual speech models mix languages). A group drawn more often than it has items repeats
+    whole shuffled passes; one drawn less often gives a different subset each epoch.
+    """
+    names, member_of, sizes = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
+    share = sizes.astype(float) ** (1.0 - balance)
+    share *= len(member_of) / share.sum()
+    quota = np.floor(share).astype(int)
+    short = len(member_of) - int(quota.sum())
+    quota[np.argsort(quota - share, kind="stable")[:short]] += 1  # the largest remainders round up
+    picks = []
+    for g, q in enumerate(quota):
+        members = np.flatnonzero(member_of == g)
+        passes = -(-int(q) // len(members))
+        picks.append(np.concatenate([rng.permutation(members) for _ in range(passes)])[:q])
+    return rng.permutation(np.concatenate(picks))
 
 
 class EpochShuffle(Sampler):
     """Indices in an order drawn from (run seed, epoch), each paired with its epoch for the clip's crop.
 
     Lightning calls ``set_epoch`` at every epoch start (through its DDP wrapper too), so epoch e is ordered
-    the same whether the run started at epoch 0 or resumed at e.
+    the same whether the run started at epoch 0 or resumed at e. With ``groups`` (each item's corpus) and
+    ``balance`` > 0 the epoch is drawn by :func:`balanced_order` instead of permuted; it keeps its length.
     """
 
-    def __init__(self, size: int, shuffle: bool = True):
+    def __init__(
+        self, size: int, shuffle: bool = True, groups: Optional[Sequence[str]] = None, balance: float = 0.0
+    ):
+        if not 0.0 <= balance <= 1.0:
+            raise ConfigError(
+                f"data.balance_corpora={balance}; use 0 (corpora as they are) to 1 (each drawn equally often)"
+            )
+        if groups is not None and len(groups) != size:
+            raise ValueError(f"{len(groups)} group labels for {size} items")
         self.size, self.shuffle, self.epoch = size, shuffle, 0
+        self.groups, self.balance = groups, float(balance)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -36,11 +69,13 @@ class EpochShuffle(Sampler):
         return self.size
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
-        order = (
-            np.random.default_rng(derived_seed(0, self.epoch)).permutation(self.size)
-            if self.shuffle
-            else range(self.size)
-        )
+        rng = np.random.default_rng(derived_seed(0, self.epoch))
+        if not self.shuffle:
+            order = range(self.size)
+        elif self.groups is not None and self.balance > 0.0:
+            order = balanced_order(self.groups, self.balance, rng)
+        else:
+            order = rng.permutation(self.size)
         return iter([(int(i), self.epoch) for i in order])
 
 
