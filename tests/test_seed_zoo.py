@@ -134,7 +134,7 @@ NAMED_RECIPES = {
     "general6": "timm/resnet18",
     "general6_band": "timm/resnet18",
     "general6_ge2e": "timm/resnet18",
-    "general6_fms": "timm/resnet18",
+    "general6_dg": "timm/resnet18",
 }
 
 
