@@ -185,10 +185,11 @@ def _models(args: argparse.Namespace, extra: list[str]) -> None:
 def _bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--suite",
+        nargs="+",
         default=None,
         metavar="FILE",
         help="a benchmark suite (benchmarks/suites/*.yaml): its protocol, folds, models and schedule; "
-        "instead of --protocol and --models",
+        "instead of --protocol and --models. Several run one after another, every file checked first",
     )
     parser.add_argument("--protocol", default=None)
     parser.add_argument(
@@ -248,12 +249,12 @@ def _bench_suite(args: argparse.Namespace, extra: list[str]) -> None:
     clashes = [flag for flag, value in given.items() if value is not None] + extra
     if clashes:
         raise ConfigError(
-            f"--suite {args.suite} names its protocol, folds, models and schedule itself; "
+            f"--suite {' '.join(args.suite)} names its protocol, folds, models and schedule itself; "
             f"drop {' '.join(clashes)} (or edit the suite)"
         )
-    from .bench.suite import run_suite
+    from .bench.suite import run_suites
 
-    run_suite(args.suite, out=args.out, root=args.root, dry_run=args.dry_run)
+    run_suites(args.suite, out=args.out, root=args.root, dry_run=args.dry_run)
 
 
 def _leaderboard_arguments(parser: argparse.ArgumentParser) -> None:

@@ -383,6 +383,23 @@ def test_a_dry_run_shows_which_rows_are_complete(tmp_path, capsys):
     assert (tmp_path / "savee-loso.csv").read_text() == before and not (tmp_path / "LEADERBOARD.md").exists()
 
 
+def test_suites_queue_in_order_and_a_bad_one_stops_the_queue_before_any_trains(tmp_path, capsys):
+    first = write_suite(
+        tmp_path, f"protocol: savee-loso\nout: {tmp_path}\nsteps:\n  - bench: [logreg]\n", "a.yaml"
+    )
+    second = write_suite(
+        tmp_path, f"protocol: tess-loso\nout: {tmp_path}\nsteps:\n  - bench: [svm]\n", "b.yaml"
+    )
+    assert main(["bench", "--suite", str(first), str(second), "--dry_run"]) == 0
+    out = capsys.readouterr().out
+    assert out.index("--protocol savee-loso") < out.index("--protocol tess-loso")
+    broken = write_suite(tmp_path, "protocol: tess-loso\nsteps:\n  - bench: [resnet19]\n", "c.yaml")
+    capsys.readouterr()
+    assert main(["bench", "--suite", str(first), str(broken)]) != 0  # one line on stderr, no traceback
+    assert "c.yaml: step 1.bench: unknown model 'resnet19'" in capsys.readouterr().err
+    assert not (tmp_path / "savee-loso.csv").exists()  # the first suite never started
+
+
 def test_a_suite_runs_a_baseline_records_itself_and_resumes(data_root, tmp_path, capsys):
     """A real (small) run: logreg on savee-loso fold 0; the row names the suite; a rerun changes nothing."""
     import subprocess

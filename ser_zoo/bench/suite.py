@@ -1,9 +1,10 @@
 """Benchmark suites: a YAML file says what ``ser-zoo bench`` runs, step by step, so a leaderboard is data.
 
-``ser-zoo bench --suite FILE`` runs every step; like ``ser-zoo bench`` it is resumable (a (model, fold) whose
-row in the CSV is complete is skipped), and each row it writes names the suite in its ``suite`` column beside
-the commit. ``--dry_run`` prints each step and which (model, fold) rows are already complete. Schema (only
-``steps`` is required; a step's own ``protocol``, ``classes``, ``folds`` and ``threads`` win over the
+``ser-zoo bench --suite FILE [FILE ...]`` runs every step of each suite in turn (all files checked first);
+like ``ser-zoo bench`` it is resumable (a (model, fold) whose row in the CSV is complete is skipped), and each
+row it writes names the suite in its ``suite`` column beside the commit. ``--dry_run`` prints each step and
+which (model, fold) rows are already complete. Schema (only ``steps`` is required; a step's own ``protocol``,
+``classes``, ``folds`` and ``threads`` win over the
 suite's)::
 
     about: what the suite is for, in a line or two
@@ -175,6 +176,21 @@ def run_suite(
             else:
                 _run_ensemble_step(suite, step, root)
     return paths
+
+
+def run_suites(
+    paths: Sequence[str | Path],
+    *,
+    out: Optional[str | Path] = None,
+    root: Optional[str] = None,
+    dry_run: bool = False,
+) -> list[Path]:
+    """Run suites one after another (a queue for a machine left to train); every file is read and checked
+    before the first trains, so a mistake in the last one costs no hours. Returns the CSVs written."""
+    for path in paths:
+        load_suite(path, out)
+    written = [csv for path in paths for csv in run_suite(path, out=out, root=root, dry_run=dry_run)]
+    return list(dict.fromkeys(written))
 
 
 def _run_ensemble_step(suite: Suite, step: Step, root: Optional[str]) -> None:
