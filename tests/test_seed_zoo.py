@@ -135,6 +135,8 @@ NAMED_RECIPES = {
     "general6_band": "timm/resnet18",
     "general6_ge2e": "timm/resnet18",
     "general6_dg": "timm/resnet18",
+    "general6_fms": "timm/resnet18",
+    "general6_balanced": "timm/resnet18",
 }
 
 
