@@ -23,7 +23,7 @@ from ..errors import ConfigError, SerZooError
 from ..seeding import derived_seed
 from .cache import WaveformCache
 from .corpora import Clip
-from .sampling import EpochShuffle, ResumableLoader
+from .sampling import EpochShuffle, ResumableLoader, check_balance
 from .sources import ClipTable, as_list, class_names, is_builtin, keep_classes, read_sources
 from .splits import check_protocol, get_protocol, with_folds
 
@@ -225,9 +225,7 @@ class SERDataModule(L.LightningDataModule):
     ):
         super().__init__()
         self.save_hyperparameters()
-        EpochShuffle(
-            0, balance=balance_corpora
-        )  # a bad value fails here, in one line, not at the first epoch
+        check_balance(balance_corpora)  # a bad value fails here, in one line, not at the first epoch
         self.protocol = get_protocol(protocol)
         if folds is not None:
             self.protocol = with_folds(self.protocol, folds)

@@ -20,6 +20,15 @@ from ..errors import ConfigError
 from ..seeding import derived_seed
 
 
+def check_balance(balance: float) -> float:
+    """``balance`` as a float in [0, 1], else a one-line ConfigError naming ``data.balance_corpora``."""
+    if not 0.0 <= balance <= 1.0:
+        raise ConfigError(
+            f"data.balance_corpora={balance}; use 0 (corpora as they are) to 1 (each drawn equally often)"
+        )
+    return float(balance)
+
+
 def balanced_order(groups: Sequence[str], balance: float, rng: np.random.Generator) -> np.ndarray:
     """One epoch's indices, as many as there are items, each group drawn in proportion to
     ``n_g ** (1 - balance)``.
@@ -28,7 +37,7 @@ def balanced_order(groups: Sequence[str], balance: float, rng: np.random.Generat
     sampling (as multilingual speech models mix languages). A group drawn more often than it has items repeats
     whole shuffled passes; one drawn less often gives a different subset each epoch.
     """
-    names, member_of, sizes = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
+    _, member_of, sizes = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
     share = sizes.astype(float) ** (1.0 - balance)
     share *= len(member_of) / share.sum()
     quota = np.floor(share).astype(int)
@@ -53,14 +62,10 @@ class EpochShuffle(Sampler):
     def __init__(
         self, size: int, shuffle: bool = True, groups: Optional[Sequence[str]] = None, balance: float = 0.0
     ):
-        if not 0.0 <= balance <= 1.0:
-            raise ConfigError(
-                f"data.balance_corpora={balance}; use 0 (corpora as they are) to 1 (each drawn equally often)"
-            )
         if groups is not None and len(groups) != size:
             raise ValueError(f"{len(groups)} group labels for {size} items")
         self.size, self.shuffle, self.epoch = size, shuffle, 0
-        self.groups, self.balance = groups, float(balance)
+        self.groups, self.balance = groups, check_balance(balance)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
