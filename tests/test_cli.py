@@ -111,11 +111,11 @@ def test_bench_suite_calls_the_suite_runner(monkeypatch, tmp_path):
     import ser_zoo.bench.suite as suite
 
     calls = []
-    monkeypatch.setattr(suite, "run_suite", lambda path, **kw: calls.append((path, kw)))
+    monkeypatch.setattr(suite, "run_suites", lambda paths, **kw: calls.append((paths, kw)))
     assert main(["bench", "--suite", "s.yaml", "--dry_run", "--root", str(tmp_path)]) == 0
-    assert calls == [("s.yaml", {"out": None, "root": str(tmp_path), "dry_run": True})]  # the suite's out
+    assert calls == [(["s.yaml"], {"out": None, "root": str(tmp_path), "dry_run": True})]  # the suite's out
     assert main(["bench", "--suite", "s.yaml", "--out", str(tmp_path)]) == 0
-    assert calls[1] == ("s.yaml", {"out": str(tmp_path), "root": None, "dry_run": False})
+    assert calls[1] == (["s.yaml"], {"out": str(tmp_path), "root": None, "dry_run": False})
 
 
 def test_print_config_is_the_schema(capsys):
