@@ -3,6 +3,7 @@
 ```yaml
 model:
   augment:
+    copypaste: {p: 0.5, partner: neutral, share: [0.4, 0.7]}
     shift:    {p: 0.5, max_seconds: 0.3, mode: roll}
     stretch:  {p: 0.3, rate: [0.9, 1.1]}
     pitch:    {p: 0.3, semitones: [-2, 2]}
@@ -18,8 +19,10 @@ model:
 ```
 
 Waveform transforms run in the order above, each on a random subset of the batch (probability ``p`` per
-clip): the room (``reverb``) comes before the noise, whose SNR is then relative to the reverberant signal, and
-the telephone line last, as a line carries the noisy speech; masks, then Freq-MixStyle (each band's mean and
+clip). CopyPaste comes first, as the paper joins raw utterances: a clip keeps part of itself, a neutral clip
+of the batch (or one of its own class) fills the rest, and the clip's label stays. The room (``reverb``)
+comes before the noise, whose SNR is then relative to the reverberant signal, and the telephone line last,
+as a line carries the noisy speech; masks, then Freq-MixStyle (each band's mean and
 spread mixed with another clip's: a recording chain's colouring), run on the features. Mixup pairs each clip
 with another of the same batch and mixes both signals and their labels (the loss mixes the two
 cross-entropies). ``channel.py`` holds the robustness transforms (``reverb``, ``telephone``); for noise at low
@@ -37,6 +40,7 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError
 from .channel import Reverb, Telephone
+from .copypaste import CopyPaste
 from .spectrogram import FrequencyMask, FrequencyMixStyle, TimeMask
 from .waveform import AddNoise, Gain, LowPass, PitchShift, TimeShift, TimeStretch
 
@@ -68,18 +72,33 @@ def _build(name: str, cls: type, opts: dict[str, Any], sample_rate: int) -> nn.M
     return cls(**opts, sample_rate=sample_rate) if name in NEEDS_RATE else cls(**opts)
 
 
+def _copypaste(spec: dict[str, Any], class_names: list[str]) -> Optional[CopyPaste]:
+    if "copypaste" not in spec:
+        return None
+    opts = {k: v for k, v in dict(spec["copypaste"] or {}).items() if k != "p"}
+    bad = sorted(set(opts) - {"partner", "share"})
+    if bad:
+        raise ConfigError(f"augment copypaste has no option {bad}; valid options: ['p', 'partner', 'share']")
+    names = [n.lower() for n in class_names]
+    return CopyPaste(**opts, neutral_index=names.index("neutral") if "neutral" in names else None)
+
+
 class Augmentation(nn.Module):
     """Training-time augmentation from the recipe's ``model.augment`` block; identity in eval mode.
 
     Args:
         spec (dict or None, optional): ``{transform: {"p": probability, **options}}`` for any of ``shift``,
             ``stretch``, ``pitch``, ``reverb``, ``gain``, ``lowpass``, ``noise``, ``telephone``,
-            ``freq_mask``, ``time_mask``, ``freq_mixstyle`` and ``{"mixup": {"p": ..., "alpha": ...}}``; None
-            or empty turns everything off. (Default: ``None``)
+            ``freq_mask``, ``time_mask``, ``freq_mixstyle``, ``{"mixup": {"p": ..., "alpha": ...}}`` and
+            ``{"copypaste": {"p": ..., "partner": ..., "share": ...}}``; None or empty turns everything off.
+            (Default: ``None``)
         sample_rate (int, optional): Sample rate of the waveforms in Hz. (Default: ``16000``)
+        class_names (list of str or None, optional): The class set; ``copypaste`` with ``partner: neutral``
+            finds the neutral class in it. (Default: ``None``)
 
     Shape:
-        - ``waveforms(wave (B, T), lengths (B,))`` -> (wave (B, T), lengths (B,)).
+        - ``waveforms(wave (B, T), lengths (B,), labels (B,) or None)`` -> (wave (B, T), lengths (B,));
+          ``copypaste`` needs the labels.
         - ``features(feats (B, C, F, frames))`` -> (B, C, F, frames).
         - ``mixup(wave (B, T), lengths (B,))`` -> (wave, lengths, (partner (B,), own-label weight (B,)) or
           None).
@@ -91,12 +110,18 @@ class Augmentation(nn.Module):
         (torch.Size([4, 16000]), torch.Size([4, 1, 64, 101]))
     """
 
-    def __init__(self, spec: Optional[dict[str, Any]] = None, sample_rate: int = 16000):
+    def __init__(
+        self,
+        spec: Optional[dict[str, Any]] = None,
+        sample_rate: int = 16000,
+        class_names: Optional[list[str]] = None,
+    ):
         super().__init__()
         spec = dict(spec or {})
-        unknown = sorted(set(spec) - set(WAVEFORM) - set(FEATURE) - {"mixup"})
+        known = ["copypaste", *WAVEFORM, *FEATURE, "mixup"]
+        unknown = sorted(set(spec) - set(known))
         if unknown:
-            raise ConfigError(f"unknown augmentation {unknown}; use any of {[*WAVEFORM, *FEATURE, 'mixup']}")
+            raise ConfigError(f"unknown augmentation {unknown}; use any of {known}")
         self.p: dict[str, float] = {}
         self.waveform, self.feature = nn.ModuleDict(), nn.ModuleDict()
         for table, target in ((WAVEFORM, self.waveform), (FEATURE, self.feature)):
@@ -105,6 +130,9 @@ class Augmentation(nn.Module):
                     opts = dict(spec[name] or {})
                     self.p[name] = _probability(name, opts.pop("p", 1.0))
                     target[name] = _build(name, table[name], opts, sample_rate)
+        self.copypaste = _copypaste(spec, class_names or [])
+        if self.copypaste is not None:
+            self.p["copypaste"] = _probability("copypaste", dict(spec["copypaste"] or {}).get("p", 1.0))
         mix = dict(spec.get("mixup") or {})
         bad = sorted(set(mix) - {"p", "alpha"})
         if bad:
@@ -117,9 +145,16 @@ class Augmentation(nn.Module):
     def _draw(self, name: str, n: int, device: torch.device) -> Tensor:
         return torch.rand(n, device=device) < self.p[name]
 
-    def waveforms(self, wave: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+    def waveforms(
+        self, wave: Tensor, lengths: Tensor, labels: Optional[Tensor] = None
+    ) -> tuple[Tensor, Tensor]:
         if not self.training:
             return wave, lengths
+        if self.copypaste is not None:
+            if labels is None:
+                raise ValueError("augment copypaste keeps each clip's label: pass labels to waveforms()")
+            draw = self._draw("copypaste", len(wave), wave.device)
+            wave, lengths = self.copypaste(wave, lengths, labels, draw)
         for name, t in self.waveform.items():
             wave, lengths = t(wave, lengths, self._draw(name, len(wave), wave.device))
         return wave, lengths

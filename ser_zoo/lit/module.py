@@ -153,7 +153,7 @@ class SERModule(L.LightningModule):
             raise ConfigError(f"class_names has {len(self.class_names)} names but num_classes={num_classes}")
         self.frontend_spec = dict(frontend or model_entry(model).frontend)
         self.frontend = create_frontend(self.frontend_spec)
-        self.augment = Augmentation(augment, sample_rate)
+        self.augment = Augmentation(augment, sample_rate, self.class_names)
         samples = int(sample_rate * example_seconds)
         fe_name = self.frontend_spec.get("name")
         self.net = build_network(model, num_classes, model_kwargs or {}, self.frontend, fe_name, samples)
@@ -197,7 +197,7 @@ class SERModule(L.LightningModule):
         """
         wave, lengths, mix = batch["audio"], batch["lengths"], None
         if train:
-            wave, lengths = self.augment.waveforms(wave, lengths)
+            wave, lengths = self.augment.waveforms(wave, lengths, batch["label"])
             wave, lengths, mix = self.augment.mixup(wave, lengths)
         own = wave is batch["audio"] and "clip" in batch
         with clip_refs(self, batch["clip"], batch["start"]) if own else contextlib.nullcontext():
