@@ -1,10 +1,10 @@
-"""Should evaluation read whole clips? Validation UA of each fold's checkpoint with ``eval_crop`` center vs full.
+"""Should evaluation read whole clips? Each fold's validation UA with ``eval_crop`` center against full.
 
 Training reads random ``clip_seconds`` crops; evaluation reads the centre crop (``eval_crop: center``, the
 default) or the whole clip (``full``, one clip a batch so no padding dilutes the pooling). Each fold's
-best-on-validation checkpoint from ``ser-zoo bench`` is scored both ways on its validation speakers only, so the
-choice is made where a recipe's other choices are. The centre figure is the one that picked the checkpoint, so
-it carries that selection's small optimism.
+best-on-validation checkpoint from ``ser-zoo bench`` is scored both ways on its validation speakers only, so
+the choice is made where a recipe's other choices are. The centre figure is the one that picked the
+checkpoint, so it carries that selection's small optimism.
 
     python benchmarks/eval_crop.py [--runs runs/bench/crema_d-kfold] [--recipe resnet18_half_crema_d_aug]
 """
@@ -65,11 +65,12 @@ def main(argv=None) -> None:
         )
     if len(rows) > 1:
         mean = {crop: [100 * r[crop]["ua"] for r in rows] for crop in CROPS}
+        better = sum(r["full"]["ua"] > r["center"]["ua"] for r in rows)
         lines += [
             "",
             "UA mean ± std: "
             + ", ".join(f"{statistics.mean(v):.2f} ± {statistics.stdev(v):.2f} {c}" for c, v in mean.items())
-            + f"; full is better on {sum(r['full']['ua'] > r['center']['ua'] for r in rows)} of {len(rows)} folds.",
+            + f"; full is better on {better} of {len(rows)} folds.",
         ]
     write_result(f"eval_crop_{args.recipe}", {"recipe": args.recipe, "folds": rows}, "\n".join(lines))
 
