@@ -12,11 +12,12 @@ checkpoint, so it carries that selection's small optimism.
 from __future__ import annotations
 
 import argparse
-import glob
 import statistics
+from pathlib import Path
 
 from _env import write_result
 
+from ser_zoo.bench.fold_resume import best_checkpoint
 from ser_zoo.calibrate import saved_datamodule
 from ser_zoo.lit.safe_ckpt import load_checkpoint_file, load_module
 from ser_zoo.models.ensemble import evaluate
@@ -32,18 +33,16 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     rows = []
     for fold in args.folds:
-        found = sorted(
-            glob.glob(f"{args.runs}/{args.recipe}-fold{fold}/version_*/checkpoints/best-*[0-9].ckpt")
-        )
-        if not found:
+        ckpt = best_checkpoint(Path(args.runs) / f"{args.recipe}-fold{fold}")
+        if ckpt is None:
             print(f"fold {fold}: no best-*.ckpt under {args.runs}; run its bench suite first")
             continue
-        saved = load_checkpoint_file(found[-1], "cpu")
-        model = load_module(found[-1]).eval()
-        row = {"fold": fold, "checkpoint": found[-1]}
+        saved = load_checkpoint_file(ckpt, "cpu")
+        model = load_module(ckpt).eval()
+        row = {"fold": fold, "checkpoint": str(ckpt)}
         for crop, batch_size in CROPS.items():
             saved["datamodule_hyper_parameters"]["eval_crop"] = crop
-            dm = saved_datamodule(saved, found[-1], None, batch_size)
+            dm = saved_datamodule(saved, str(ckpt), None, batch_size)
             dm.setup("validate")
             row[crop] = {k: evaluate(model, dm, "val")[k] for k in ("wa", "ua", "f1")}
         rows.append(row)

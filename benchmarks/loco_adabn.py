@@ -13,12 +13,13 @@ headline number: it says what a user gains by letting the model see a folder of 
 from __future__ import annotations
 
 import argparse
-import glob
 import statistics
+from pathlib import Path
 
 from _env import write_result
 
 from ser_zoo.adapt import adapt_batchnorm
+from ser_zoo.bench.fold_resume import best_checkpoint
 from ser_zoo.calibrate import saved_datamodule
 from ser_zoo.lit.safe_ckpt import load_checkpoint_file, load_module
 from ser_zoo.models.ensemble import evaluate
@@ -32,14 +33,14 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     rows = []
     for fold in args.folds:
-        found = sorted(glob.glob(f"{args.runs}/{args.recipe}-fold{fold}/version_*/checkpoints/best-*.ckpt"))
-        if not found:
+        ckpt = best_checkpoint(Path(args.runs) / f"{args.recipe}-fold{fold}")
+        if ckpt is None:
             print(f"fold {fold}: no best-*.ckpt under {args.runs}; run the general6_loco suite first")
             continue
-        saved = load_checkpoint_file(found[-1], "cpu")
-        dm = saved_datamodule(saved, found[-1], None, 64)
+        saved = load_checkpoint_file(ckpt, "cpu")
+        dm = saved_datamodule(saved, str(ckpt), None, 64)
         dm.setup("test")
-        model = load_module(found[-1]).eval()
+        model = load_module(ckpt).eval()
         before = evaluate(model, dm)
         seen = adapt_batchnorm(model, dm.test_dataloader())
         after = evaluate(model, dm)

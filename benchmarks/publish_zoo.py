@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import glob
 import json
 import statistics
 import sys
@@ -24,6 +23,7 @@ from typing import Optional
 
 import yaml
 
+from ser_zoo.bench.fold_resume import best_checkpoint
 from ser_zoo.data.datamodule import SERDataModule, default_data_root
 from ser_zoo.data.splits import get_protocol
 from ser_zoo.lit.safe_ckpt import load_checkpoint_file
@@ -45,14 +45,12 @@ CORPUS_TEXT = {
 
 
 def best_ckpt(runs: Path, protocol: str, recipe: str, fold: int) -> Path:
-    found = sorted(
-        glob.glob(str(runs / protocol / f"{recipe}-fold{fold}" / "version_*" / "checkpoints" / "best-*.ckpt"))
-    )
-    if not found:
+    found = best_checkpoint(runs / protocol / f"{recipe}-fold{fold}")
+    if found is None:
         sys.exit(
             f"no best-*.ckpt for {recipe} fold {fold} under {runs / protocol}; run `ser-zoo bench` first"
         )
-    return Path(found[-1])
+    return found
 
 
 def pct(values: list[float]) -> str:

@@ -467,3 +467,22 @@ def test_augment_full_summary_reads_validation_and_test_per_recipe(tmp_path):
     assert "| 2 | 65.00 | 50.00 / 60.00 | 55.00 ± 7.07 |" in plain and plain.endswith("| 300 |")
     [aug] = [line for line in text.splitlines() if line.startswith("| `resnet18_half_ravdess_aug`")]
     assert "| 1 | 65.00 | 70.00 | 70.00 |" in aug and "specaug" not in text
+
+
+def test_best_checkpoint_is_the_newest_versions_and_never_a_calibrated_copy(tmp_path):
+    """The benchmark scripts' one way to find a fold's best-on-validation checkpoint."""
+    from ser_zoo.bench.fold_resume import best_checkpoint
+
+    assert best_checkpoint(tmp_path) is None
+    for version, name in [
+        (0, "best-epoch05-ua0.700"),
+        (2, "best-epoch09-ua0.610"),
+        (10, "best-epoch03-ua0.500"),
+    ]:
+        folder = tmp_path / f"version_{version}" / "checkpoints"
+        folder.mkdir(parents=True)
+        (folder / f"{name}.ckpt").touch()
+        (folder / f"{name}-calibrated.ckpt").touch()
+    assert best_checkpoint(tmp_path) == tmp_path / "version_10" / "checkpoints" / "best-epoch03-ua0.500.ckpt"
+    (tmp_path / "version_10" / "checkpoints" / "best-epoch03-ua0.500.ckpt").unlink()
+    assert best_checkpoint(tmp_path) == tmp_path / "version_2" / "checkpoints" / "best-epoch09-ua0.610.ckpt"

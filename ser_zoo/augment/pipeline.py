@@ -72,10 +72,8 @@ def _build(name: str, cls: type, opts: dict[str, Any], sample_rate: int) -> nn.M
     return cls(**opts, sample_rate=sample_rate) if name in NEEDS_RATE else cls(**opts)
 
 
-def _copypaste(spec: dict[str, Any], class_names: list[str]) -> Optional[CopyPaste]:
-    if "copypaste" not in spec:
-        return None
-    opts = {k: v for k, v in dict(spec["copypaste"] or {}).items() if k != "p"}
+def _copypaste(opts: dict[str, Any], class_names: list[str]) -> CopyPaste:
+    """CopyPaste from its options (``p`` taken out), the neutral class found in ``class_names``."""
     bad = sorted(set(opts) - {"partner", "share"})
     if bad:
         raise ConfigError(f"augment copypaste has no option {bad}; valid options: ['p', 'partner', 'share']")
@@ -130,9 +128,11 @@ class Augmentation(nn.Module):
                     opts = dict(spec[name] or {})
                     self.p[name] = _probability(name, opts.pop("p", 1.0))
                     target[name] = _build(name, table[name], opts, sample_rate)
-        self.copypaste = _copypaste(spec, class_names or [])
-        if self.copypaste is not None:
-            self.p["copypaste"] = _probability("copypaste", dict(spec["copypaste"] or {}).get("p", 1.0))
+        self.copypaste: Optional[CopyPaste] = None
+        if "copypaste" in spec:
+            opts = dict(spec["copypaste"] or {})
+            self.p["copypaste"] = _probability("copypaste", opts.pop("p", 1.0))
+            self.copypaste = _copypaste(opts, class_names or [])
         mix = dict(spec.get("mixup") or {})
         bad = sorted(set(mix) - {"p", "alpha"})
         if bad:

@@ -33,6 +33,20 @@ def fold_runs(protocol: str, label: str, fold: int) -> Path:
     return Path("runs") / "bench" / protocol / f"{label}-fold{fold}"
 
 
+def best_checkpoint(runs: Path) -> Optional[Path]:
+    """The newest version's best-on-validation checkpoint in a fold's run folder (``fold_runs``), not a
+    ``ser-zoo calibrate`` copy beside it (``-calibrated.ckpt``); None before the fold has validated."""
+    for version in _versions(runs):
+        found = sorted(
+            p
+            for p in (runs / f"version_{version}" / "checkpoints").glob("best-*.ckpt")
+            if not p.stem.endswith("-calibrated")
+        )
+        if found:
+            return found[-1]
+    return None
+
+
 def _versions(runs: Path) -> list[int]:
     names = (p.name.removeprefix("version_") for p in runs.glob("version_*"))
     return sorted((int(n) for n in names if n.isdigit()), reverse=True)
