@@ -388,8 +388,8 @@ def test_baseline_vectors_are_cached_per_clip_and_vad_trim_is_a_separate_view(da
     again = classical.run_baseline("logreg", "ravdess-6fold", 0, **kw)
     again_trimmed = classical.run_baseline("logreg", "ravdess-6fold", 0, vad_trim=True, **kw)
     assert again["ua"] == first["ua"] and again_trimmed["ua"] == trimmed["ua"]
-    assert classical.parse_baseline_spec("svm:stats+ge2e:vad") == ("svm", "stats+ge2e", True)
-    assert classical.parse_baseline_spec("knn") == ("knn", classical.DEFAULT_FEATURES, False)
+    assert classical.parse_baseline_spec("svm:stats+ge2e:vad") == ("svm", "stats+ge2e", True, False)
+    assert classical.parse_baseline_spec("knn") == ("knn", classical.DEFAULT_FEATURES, False, False)
     with pytest.raises(ConfigError, match="unknown baseline feature"):
         classical.run_baseline("svm", "ravdess-6fold", 0, features="stats+f0")
 

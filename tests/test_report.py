@@ -10,6 +10,7 @@ from ser_zoo.bench.report import (
     ENSEMBLE_HEADING,
     NO_FULL_RUN,
     PARTIAL_HEADING,
+    SPEAKER_NORM_HEADING,
     heatmap_rows,
     protocol_folds,
     split_entries,
@@ -100,6 +101,20 @@ def test_ensembles_are_listed_apart_even_over_every_fold(tmp_path):
     assert "| single | 60.00 ± 14.14 | 2 of 2 | x+y-stack 90.00 ± 0.00 (ensemble) |" in summary
 
 
+def test_speaker_normalised_rows_are_listed_apart_and_never_meet_the_target(tmp_path):
+    """A ``:spknorm`` baseline reads a test speaker's other clips: its own section, never ranked, and the
+    target column judges the best model that reads one clip at a time."""
+    add(tmp_path, "loco", "loco", "per_clip", [0.3, 0.4, 0.3, 0.4])
+    add(tmp_path, "loco", "loco", "svm:spknorm", [0.6] * 4, config="baseline svm features=stats speaker_norm")
+    text = write_report(tmp_path, plots=False).read_text()
+    assert "| 1 | per_clip |" in text and "| 2 |" not in text
+    listed = section(text, SPEAKER_NORM_HEADING)
+    assert "| svm:spknorm | speaker-normalised single model | 4 of 4: 0-3 |" in listed
+    summary = next(line for line in text.splitlines() if line.startswith("| loco |"))
+    assert "| per_clip | 35.00 ± 5.77 | 4 of 4 | svm:spknorm 60.00 ± 0.00 (speaker-normalised) |" in summary
+    assert summary.endswith("| 50 | no |")
+
+
 @pytest.mark.parametrize(
     "protocol, seen, expected",
     [
@@ -125,7 +140,7 @@ def test_unfinished_rows_do_not_count_as_run_folds(tmp_path):
     add(tmp_path, "tess-loso", "tess-loso", "m", [0.5])
     rows = read_rows(tmp_path / "tess-loso.csv")
     assert protocol_folds("tess-loso", rows) == [0, 1]  # the unfinished fold still tells the fold exists
-    ranked, partial, _ = split_entries(summarize(rows), [0, 1])
+    ranked, partial, *_ = split_entries(summarize(rows), [0, 1])
     assert not ranked and [e["model"] for e in partial] == ["m"] and partial[0]["folds"] == [0]
 
 

@@ -1,6 +1,6 @@
 """LEADERBOARD.md and plots from the bench CSVs: per protocol, the models that ran every fold ranked by UA
-(mean ± std over folds), then the partial runs and the ensembles, listed but not ranked, with what the source
-projects reported beside them.
+(mean ± std over folds), then the partial runs, the ensembles and the speaker-normalised rows, listed but not
+ranked, with what the source projects reported beside them.
 
 How many folds a protocol has: every built-in protocol declares its count (``Protocol.known_folds``: a
 k-fold's k, a leave-one-corpus-out's corpora, a built-in corpus's speakers for leave-one-speaker-out), and the
@@ -30,6 +30,11 @@ METRICS = (("UA", "ua"), ("WA", "wa"), ("macro-F1", "f1"))
 HEATMAP_ROWS = 15
 PARTIAL_HEADING = "Partial runs (not ranked: fewer folds than the protocol has)"
 ENSEMBLE_HEADING = "Ensembles (not ranked: each combines single models of this protocol)"
+SPEAKER_NORM_HEADING = (
+    "Speaker-normalised (not ranked: each speaker's features are standardised by the statistics of its own "
+    "clips, a test speaker's by its unlabelled test clips, so a clip is classified beside the rest of its "
+    "speaker's, never alone)"
+)
 NO_FULL_RUN = "no model has run every fold yet"
 
 
@@ -59,6 +64,12 @@ def fold_text(folds: list[int]) -> str:
 def is_ensemble(model: str, config: str) -> bool:
     """An ensemble row: it combines other rows' models, so it is listed beside them, not ranked with them."""
     return model.lower().startswith("ensemble") or config.startswith(ENSEMBLE_CONFIGS)
+
+
+def is_speaker_normalised(config: str) -> bool:
+    """A row whose features were standardised per speaker (a baseline's ``:spknorm``): it sees every clip of
+    a test speaker before it classifies one, which a model reading one clip at a time cannot."""
+    return "speaker_norm" in config.split()
 
 
 def declared_folds(protocol: str) -> int:
@@ -104,6 +115,7 @@ def summarize(rows: list[dict]) -> list[dict]:
                     else f" (as on fold {rs[0]['fold']}; other folds differ, see the CSV)"
                 ),
                 "ensemble": is_ensemble(model, rs[0]["config"]),
+                "speaker_norm": is_speaker_normalised(rs[0]["config"]),
                 "confusion": cm,
                 "suite": _distinct(Path(r["suite"]).stem for r in rs if r.get("suite")),
                 "commit": _distinct(r.get("git_commit") for r in rs),
@@ -112,19 +124,24 @@ def summarize(rows: list[dict]) -> list[dict]:
     return sorted(out, key=lambda e: -np.mean(e["ua"]))
 
 
-def split_entries(entries: list[dict], folds: list[int]) -> tuple[list[dict], list[dict], list[dict]]:
-    """(ranked, partial, ensembles): a mean over fewer folds is over other speakers, and an ensemble is built
-    from the ranked models, so only single models that ran every fold compete in the headline table."""
+def split_entries(
+    entries: list[dict], folds: list[int]
+) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
+    """(ranked, partial, ensembles, speaker-normalised): a mean over fewer folds is over other speakers, an
+    ensemble is built from the ranked models, and a speaker-normalised row reads a test speaker's other clips,
+    so only single models that ran every fold, one clip at a time, compete in the headline table."""
     every = [set(folds) <= set(e["folds"]) for e in entries]
-    ranked = [e for e, full in zip(entries, every) if full and not e["ensemble"]]
-    ensembles = [e for e, full in zip(entries, every) if full and e["ensemble"]]
-    return ranked, [e for e, full in zip(entries, every) if not full], ensembles
+    full = [e for e, ran in zip(entries, every) if ran]
+    ensembles = [e for e in full if e["ensemble"]]
+    normalised = [e for e in full if e.get("speaker_norm") and not e["ensemble"]]
+    ranked = [e for e in full if not e["ensemble"] and not e.get("speaker_norm")]
+    return ranked, [e for e, ran in zip(entries, every) if not ran], ensembles, normalised
 
 
 def unranked_kind(e: dict, n_folds: int) -> str:
     """Why a row is not ranked: 'ensemble', 'partial, 1 of 5 folds' or 'partial ensemble, 1 of 5 folds'."""
     if len(e["folds"]) >= n_folds:
-        return "ensemble" if e["ensemble"] else ""
+        return "ensemble" if e["ensemble"] else "speaker-normalised" if e.get("speaker_norm") else ""
     return f"partial{' ensemble' if e['ensemble'] else ''}, {len(e['folds'])} of {n_folds} folds"
 
 
@@ -162,6 +179,12 @@ def ranked_table(ranked: list[dict], folds: list[int]) -> list[str]:
     return lines
 
 
+def _row_kind(e: dict) -> str:
+    if e["ensemble"]:
+        return "ensemble"
+    return "speaker-normalised single model" if e.get("speaker_norm") else "single model"
+
+
 def unranked_table(heading: str, entries: list[dict], ranked: list[dict], n_folds: int) -> list[str]:
     """A labelled, unranked list: each row's folds and UA per fold, and the best ranked model on the same
     folds (the only fair comparison for a partial row)."""
@@ -178,7 +201,7 @@ def unranked_table(heading: str, entries: list[dict], ranked: list[dict], n_fold
     for e in entries:
         per_fold = ", ".join(f"{f}: {100 * e['ua_by_fold'][f]:.2f}" for f in e["folds"])
         lines.append(
-            f"| {e['model']} | {'ensemble' if e['ensemble'] else 'single model'} | "
+            f"| {e['model']} | {_row_kind(e)} | "
             f"{len(e['folds'])} of {n_folds}: {fold_text(e['folds'])} | "
             f"{per_fold} | {_fmt(e['ua'])} | {_fmt(e['wa'])} | {_fmt(e['f1'])} | "
             f"{best_ranked_on(ranked, e['folds'])} | {_cost_cells(e)}"
@@ -317,8 +340,8 @@ def protocol_section(path: Path, rows: list[dict], plots: bool) -> tuple[list[st
     tag = "speaker-independent" if proto is None or proto.speaker_independent else "random-split"
     class_names = [c.removeprefix("recall_") for c in rows[0] if c.startswith("recall_")]
     folds = protocol_folds(protocol, rows)
-    ranked, partial, ensembles = split_entries(summarize(rows), folds)
-    unranked = sorted(partial + ensembles, key=lambda e: -np.mean(e["ua"]))
+    ranked, partial, ensembles, normalised = split_entries(summarize(rows), folds)
+    unranked = sorted(partial + ensembles + normalised, key=lambda e: -np.mean(e["ua"]))
     incomplete = sum(not row_complete(r) for r in rows)
     lines = [
         f"## {stem} ({tag}, {classes}: {', '.join(class_names)})",
@@ -341,6 +364,7 @@ def protocol_section(path: Path, rows: list[dict], plots: bool) -> tuple[list[st
         *ranked_table(ranked, folds),
         *unranked_table(PARTIAL_HEADING, partial, ranked, len(folds)),
         *unranked_table(ENSEMBLE_HEADING, ensembles, ranked, len(folds)),
+        *unranked_table(SPEAKER_NORM_HEADING, normalised, ranked, len(folds)),
     ]
     refs = reported_numbers(protocol, classes)
     if refs:

@@ -135,17 +135,26 @@ def _lightning_fold(
 def _baseline_fold(spec: str, protocol: str, fold: int, data: BenchData, root: Optional[str]) -> dict:
     from ..models.classical import parse_baseline_spec, run_baseline
 
-    name, features, vad = parse_baseline_spec(spec)
+    name, features, vad, speaker_norm = parse_baseline_spec(spec)
     start = time.time()
     r = run_baseline(
-        name, protocol, fold, root=root, features=features, vad_trim=vad, data=data.datamodule_kwargs()
+        name,
+        protocol,
+        fold,
+        root=root,
+        features=features,
+        vad_trim=vad,
+        data=data.datamodule_kwargs(),
+        speaker_norm=speaker_norm,
     )
     return {
         **r,
         "train_seconds": round(time.time() - start, 1),
         "epochs": "",
         "device": "cpu",
-        "config": f"baseline {name} features={features}" + (" vad_trim" if vad else ""),
+        "config": f"baseline {name} features={features}"
+        + (" vad_trim" if vad else "")
+        + (" speaker_norm" if speaker_norm else ""),
     }
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 import numpy as np
 import torch
@@ -51,16 +51,29 @@ DEFAULT_FEATURES = "stats+mfcc_mean"
 PITCH_HOP = 640  # 40 ms CREPE frames: clip statistics of F0 need no finer grid, and CREPE costs ~1/hop
 
 
-def parse_baseline_spec(spec: str) -> tuple[str, str, bool]:
-    """``name[:features][:vad]`` -> (baseline, features, vad_trim); e.g. ``svm:stats+mfcc_mean+ge2e:vad``."""
+class BaselineSpec(NamedTuple):
+    """A parsed baseline spec: classifier, feature parts, and its two switches."""
+
+    name: str
+    features: str
+    vad: bool  # features of the clips cut to their speech (Silero VAD)
+    speaker_norm: bool  # each speaker's vectors standardised by its own clips (features/speaker_norm.py)
+
+
+SPEC_FLAGS = ("vad", "spknorm")
+
+
+def parse_baseline_spec(spec: str) -> BaselineSpec:
+    """``name[:features][:vad][:spknorm]`` -> BaselineSpec; e.g. ``svm:stats+mfcc_mean+ge2e:vad:spknorm``."""
     name, *rest = spec.split(":")
-    vad = bool(rest) and rest[-1] == "vad"
-    rest = rest[:-1] if vad else rest
+    flags = set()
+    while rest and rest[-1] in SPEC_FLAGS:
+        flags.add(rest.pop())
     if len(rest) > 1:
         raise ConfigError(
-            f"baseline spec {spec!r}: use NAME[:FEATURES][:vad], e.g. 'svm:stats+mfcc_mean+ge2e:vad'"
+            f"baseline spec {spec!r}: use NAME[:FEATURES][:vad][:spknorm], e.g. 'svm:stats+ge2e:vad:spknorm'"
         )
-    return name, (rest[0] if rest else DEFAULT_FEATURES), vad
+    return BaselineSpec(name, rest[0] if rest else DEFAULT_FEATURES, "vad" in flags, "spknorm" in flags)
 
 
 def list_baselines() -> list[str]:
@@ -216,6 +229,22 @@ def extract_features(dm, stage: str, features: str = DEFAULT_FEATURES, batch_siz
     return np.concatenate(columns, 1), np.asarray(ds.labels), ds.clips
 
 
+def speakers_of(clips: Sequence) -> list[str]:
+    return [c.speaker for c in clips]
+
+
+def fit_speaker_normalizer(x: np.ndarray, clips: Sequence, speaker_norm: bool):
+    """A ``SpeakerNormalizer`` fitted on the training clips' vectors when ``speaker_norm`` (``:spknorm``)."""
+    from ..features.speaker_norm import SpeakerNormalizer
+
+    return SpeakerNormalizer().fit(x, speakers_of(clips)) if speaker_norm else None
+
+
+def by_speaker(x: np.ndarray, clips: Sequence, normalizer) -> np.ndarray:
+    """``x`` normalised per speaker of ``clips`` (each by its own clips) by ``normalizer``, or ``x``."""
+    return x if normalizer is None else normalizer.transform(x, speakers_of(clips))
+
+
 def classification_metrics(pred: np.ndarray, target: np.ndarray, class_names: list[str]) -> dict[str, Any]:
     """WA / UA / macro-F1 / per-class recall / confusion matrix, with the LightningModule's definitions."""
     from torchmetrics.functional.classification import (
@@ -290,17 +319,20 @@ def run_baseline(
     limit_clips: Optional[int] = None,
     vad_trim: bool = False,
     data: Optional[dict] = None,
+    speaker_norm: bool = False,
 ) -> dict[str, Any]:
     """Fit baseline ``name`` on the fold's training speakers, test on its test speakers (``vad_trim``:
     features of the clips from first to last speech found by Silero VAD; ``data``: more ``SERDataModule``
-    arguments, e.g. your own ``corpora``, ``label_map`` and ``folds``)."""
+    arguments, e.g. your own ``corpora``, ``label_map`` and ``folds``; ``speaker_norm``: each speaker's
+    vectors standardised by its own clips' statistics, a test speaker's by its unlabelled test clips)."""
     pipe = make_baseline(name)
     check_features(features)  # a bad feature name fails before any audio is read
-    class_names, (x_tr, y_tr, _), (x_te, y_te, test_clips) = _fold_features(
+    class_names, (x_tr, y_tr, train_clips), (x_te, y_te, test_clips) = _fold_features(
         protocol, fold, root, classes, features, limit_clips, vad_trim, json.dumps(data or {}, sort_keys=True)
     )
-    pipe.fit(x_tr, y_tr)
-    result = classification_metrics(pipe.predict(x_te), y_te, class_names)
+    norm = fit_speaker_normalizer(x_tr, train_clips, speaker_norm)
+    pipe.fit(by_speaker(x_tr, train_clips, norm), y_tr)
+    result = classification_metrics(pipe.predict(by_speaker(x_te, test_clips, norm)), y_te, class_names)
     return {
         **result,
         "params": _fitted_size(pipe),

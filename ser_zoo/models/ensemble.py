@@ -179,7 +179,8 @@ class BaselineMember:
         from ..data.datamodule import SERDataModule
         from .classical import check_features, make_baseline, parse_baseline_spec
 
-        name, self.features, vad = parse_baseline_spec(spec)
+        name, self.features, vad, self.speaker_norm = parse_baseline_spec(spec)
+        self.normalizer = None  # fitted with the classifier when speaker_norm
         check_features(self.features)
         self.spec, self.pipe = spec, make_baseline(name)
         if not hasattr(self.pipe[-1], "predict_proba"):  # SVC: Platt-scaled, as scikit-learn recommends
@@ -201,19 +202,20 @@ class BaselineMember:
         self.class_names = list(self.dm.class_names)
 
     def fit(self) -> "BaselineMember":
-        from .classical import extract_features
+        from .classical import by_speaker, extract_features, fit_speaker_normalizer
 
-        x, y, _ = extract_features(self.dm, "train", self.features)
-        self.pipe.fit(x, y)
+        x, y, own = extract_features(self.dm, "train", self.features)
+        self.normalizer = fit_speaker_normalizer(x, own, self.speaker_norm)
+        self.pipe.fit(by_speaker(x, own, self.normalizer), y)
         return self
 
     def probs(self, stage: str, clips: Sequence) -> np.ndarray:
         """(len(clips), classes) probabilities, row i for ``clips[i]``."""
-        from .classical import extract_features
+        from .classical import by_speaker, extract_features
 
         x, _, own = extract_features(self.dm, stage, self.features)
         p = np.zeros((len(own), len(self.class_names)))
-        p[:, self.pipe.classes_] = self.pipe.predict_proba(x)
+        p[:, self.pipe.classes_] = self.pipe.predict_proba(by_speaker(x, own, self.normalizer))
         row = {(c.corpus, c.id): i for i, c in enumerate(own)}
         missing = [c.id for c in clips if (c.corpus, c.id) not in row]
         if missing:
