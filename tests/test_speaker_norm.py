@@ -129,3 +129,18 @@ def test_bench_runs_a_speaker_normalised_baseline_and_says_so(data_root, tmp_pat
     assert rows["logreg:spknorm"]["config"] == "baseline logreg features=stats+mfcc_mean speaker_norm"
     assert rows["logreg"]["config"] == "baseline logreg features=stats+mfcc_mean"
     assert rows["logreg:spknorm"]["confusion"] != rows["logreg"]["confusion"]
+
+
+def test_an_ensemble_baseline_member_normalises_each_stage_by_speaker(data_root):
+    """``BaselineMember('logreg:spknorm')``: its classifier is fitted on centred speakers (the scaler sees a
+    zero mean) and it scores a stage's clips normalised by their own speakers."""
+    from ser_zoo.models.ensemble import BaselineMember
+
+    member = BaselineMember("logreg:spknorm", "savee-loso", 0, root=str(data_root)).fit()
+    plain = BaselineMember("logreg", "savee-loso", 0, root=str(data_root)).fit()
+    np.testing.assert_allclose(member.pipe[0].mean_, 0, atol=1e-6)
+    assert np.abs(plain.pipe[0].mean_).max() > 1
+    test = member.dm.stage_clips("test")
+    p, q = member.probs("test", test), plain.probs("test", test)
+    np.testing.assert_allclose(p.sum(1), 1, atol=1e-6)
+    assert not np.allclose(p, q)
