@@ -12,10 +12,13 @@ __all__ = ["RESULTS", "environment", "speed_rows", "speed_table", "write_result"
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def write_result(name: str, result: dict, markdown: str) -> Path:
-    """Write results/<name>.json (numbers + environment) and results/<name>.md (the human table)."""
+def write_result(name: str, result: dict, markdown: str, command: str | None = None) -> Path:
+    """Write results/<name>.json (numbers + environment) and results/<name>.md (the human table); ``command``
+    names the measured command when it is not this process's own (a timed run this script started)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     env = environment()
+    if command:
+        env["command"] = command
     payload = {**result, "environment": env}
     (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=1) + "\n")
     m = env["machine"]
