@@ -12,7 +12,6 @@ the wall time, the peak memory, each fold's training seconds and test UA.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import resource
 import statistics
@@ -23,6 +22,8 @@ import time
 from pathlib import Path
 
 from _env import write_result
+
+from ser_zoo.bench.results import read_rows
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -45,7 +46,7 @@ def record(
 ) -> Path:
     """results/protocol_wall_<protocol>_<recipe>.md from a finished run's CSV and its measured wall time
     (``note``: what else the machine was doing)."""
-    rows = sorted(csv.DictReader(open(csv_path)), key=lambda r: int(r["fold"]))
+    rows = sorted(read_rows(csv_path), key=lambda r: int(r["fold"]))
     ua = [100 * float(r["ua"]) for r in rows]
     name = Path(recipe).stem
     lines = [

@@ -85,6 +85,9 @@ def fold_scores(protocol: str, fold: int, root) -> tuple[str, dict]:
     """{stage: {classifier: {prior: {condition: UA}}}} on one fold (the raw row under prior 'raw')."""
     names, held_out, data = stage_vectors(protocol, fold, root)
     x_tr, y_tr, s_tr = data["train"]
+    refs = {stage: references(spk, y, names.index("neutral")) for stage, (_, y, spk) in data.items()}
+    norms = {prior: SpeakerNormalizer(prior_clips=prior).fit(x_tr, s_tr) for prior in PRIORS}
+    trains = {prior: norm.transform(x_tr, s_tr) for prior, norm in norms.items()}
     scores: dict = {"val": {}, "test": {}}
     for name in CLASSIFIERS:
         raw = make_baseline(name).fit(x_tr, y_tr)
@@ -92,16 +95,15 @@ def fold_scores(protocol: str, fold: int, root) -> tuple[str, dict]:
             x, y, _ = data[stage]
             ua = classification_metrics(raw.predict(x), y, names)["ua"]
             scores[stage].setdefault(name, {})["raw"] = {RAW: ua}
-        for prior in PRIORS:
-            norm = SpeakerNormalizer(prior_clips=prior).fit(x_tr, s_tr)
-            clf = make_baseline(name).fit(norm.transform(x_tr, s_tr), y_tr)
+        for prior, norm in norms.items():
+            clf = make_baseline(name).fit(trains[prior], y_tr)
             for stage in ("val", "test"):
                 x, y, spk = data[stage]
                 row = {}
-                for cond, refs in references(spk, y, names.index("neutral")).items():
+                for cond, masks in refs[stage].items():
                     uas = [
                         classification_metrics(clf.predict(norm.transform(x, spk, ref)), y, names)["ua"]
-                        for ref in refs
+                        for ref in masks
                     ]
                     row[cond] = float(np.mean(uas))
                 scores[stage][name][prior] = row
