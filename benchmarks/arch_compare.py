@@ -9,12 +9,13 @@ Run:  python benchmarks/arch_compare.py
 
 from __future__ import annotations
 
-import csv
 import json
 import statistics
 from pathlib import Path
 
 from _env import RESULTS, write_result
+
+from ser_zoo.bench.results import read_rows
 
 #: recipe -> (bench CSV, arch_throughput candidate)
 RECIPES = {
@@ -30,7 +31,7 @@ def pct(values: list[float]) -> str:
 
 
 def recipe_rows(csv_path: Path, recipe: str) -> list[dict]:
-    rows = [r for r in csv.DictReader(open(csv_path)) if r["model"] == recipe]
+    rows = [r for r in read_rows(Path(csv_path)) if r["model"] == recipe]
     return sorted(rows, key=lambda r: int(r["fold"]))
 
 

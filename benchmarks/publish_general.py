@@ -15,12 +15,12 @@ checkpoint on those validation clips before anything is kept.
 from __future__ import annotations
 
 import argparse
-import csv
 import statistics
 import sys
 from pathlib import Path
 from typing import Optional
 
+from ser_zoo.bench.results import read_rows
 from ser_zoo.calibrate import saved_datamodule
 from ser_zoo.data.datamodule import SERDataModule
 from ser_zoo.data.splits import get_protocol
@@ -35,7 +35,7 @@ def recipe_figures(csv_path: Optional[str], recipe: str) -> tuple[dict, Optional
     if not csv_path or not Path(csv_path).is_file():
         return {}, None, None
     rows = sorted(
-        (r for r in csv.DictReader(open(csv_path)) if r["model"] == recipe), key=lambda r: int(r["fold"])
+        (r for r in read_rows(Path(csv_path)) if r["model"] == recipe), key=lambda r: int(r["fold"])
     )
     if not rows:
         return {}, None, None

@@ -14,7 +14,6 @@ speakers) is published with ``--ckpt``; its card then carries the temperature an
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import statistics
 import sys
@@ -24,6 +23,7 @@ from typing import Optional
 import yaml
 
 from ser_zoo.bench.fold_resume import best_checkpoint
+from ser_zoo.bench.results import read_rows
 from ser_zoo.data.datamodule import SERDataModule, default_data_root
 from ser_zoo.data.splits import get_protocol
 from ser_zoo.lit.safe_ckpt import load_checkpoint_file
@@ -89,7 +89,7 @@ def refresh_card(args) -> None:
     out = Path(args.out) if args.out else Path(__file__).resolve().parents[1] / "checkpoints"
     path = out / f"{args.name}.json"
     card = json.loads(path.read_text())
-    rows = [r for r in csv.DictReader(open(args.csv)) if r["model"] == args.recipe]
+    rows = [r for r in read_rows(Path(args.csv)) if r["model"] == args.recipe]
     [row] = [r for r in rows if int(r["fold"]) == card["fold"]]
     if abs(float(row["ua"]) - card["test_fold_ua"]) > 1e-9:
         sys.exit(
@@ -146,7 +146,7 @@ def main(argv=None) -> None:
     if args.refresh_card:
         return refresh_card(args)
 
-    rows = [r for r in csv.DictReader(open(args.csv)) if r["model"] == args.recipe]
+    rows = [r for r in read_rows(Path(args.csv)) if r["model"] == args.recipe]
     [row] = [r for r in rows if int(r["fold"]) == args.fold]
     protocol, classes = row["protocol"], row["classes"]
     ckpt = Path(args.ckpt) if args.ckpt else best_ckpt(Path(args.runs), protocol, args.recipe, args.fold)

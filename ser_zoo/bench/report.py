@@ -138,10 +138,16 @@ def split_entries(
     return ranked, [e for e, ran in zip(entries, every) if not ran], ensembles, normalised
 
 
+def _kind_word(e: dict) -> str:
+    """'ensemble', 'speaker-normalised' or '' (a plain single model)."""
+    return "ensemble" if e["ensemble"] else "speaker-normalised" if e.get("speaker_norm") else ""
+
+
 def unranked_kind(e: dict, n_folds: int) -> str:
-    """Why a row is not ranked: 'ensemble', 'partial, 1 of 5 folds' or 'partial ensemble, 1 of 5 folds'."""
+    """Why a row is not ranked: 'ensemble', 'speaker-normalised', 'partial, 1 of 5 folds' or 'partial
+    ensemble, 1 of 5 folds'."""
     if len(e["folds"]) >= n_folds:
-        return "ensemble" if e["ensemble"] else "speaker-normalised" if e.get("speaker_norm") else ""
+        return _kind_word(e)
     return f"partial{' ensemble' if e['ensemble'] else ''}, {len(e['folds'])} of {n_folds} folds"
 
 
@@ -180,9 +186,8 @@ def ranked_table(ranked: list[dict], folds: list[int]) -> list[str]:
 
 
 def _row_kind(e: dict) -> str:
-    if e["ensemble"]:
-        return "ensemble"
-    return "speaker-normalised single model" if e.get("speaker_norm") else "single model"
+    word = _kind_word(e)
+    return word if e["ensemble"] else f"{word} single model".lstrip()
 
 
 def unranked_table(heading: str, entries: list[dict], ranked: list[dict], n_folds: int) -> list[str]:
