@@ -98,7 +98,7 @@ def adapt_files(
 ) -> tuple[int, list[tuple[str, str]]]:
     """``ser-zoo adapt``: the model's BatchNorm statistics re-estimated on the audio files, folders or globs
     ``inputs`` (no labels), written to ``out`` as a checkpoint; (clips used, [(file, reason)] skipped)."""
-    model = load_model(model_spec)
+    model = load_model(model_spec, purpose="AdaBN (adapt)")
     if not batchnorm_layers(model):
         raise ConfigError(f"model {model_spec!r} has no BatchNorm layer: there is nothing to adapt")
     scan = scan_inputs(inputs)

@@ -289,6 +289,13 @@ def _infer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max_segment", type=float, default=10.0, help="with --vad: longer segments are split"
     )
+    parser.add_argument(
+        "--speaker_by",
+        default=None,
+        choices=["folder", "all"],
+        help="for a speaker-normalised model (general6_spknorm), which files share a voice and are "
+        "classified together: folder (default: each parent folder one speaker) or all (one speaker)",
+    )
     _speech_gate_argument(parser, "file or window")
 
 
@@ -318,6 +325,7 @@ def _infer(args: argparse.Namespace, extra: list[str]) -> int:
         vad=args.vad,
         max_segment=args.max_segment,
         speech_gate=args.speech_gate,
+        speaker_by=args.speaker_by,
     )
 
 

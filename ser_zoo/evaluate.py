@@ -70,7 +70,7 @@ def evaluate(
     batch_size: int = 32,
 ) -> dict[str, Any]:
     """Zero-shot WA, UA and macro-F1 of a model on labelled clips, per ``protocol`` fold or on all clips."""
-    model = load_model(model_spec)
+    model = load_model(model_spec, purpose="evaluate")
     saved = load_checkpoint_file(model_spec) if model_spec.endswith(".ckpt") else None
     reading = member_reading(model, saved)
     table = read_sources(as_list(corpora), root or default_data_root(), label_map)

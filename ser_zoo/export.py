@@ -269,7 +269,7 @@ def run_export(model_spec: str, fmt: str, out: str, seconds: Optional[float] = N
         import onnx  # noqa: F401
     except ImportError:
         raise SerZooError("ONNX export needs the onnx package: pip install 'ser-zoo[onnx]'") from None
-    module = load_model(model_spec)
+    module = load_model(model_spec, purpose="ONNX export")
     result = export_onnx(module, out, seconds)
     for note in result.notes:
         print(f"note: {note}")

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from .errors import ConfigError
+from .models.speaker_normalized import is_speaker_normalized
 from .weights import resolve, verified_state_dict
 
 log = logging.getLogger("ser_zoo")
@@ -47,6 +48,12 @@ def init_from_pretrained(
     classes whose rows were kept.
     """
     weights, card = resolve(name_or_path, zoo_dir)
+    if is_speaker_normalized(card):
+        raise ConfigError(
+            f"init_from '{name_or_path}' is a speaker-normalised linear classifier, not a network to "
+            "fine-tune; "
+            "start from a network checkpoint (ser-zoo zoo list), e.g. general6"
+        )
     if card["model"] != module.hparams.model:
         raise ConfigError(
             f"init_from '{name_or_path}' is a {card['model']} but the recipe builds "

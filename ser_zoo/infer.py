@@ -31,6 +31,8 @@ from .data.vad import VAD_RATE
 from .errors import AudioError, ConfigError, SerZooError
 from .lit.safe_ckpt import load_module
 from .memory import bound_allocator_slack
+from .models.speaker_normalized import is_speaker_normalized
+from .speaker_infer import classify_speakers
 from .speech_gate import (
     NO_SPEECH,
     SpeechEvidence,
@@ -45,13 +47,21 @@ from .speech_gate import (
 from .zoo import load_pretrained
 
 
-def load_model(spec: str):
-    """A zoo name / .safetensors path, or a ``.ckpt`` written by ``ser-zoo fit``; eval mode."""
+def load_model(spec: str, purpose: Optional[str] = None):
+    """A zoo name / .safetensors path, or a ``.ckpt`` written by ``ser-zoo fit``; eval mode. ``purpose`` names
+    a job that needs a network (``listen``, ONNX export, AdaBN): a speaker-normalised zoo model, which only
+    classifies a speaker's clips together, then fails in one line."""
     if spec.endswith(".ckpt"):
         if not Path(spec).is_file():
             raise ConfigError(f"checkpoint not found: {spec}")
         return load_module(spec).eval()
-    return load_pretrained(spec)
+    model = load_pretrained(spec)
+    if purpose and is_speaker_normalized(model):
+        raise ConfigError(
+            f"{spec} is a speaker-normalised classifier: it classifies a speaker's clips together "
+            f"(ser-zoo infer FOLDER --model {spec}); {purpose} needs a network checkpoint, e.g. general6"
+        )
+    return model
 
 
 def scan_inputs(items: Sequence[str]) -> FolderScan:
@@ -341,9 +351,11 @@ def run_infer(
     vad: bool = False,
     max_segment: float = 10.0,
     speech_gate: str = "auto",
+    speaker_by: Optional[str] = None,
 ) -> int:
     """The CLI job; returns the exit code (0 when every file was classified or found without speech, 1 when
-    some were skipped)."""
+    some were skipped). A speaker-normalised model classifies each speaker's files together, the speakers
+    told apart by ``speaker_by`` (``speaker_infer.SPEAKER_BY``; default: folder)."""
     if fmt not in ("table", "csv", "json"):
         raise ConfigError(f"--format {fmt!r}; use table, csv or json")
     if vad and window:
@@ -353,6 +365,17 @@ def run_infer(
         print(note, file=sys.stderr)
     model = load_model(model_spec)
     names = list(model.class_names)
+    by_speaker = is_speaker_normalized(model)
+    if by_speaker and (window or vad):
+        raise ConfigError(
+            f"{model_spec} classifies a speaker's whole clips together; --window and --vad cut one recording "
+            "into parts: use a network model for those (e.g. general6)"
+        )
+    if speaker_by and not by_speaker:
+        raise ConfigError(
+            f"--speaker_by groups files for a speaker-normalised model (e.g. general6_spknorm); {model_spec} "
+            "classifies each file alone: drop --speaker_by"
+        )
     paths, not_audio = scan_inputs(inputs)
     if not paths:
         listed = f" ({len(not_audio)} other files, e.g. {not_audio[0].path})" if not_audio else ""
@@ -365,6 +388,13 @@ def run_infer(
             print(f"timeline plot: {plot_timeline(rows, names, Path(plot))}", file=sys.stderr)
     elif vad:
         (rows, bad), key = speech_rows(model, paths, max_segment, batch_size, speech_gate=gate), "segment"
+    elif by_speaker:
+        rows, bad, notes = classify_speakers(
+            model, paths, speaker_by or "folder", batch_size, speech_gate=gate
+        )
+        key = "file"
+        for line in notes:
+            print(line, file=sys.stderr)
     else:
         (rows, bad), key = classify_files(model, paths, batch_size, speech_gate=gate), "file"
     bad = [*bad, *((s.path, s.reason) for s in not_audio)]

@@ -161,7 +161,7 @@ def run_listen(
         print(note, flush=True)
     stream = open_input_stream(int(device) if isinstance(device, str) and device.isdigit() else device)
     try:
-        model = load_model(model_spec)
+        model = load_model(model_spec, purpose="listen (one live window at a time)")
     except BaseException:
         getattr(stream, "close", lambda: None)()
         raise

@@ -21,14 +21,11 @@ from ..calibration import KEY as CALIBRATION
 from ..calibration import temperature_of
 from ..lit.module import SERModule
 from ..lit.safe_ckpt import load_module
+from ..models.speaker_normalized import SpeakerNormalizedClassifier, is_speaker_normalized
 from ..weights import resolve, sha256_file, verified_state_dict, weights_status, zoo_folder
 from ..zoo_paths import DEFAULT_MODEL, hub_location, in_checkout
-
-LICENCE = (
-    "Trained on research corpora licensed for non-commercial research only (RAVDESS: CC BY-NC-SA 4.0; "
-    "CREMA-D: ODbL with its own terms; TESS and SAVEE: free for research). These weights inherit that "
-    "restriction: non-commercial research use only."
-)
+from .licence import LICENCE
+from .speaker_normalized import speaker_normalized_markdown
 
 
 def zoo_table(cards: list[dict[str, Any]], zoo_dir: Optional[Union[str, Path]] = None) -> list[str]:
@@ -101,9 +98,13 @@ def load_pretrained(
     """A ready SERModule (eval mode) from a zoo checkpoint: a zoo name (``list_pretrained()``; weights fetched
     into ``$SER_ZOO_HOME`` on first use), ``hf-hub:ORG/NAME`` or a ``.safetensors`` path with its card beside.
 
-    Example: ``load_pretrained("resnet18_ravdess").predict("clip.wav")``.
+    Example: ``load_pretrained("resnet18_ravdess").predict("clip.wav")``. A speaker-normalised card
+    (``kind: speaker_normalized``) gives a ``SpeakerNormalizedClassifier`` instead, which classifies a
+    speaker's clips together (``predict_speaker``).
     """
     weights, card = resolve(name_or_path, zoo_dir)
+    if is_speaker_normalized(card):
+        return SpeakerNormalizedClassifier.from_state(verified_state_dict(weights, card), card)
     module = module_from_card(card)
     module.load_state_dict(verified_state_dict(weights, card), strict=False)
     module.card = card
@@ -165,6 +166,8 @@ def export_checkpoint(
 def model_card_markdown(card: dict[str, Any], load_name: Optional[str] = None) -> str:
     """The human model card (``<name>.md``) of a zoo checkpoint's JSON card; ``load_name`` is what the usage
     example loads (default: the zoo name)."""
+    if is_speaker_normalized(card):
+        return speaker_normalized_markdown(card, load_name)
     m = card.get("metrics", {})
     rows = "\n".join(f"| {k} | {v} |" for k, v in m.items()) or "| (not measured) | |"
     heard = (

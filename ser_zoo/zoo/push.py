@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from ..errors import SerZooError
 from ..hub import hub_endpoint
+from ..models.speaker_normalized import is_speaker_normalized
 from ..optional import import_optional
 from ..weights import resolve, sha256_file
 from ..zoo_paths import HUB_CARD, HUB_WEIGHTS
@@ -39,8 +40,9 @@ def hub_card(card: dict[str, Any], repo_id: str, endpoint: Optional[str] = None)
 
 def hub_readme(card: dict[str, Any], repo_id: str) -> str:
     """The repository's README: Hub metadata, then the model card with an ``hf-hub:`` usage example."""
+    files = "one_speaker_folder/" if is_speaker_normalized(card) else "clip.wav"
     usage = (
-        f"\n## Use with ser-zoo installed\n\n```bash\nser-zoo infer clip.wav --model hf-hub:{repo_id}\n```\n"
+        f"\n## Use with ser-zoo installed\n\n```bash\nser-zoo infer {files} --model hf-hub:{repo_id}\n```\n"
     )
     return README_METADATA + model_card_markdown(card, load_name=f"hf-hub:{repo_id}") + usage
 

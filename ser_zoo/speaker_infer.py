@@ -1,0 +1,88 @@
+"""``ser-zoo infer`` with a speaker-normalised model: files grouped into speakers, each group classified
+together.
+
+A speaker-normalised classifier standardises every clip by its speaker's statistics, so ``infer`` must know
+which files share a voice: ``--speaker_by folder`` (the default: each file's parent folder is one speaker, the
+layout of most corpora and of a user's recordings sorted by person) or ``all`` (every file given is one
+speaker). Files without speech (the no-speech gate) are answered as such and take no part in their speaker's
+statistics; a speaker left with fewer than ``MIN_SPEAKER_CLIPS`` clips with speech has its files reported and
+skipped, never classified on statistics too thin to mean anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .audio import load_audio
+from .errors import AudioError, ConfigError
+from .models.speaker_normalized import ADVISED_SPEAKER_CLIPS, MIN_SPEAKER_CLIPS
+from .speech_gate import check_waves, gated_row, no_speech_row
+
+SPEAKER_BY = ("folder", "all")
+
+
+def speaker_of(path: Path, by: str) -> str:
+    """The speaker a file is taken to be: its parent folder, or one speaker for everything."""
+    if by not in SPEAKER_BY:
+        raise ConfigError(f"--speaker_by {by!r}; use one of {list(SPEAKER_BY)}")
+    return str(path.parent) if by == "folder" else "all"
+
+
+def classify_speakers(
+    model,
+    paths: Sequence[Path],
+    speaker_by: str = "folder",
+    batch_size: int = 16,
+    max_seconds: float = 60.0,
+    progress: bool = True,
+    speech_gate: bool = False,
+) -> tuple[list[dict], list[tuple[str, str]], list[str]]:
+    """(one row per good file in input order, each with its ``speaker``; [(file, reason)] skipped; notes for
+    stderr). Each speaker's clips with speech are classified together by ``model``
+    (a ``SpeakerNormalizedClassifier``)."""
+    sr = model.sample_rate
+    groups: dict[str, list[int]] = {}
+    for i, p in enumerate(paths):
+        groups.setdefault(speaker_of(Path(p), speaker_by), []).append(i)
+    rows: dict[int, dict] = {}
+    bad: list[tuple[str, str]] = []
+    notes: list[str] = []
+    for speaker, members in tqdm(groups.items(), desc="speakers", unit="speaker", disable=not progress):
+        waves, keep = [], []
+        for i in members:
+            try:
+                waves.append(load_audio(paths[i], sr, max_seconds=max_seconds, allow_silent=speech_gate))
+                keep.append(i)
+            except AudioError as e:
+                bad.append((str(paths[i]), str(e).removeprefix(f"{paths[i]}: ")))
+        checks = check_waves(waves, sr) if speech_gate and waves else [None] * len(waves)
+        talk = []
+        for i, wave, ev in zip(keep, waves, checks):
+            if ev is not None and not ev.is_speech:
+                rows[i] = {**no_speech_row({"file": str(paths[i])}, ev), "speaker": speaker}
+            else:  # a model trained on VAD-trimmed clips gets the speech the gate found, as ``answer`` does
+                cut = model.vad_trim and ev is not None and ev.bounds is not None
+                talk.append((i, wave[ev.bounds[0] : ev.bounds[1]] if cut else wave, ev))
+        if len(talk) < MIN_SPEAKER_CLIPS:
+            why = (
+                f"speaker '{speaker}' has {len(talk)} clip(s) with speech; a speaker-normalised model "
+                f"needs at least {MIN_SPEAKER_CLIPS} of one voice (put each speaker's files in one folder, "
+                "or --speaker_by all for one speaker)"
+            )
+            bad += [(str(paths[i]), why) for i, _, _ in talk]
+            continue
+        if len(talk) < ADVISED_SPEAKER_CLIPS:
+            notes.append(
+                f"note: speaker '{speaker}': {len(talk)} clips; {ADVISED_SPEAKER_CLIPS} or more of mixed "
+                "emotions make its statistics steadier"
+            )
+        vectors = model.vectors([w for _, w, _ in talk], batch_size, trimmed=speech_gate)
+        probs = model.probabilities(vectors, [speaker] * len(talk))
+        for (i, _, ev), p in zip(talk, probs):
+            row = {"file": str(paths[i]), "speaker": speaker, **model.row(np.asarray(p))}
+            rows[i] = row if ev is None else gated_row(row, ev)
+    return [rows[i] for i in sorted(rows)], bad, notes

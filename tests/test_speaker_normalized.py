@@ -1,0 +1,219 @@
+"""The shippable speaker-normalised classifier: its arithmetic, its zoo checkpoint, infer by speaker."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import SR, synthetic
+
+from ser_zoo.cli import main
+from ser_zoo.errors import ConfigError, SerZooError
+from ser_zoo.features.speaker_norm import SpeakerNormalizer
+from ser_zoo.infer import load_model
+from ser_zoo.models.speaker_normalized import MIN_SPEAKER_CLIPS, SpeakerNormalizedClassifier
+from ser_zoo.weights import list_zoo
+from ser_zoo.zoo import load_pretrained
+from ser_zoo.zoo.checkpoints import model_card_markdown, zoo_table
+from ser_zoo.zoo.push import hub_readme
+from ser_zoo.zoo.speaker_normalized import export_speaker_normalized
+
+NAMES = ["calm", "loud"]
+
+
+def voices(n_speakers: int = 6, clips: int = 20, seed: int = 0):
+    """Vectors where the class is a shift *within* each speaker, and speakers sit far apart: raw vectors mix
+    the classes up, speaker-standardised ones separate them."""
+    rng = np.random.default_rng(seed)
+    x, y, spk = [], [], []
+    for s in range(n_speakers):
+        centre = rng.normal(scale=8.0, size=4)
+        for i in range(clips):
+            label = i % 2
+            x.append(
+                centre + rng.normal(scale=0.5, size=4) + (1.5 if label else -1.5) * np.array([1, 0, 0, 0])
+            )
+            y.append(label)
+            spk.append(f"s{s}")
+    return np.array(x), np.array(y), spk
+
+
+def test_folded_weights_give_the_scikit_learn_pipelines_probabilities():
+    """The scaler folded into the weights and the hand-written softmax equal StandardScaler + logistic
+    regression on the speaker-normalised vectors (the bench's ``logreg:...:spknorm``)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, y, spk = voices()
+    model = SpeakerNormalizedClassifier.fit(x, y, spk, NAMES, "stats")
+    norm = SpeakerNormalizer().fit(x, spk)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000, C=1.0))
+    pipe.fit(norm.transform(x, spk), y)
+    xt, yt, st = voices(n_speakers=3, seed=1)
+    expected = pipe.predict_proba(norm.transform(xt, st))
+    np.testing.assert_allclose(model.probabilities(xt, st), expected, atol=1e-9)
+    assert (model.probabilities(xt, st).argmax(1) == yt).mean() > 0.95
+    assert model.num_params == 2 * 4 + 2 + 4  # two classes: two rows, though scikit-learn keeps one
+
+
+def test_a_clip_is_judged_against_its_own_speaker():
+    """The same vector is 'loud' among a quiet speaker's clips and 'calm' among a loud one's."""
+    x, y, spk = voices()
+    model = SpeakerNormalizedClassifier.fit(x, y, spk, NAMES, "stats")
+    probe = np.zeros(4)
+    quiet = np.vstack([probe, np.tile([-3.0, 0, 0, 0], (9, 1))])
+    loud = np.vstack([probe, np.tile([3.0, 0, 0, 0], (9, 1))])
+    assert model.probabilities(quiet, ["a"] * 10)[0].argmax() == 1
+    assert model.probabilities(loud, ["b"] * 10)[0].argmax() == 0
+
+
+def test_a_class_without_training_clips_is_named():
+    x, y, spk = voices()
+    with pytest.raises(ConfigError, match=r"labels \[0, 1\] do not cover the 3 classes"):
+        SpeakerNormalizedClassifier.fit(x, y, spk, [*NAMES, "sad"], "stats")
+
+
+def zoo(tmp_path: Path, vad_trim: bool = False) -> Path:
+    """A speaker-normalised checkpoint on the ``stats`` vector (no pretrained network needed), trained on
+    synthetic clips whose loudness marks the class within each of four 'speakers'."""
+    from ser_zoo.models.classical import VectorFeatures
+
+    waves, y, spk = [], [], []
+    for s in range(4):
+        for i in range(12):
+            gain = (0.6 if i % 2 else 0.15) * (1 + s)
+            waves.append(gain * synthetic(1.0, seed=100 * s + i))
+            y.append(i % 2)
+            spk.append(f"s{s}")
+    model = SpeakerNormalizedClassifier(
+        "stats", NAMES, np.ones(6), np.zeros((2, 6)), np.zeros(2), vad_trim=vad_trim
+    )
+    x = model.vectors(waves)
+    np.testing.assert_allclose(
+        x[:3], VectorFeatures("stats")(*_batch(waves[:3])).double().numpy(), rtol=1e-5, atol=1e-6
+    )
+    fitted = SpeakerNormalizedClassifier.fit(x, np.array(y), spk, NAMES, "stats", vad_trim=vad_trim)
+    return export_speaker_normalized(fitted, "tiny_spknorm", tmp_path / "zoo", {"protocol": "synthetic"})
+
+
+def _batch(waves):
+    import torch
+
+    lengths = torch.tensor([len(w) for w in waves])
+    batch = torch.zeros(len(waves), int(lengths.max()))
+    for i, w in enumerate(waves):
+        batch[i, : len(w)] = torch.from_numpy(w)
+    return batch, lengths
+
+
+def test_the_checkpoint_round_trips_and_is_checked_against_its_sha256(tmp_path):
+    weights = zoo(tmp_path)
+    card = json.loads(weights.with_suffix(".json").read_text())
+    assert card["kind"] == "speaker_normalized" and card["features"] == "stats" and card["params"] == 20
+    assert "non-commercial" in card["licence"] and "at least 5" in weights.with_suffix(".md").read_text()
+    model = load_pretrained(str(weights))
+    assert isinstance(model, SpeakerNormalizedClassifier) and model.class_names == NAMES
+    assert [c["name"] for c in list_zoo(weights.parent)] == ["tiny_spknorm"]
+    assert "logreg" in zoo_table(list_zoo(weights.parent), weights.parent)[1]
+    assert model_card_markdown(card) == weights.with_suffix(".md").read_text()  # what zoo push publishes
+    assert "ser-zoo infer one_speaker_folder/ --model hf-hub:me/spk" in hub_readme(card, "me/spk")
+    weights.write_bytes(weights.read_bytes()[:-4] + b"\0\0\0\0")
+    with pytest.raises(SerZooError, match="does not match its card"):
+        load_pretrained(str(weights))
+
+
+def test_predict_speaker_needs_several_clips_and_separates_within_a_speaker(tmp_path):
+    model = load_pretrained(str(zoo(tmp_path)))
+    clips = [(0.6 if i % 2 else 0.15) * 7 * synthetic(1.0, seed=900 + i) for i in range(8)]
+    labels = [r["label"] for r in model.predict_speaker(clips)]
+    assert labels == ["calm", "loud"] * 4  # a new, far louder voice: judged by its own spread
+    with pytest.raises(ConfigError, match=f"3 clip\\(s\\) of the speaker; give at least {MIN_SPEAKER_CLIPS}"):
+        model.predict_speaker(clips[:3])
+
+
+def write_speaker(folder: Path, n: int, scale: float, seed: int) -> list[Path]:
+    folder.mkdir(parents=True)
+    out = []
+    for i in range(n):
+        path = folder / f"clip{i:02d}.wav"
+        sf.write(path, (0.6 if i % 2 else 0.15) * scale * synthetic(1.0, seed=seed + i), SR)
+        out.append(path)
+    return out
+
+
+def test_infer_groups_files_by_folder_and_skips_a_speaker_with_too_few(tmp_path, capsys):
+    weights = zoo(tmp_path)
+    write_speaker(tmp_path / "in" / "anna", 6, 2.0, 0)
+    write_speaker(tmp_path / "in" / "ben", 6, 0.5, 50)
+    write_speaker(tmp_path / "in" / "cara", 2, 1.0, 80)
+    out = tmp_path / "rows.json"
+    args = [
+        "infer",
+        str(tmp_path / "in"),
+        "--model",
+        str(weights),
+        "--speech_gate",
+        "off",
+        "--format",
+        "json",
+    ]
+    assert main([*args, "--out", str(out)]) == 1  # cara's files are skipped
+    got = json.loads(out.read_text())
+    assert {r["speaker"] for r in got["results"]} == {str(tmp_path / "in" / s) for s in ("anna", "ben")}
+    assert [r["label"] for r in got["results"]] == ["calm", "loud"] * 6
+    assert len(got["skipped"]) == 2 and "has 2 clip(s) with speech" in got["skipped"][0]["reason"]
+    assert "note: speaker" in capsys.readouterr().err  # 6 clips: fewer than advised
+    assert main([*args, "--out", str(out), "--speaker_by", "all"]) == 0  # one voice: 14 clips together
+    assert len(json.loads(out.read_text())["results"]) == 14
+
+
+def test_jobs_that_need_a_network_refuse_a_speaker_normalised_model(tmp_path, capsys):
+    weights = zoo(tmp_path)
+    write_speaker(tmp_path / "in", 5, 1.0, 0)
+    with pytest.raises(ConfigError, match="speaker-normalised classifier.*ONNX export needs a network"):
+        load_model(str(weights), purpose="ONNX export")
+    base = ["infer", str(tmp_path / "in"), "--speech_gate", "off"]
+    assert main([*base, "--model", str(weights), "--window", "1"]) == 2
+    assert "--window and --vad cut one recording" in capsys.readouterr().err
+    tiny = tmp_path / "tiny.ckpt"
+    tiny.write_bytes(b"")  # never read: --speaker_by is refused first for any network model
+    assert main([*base, "--speaker_by", "all"]) == 2
+    assert "--speaker_by groups files for a speaker-normalised model" in capsys.readouterr().err
+
+
+def test_the_shipped_checkpoint_classifies_a_real_speaker_from_files_as_from_the_bench_cache(data_root):
+    """general6_spknorm through ``predict_speaker`` on one SAVEE speaker's files (Silero trim, CREPE, GE2E run
+    now) names what the same arithmetic names on the vectors the bench's data module computes."""
+    pytest.importorskip("resemblyzer")
+    pytest.importorskip("torchcrepe")
+    if "general6_spknorm" not in [c["name"] for c in list_zoo()]:
+        pytest.skip("general6_spknorm is not shipped")
+    from types import SimpleNamespace
+
+    from ser_zoo.data.datamodule import SERDataModule
+    from ser_zoo.models.classical import extract_features
+
+    model = load_pretrained("general6_spknorm")
+    dm = SERDataModule(
+        root=str(data_root), protocol="savee-loso", fold=0, classes="emotions6", vad_trim=True, num_workers=0
+    )  # fold 0 tests speaker DC; one small corpus keeps the set-up to seconds
+    dm.prepare_data()
+    dm.setup("test")
+    ds = dm.datasets["test"]
+    assert list(dm.class_names) == model.class_names
+    rows = [i for i, c in enumerate(ds.clips) if c.speaker == "savee_DC"][::4][:12]
+    clips = [ds.clips[i] for i in rows]
+    dm.datasets["test"] = SimpleNamespace(
+        clips=clips, labels=[ds.labels[i] for i in rows], cache=ds.cache, num_samples=ds.num_samples
+    )
+    x, y, _ = extract_features(dm, "test", model.features)
+    cached = model.probabilities(x, ["DC"] * len(x))
+    files = model.predict_speaker([c.path for c in clips])
+    live = np.array([[r["probs"][k] for k in model.class_names] for r in files])
+    assert (live.argmax(1) == cached.argmax(1)).mean() >= 11 / 12
+    np.testing.assert_allclose(live, cached, atol=0.05)
+    assert (cached.argmax(1) == y).mean() > 0.5  # heard in training: a sanity floor, not a figure
