@@ -6,6 +6,10 @@ where the data has no calm clip). Both lists are printed beside the numbers. Wit
 fold's test speakers are scored on their own (mean ± std over the folds, as a fit on those folds would be
 reported); without it, every clip at once. A model that heard any scored speaker (its card lists them) is
 refused: the number would not be speaker-independent.
+
+A speaker-normalised zoo model (``general6_spknorm``) is scored the way it is used: each speaker's clips are
+standardised together by that speaker's statistics (so every clip needs its speaker, and a speaker with fewer
+than ``MIN_SPEAKER_CLIPS`` clips is left out and listed); its figures say "speaker-normalised" beside them.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from .errors import ConfigError, SerZooError
 from .infer import load_model
 from .lit.module import stage_metrics
 from .lit.safe_ckpt import load_checkpoint_file
+from .models.speaker_normalized import MIN_SPEAKER_CLIPS, is_speaker_normalized
 
 
 def shared_classes(model_classes: Sequence[str], data_classes: Sequence[str]) -> list[str]:
@@ -52,6 +57,29 @@ def predict_clips(model, dataset: ClipDataset, batch_size: int, pad_to: int) -> 
     return torch.cat(out) if out else torch.zeros(0, len(model.class_names))
 
 
+def speaker_normalized_logits(model, dataset: ClipDataset, batch_size: int) -> tuple[torch.Tensor, list[str]]:
+    """Log-probabilities of a speaker-normalised model for every clip of ``dataset`` (read whole, trimmed as
+    the model was trained), each speaker's clips standardised together; rows of speakers with too few clips
+    are NaN, and those speakers are returned."""
+    speakers = [c.speaker for c in dataset.clips]
+    if not all(speakers):
+        raise ConfigError(
+            "a speaker-normalised model scores each speaker's clips together, but some clips have no "
+            "speaker; name them in the manifest's speaker column (or a folder per speaker)"
+        )
+    counts = {s: speakers.count(s) for s in set(speakers)}
+    thin = sorted(s for s, n in counts.items() if n < MIN_SPEAKER_CLIPS)
+    rows = [i for i, s in enumerate(speakers) if s not in thin]
+    out = torch.full((len(speakers), len(model.class_names)), float("nan"))
+    if rows:
+        waves = [dataset[i].wave.numpy() for i in rows]
+        probs = model.probabilities(
+            model.vectors(waves, batch_size, trimmed=True), [speakers[i] for i in rows]
+        )
+        out[rows] = torch.from_numpy(np.log(np.clip(probs, 1e-12, None))).float()
+    return out, thin
+
+
 def score(logits: torch.Tensor, target: torch.Tensor, num_classes: int) -> dict[str, float]:
     """WA, UA and macro-F1 as a fit's test reports them (``stage_metrics``)."""
     metrics = stage_metrics(num_classes)
@@ -70,7 +98,8 @@ def evaluate(
     batch_size: int = 32,
 ) -> dict[str, Any]:
     """Zero-shot WA, UA and macro-F1 of a model on labelled clips, per ``protocol`` fold or on all clips."""
-    model = load_model(model_spec, purpose="evaluate")
+    model = load_model(model_spec)
+    by_speaker = is_speaker_normalized(model)
     saved = load_checkpoint_file(model_spec) if model_spec.endswith(".ckpt") else None
     reading = member_reading(model, saved)
     table = read_sources(as_list(corpora), root or default_data_root(), label_map)
@@ -92,13 +121,21 @@ def evaluate(
     clips = dataset.clips
     columns = [list(model.class_names).index(c) for c in shared]
     pad_to = dataset.num_samples if reading["eval_crop"] == "center" else 0
-    logits = predict_clips(model, dataset, batch_size, pad_to)[:, columns]
+    if by_speaker:
+        logits, thin = speaker_normalized_logits(model, dataset, batch_size)
+    else:
+        logits, thin = predict_clips(model, dataset, batch_size, pad_to), []
+    logits = logits[:, columns]
     target = torch.tensor(dataset.labels)
-    parts = (
-        [(f, proto.split(clips, f).test) for f in range(proto.num_folds(clips))]
-        if proto
-        else [(None, list(range(len(clips))))]
-    )
+    scored = set(np.flatnonzero(~logits.isnan().any(1).numpy()).tolist())
+    parts = [
+        (fold, [i for i in idx if i in scored])
+        for fold, idx in (
+            [(f, proto.split(clips, f).test) for f in range(proto.num_folds(clips))]
+            if proto
+            else [(None, list(range(len(clips))))]
+        )
+    ]
     rows = [
         {
             "fold": fold,
@@ -109,6 +146,11 @@ def evaluate(
         for fold, idx in parts
         if idx
     ]
+    if not rows and thin:
+        raise ConfigError(
+            f"no speaker has {MIN_SPEAKER_CLIPS} clips, which the speaker-normalised '{model_spec}' needs to "
+            f"score any ({len(thin)} speakers, e.g. {thin[0]}): give more clips per speaker"
+        )
     summary = {
         k: {"mean": float(np.mean([r[k] for r in rows])), "std": _std([r[k] for r in rows])}
         for k in ("wa", "ua", "f1")
@@ -125,6 +167,8 @@ def evaluate(
         "unreadable": unread,
         "skipped_files": [list(s) for s in table.skipped],
         "reading": reading,
+        "speaker_normalized": by_speaker,
+        "speakers_left_out": thin,
         "folds": rows,
         "summary": summary,
     }
@@ -199,6 +243,18 @@ def format_report(result: dict[str, Any], fmt: str = "table") -> str:
     for what, items in unread:
         if items:
             lines.append(f"{what} ({len(items)}): " + "; ".join(f"{a}: {b}" for a, b in items[:5]))
+    if result.get("speakers_left_out"):
+        thin = result["speakers_left_out"]
+        lines.append(
+            f"speakers with fewer than {MIN_SPEAKER_CLIPS} clips (left out of the speaker-normalised scores, "
+            f"{len(thin)}): {', '.join(thin[:10])}"
+        )
+    if result.get("speaker_normalized"):
+        lines.append(
+            "speaker-normalised: each speaker's clips were standardised together by that speaker's "
+            "statistics (unlabelled), so a clip is judged beside its speaker's other clips; not a per-clip "
+            "figure"
+        )
     protocol = result["protocol"]
     lines.append(f"{'protocol':<14} {'fold':>4} {'clips':>6} {'WA':>7} {'UA':>7} {'F1':>7}  test speakers")
     for r in result["folds"]:

@@ -217,3 +217,41 @@ def test_the_shipped_checkpoint_classifies_a_real_speaker_from_files_as_from_the
     assert (live.argmax(1) == cached.argmax(1)).mean() >= 11 / 12
     np.testing.assert_allclose(live, cached, atol=0.05)
     assert (cached.argmax(1) == y).mean() > 0.5  # heard in training: a sanity floor, not a figure
+
+
+def test_evaluate_scores_each_speakers_clips_together_and_lists_thin_speakers(tmp_path):
+    """``ser-zoo evaluate`` on your labelled folder: the speaker-normalised model's figures are each speaker's
+    clips standardised together (as computed here by hand), marked as such; speakers with too few clips are
+    left out and named."""
+    from test_own_data import make_tree
+
+    from ser_zoo.audio import load_audio
+    from ser_zoo.evaluate import evaluate, format_report
+
+    weights = zoo(tmp_path)
+    mapping = {"angry": "loud", "neutral": "calm"}
+    root = make_tree(tmp_path / "calls", labels=("angry", "neutral"), per=3)  # 6 clips per speaker
+    result = evaluate(str(weights), str(root), label_map=mapping)
+    [row] = result["folds"]
+    assert result["speaker_normalized"] and result["speakers_left_out"] == [] and row["clips"] == 18
+    model = load_pretrained(str(weights))
+    pred, target = [], []
+    for spk in ("ann", "bob", "cy"):
+        files = [f for label in ("neutral", "angry") for f in sorted((root / label / spk).glob("*.wav"))]
+        probs = model.probabilities(model.vectors([load_audio(f) for f in files]), [spk] * 6)
+        pred += list(probs.argmax(1))
+        target += [0] * 3 + [1] * 3
+    pred, target = np.array(pred), np.array(target)
+    assert row["ua"] == pytest.approx(np.mean([(pred[target == k] == k).mean() for k in (0, 1)]), abs=1e-6)
+    assert "speaker-normalised: each speaker's clips were standardised together" in format_report(result)
+    (root / "neutral" / "dan").mkdir()
+    for k in range(2):  # dan: two clips, too few to standardise
+        sf.write(root / "neutral" / "dan" / f"{k}.wav", 0.3 * synthetic(1.0, seed=k), SR)
+    thin = evaluate(str(weights), str(root), label_map=mapping)
+    assert thin["speakers_left_out"] == ["calls_dan"] and thin["folds"][0]["clips"] == 18
+    assert "fewer than 5 clips (left out of the speaker-normalised scores, 1): calls_dan" in format_report(
+        thin
+    )
+    few = make_tree(tmp_path / "few", labels=("angry", "neutral"))  # 4 clips per speaker
+    with pytest.raises(ConfigError, match="no speaker has 5 clips, which the speaker-normalised"):
+        evaluate(str(weights), str(few), label_map=mapping)

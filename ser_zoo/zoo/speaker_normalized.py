@@ -40,6 +40,14 @@ def export_speaker_normalized(
         "sha256": sha256_file(weights),
         "size_bytes": weights.stat().st_size,
         "licence": LICENCE,
+        # how evaluate reads clips for it: whole (the bench's feature vectors), trimmed as in training
+        "eval": {
+            "sample_rate": model.sample_rate,
+            "eval_crop": "full",
+            "vad_trim": model.vad_trim,
+            "max_clip_seconds": 60.0,
+            "clip_seconds": 3.0,  # unused by a whole-clip reading; the data module's default
+        },
         **hub_location(name),
         **(card_extra or {}),
     }
