@@ -232,6 +232,13 @@ def test_zoo_cli_exports_and_lists(tmp_path, monkeypatch, capsys):
         "here",
     ]
     assert load_pretrained("tiny").card["metrics"]["f1"] == "52.52"
+    card.write_text(json.dumps({"protocol": "ravdess-6fold", "superseded_by": "tiny_published"}))
+    assert main(["zoo", "export", ckpt, "--name", "tiny", "--card", str(card)]) == 0
+    assert main(["zoo", "list"]) == 0
+    assert "superseded (kept as fine-tuning starts and for reproduction): tiny -> tiny_published" in (
+        capsys.readouterr().out
+    )
+    assert "**Superseded by:** `tiny_published`" in (tmp_path / "zoo" / "tiny.md").read_text()
 
 
 PUBLISHED = [c["name"] for c in list_zoo() if "test_fold_ua" in c]  # a union-all card has no test fold

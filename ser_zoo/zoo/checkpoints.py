@@ -68,6 +68,9 @@ def zoo_table(cards: list[dict[str, Any]], zoo_dir: Optional[Union[str, Path]] =
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
+    later = [f"{c['name']} -> {c['superseded_by']}" for c in cards if c.get("superseded_by")]
+    if later:
+        lines.append(f"superseded (kept as fine-tuning starts and for reproduction): {', '.join(later)}")
     return lines + [
         "* the default --model of ser-zoo infer and listen. weights: here = shipped in the package (or the "
         "source checkout), cached = in $SER_ZOO_HOME, download = fetched on first use"
@@ -191,6 +194,11 @@ def model_card_markdown(card: dict[str, Any], load_name: Optional[str] = None) -
         else ""
     )
     notes = f"**Note:** {card['notes']}\n" if card.get("notes") else ""
+    if card.get("superseded_by"):
+        notes += (
+            f"**Superseded by:** `{card['superseded_by']}`, a better recipe on the same protocol (`ser-zoo zoo "
+            "list`); this one is kept as a fine-tuning start and for reproduction.\n"
+        )
     seconds = card["clip_seconds"]
     trimmed = (
         " of clips cut to their speech by Silero VAD (`infer`, `listen` and `predict` cut input the same way)"
