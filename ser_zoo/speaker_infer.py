@@ -12,7 +12,7 @@ skipped, never classified on statistics too thin to mean anything.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from .audio import load_audio
 from .errors import AudioError, ConfigError
 from .models.speaker_normalized import ADVISED_SPEAKER_CLIPS, MIN_SPEAKER_CLIPS
-from .speech_gate import check_waves, gated_row, no_speech_row
+from .speech_gate import SpeechEvidence, check_waves, gated_row, no_speech_row
 
 SPEAKER_BY = ("folder", "all")
 
@@ -52,21 +52,26 @@ def classify_speakers(
     bad: list[tuple[str, str]] = []
     notes: list[str] = []
     for speaker, members in tqdm(groups.items(), desc="speakers", unit="speaker", disable=not progress):
-        waves, keep = [], []
-        for i in members:
-            try:
-                waves.append(load_audio(paths[i], sr, max_seconds=max_seconds, allow_silent=speech_gate))
-                keep.append(i)
-            except AudioError as e:
-                bad.append((str(paths[i]), str(e).removeprefix(f"{paths[i]}: ")))
-        checks = check_waves(waves, sr) if speech_gate and waves else [None] * len(waves)
-        talk = []
-        for i, wave, ev in zip(keep, waves, checks):
-            if ev is not None and not ev.is_speech:
-                rows[i] = {**no_speech_row({"file": str(paths[i])}, ev), "speaker": speaker}
-            else:  # a model trained on VAD-trimmed clips gets the speech the gate found, as ``answer`` does
-                cut = model.vad_trim and ev is not None and ev.bounds is not None
-                talk.append((i, wave[ev.bounds[0] : ev.bounds[1]] if cut else wave, ev))
+        talk: list[tuple[int, np.ndarray, Optional[SpeechEvidence]]] = []  # (file, its vector, evidence)
+        for start in range(0, len(members), batch_size):  # a batch of audio at a time: memory holds vectors
+            waves, keep = [], []
+            for i in members[start : start + batch_size]:
+                try:
+                    waves.append(load_audio(paths[i], sr, max_seconds=max_seconds, allow_silent=speech_gate))
+                    keep.append(i)
+                except AudioError as e:
+                    bad.append((str(paths[i]), str(e).removeprefix(f"{paths[i]}: ")))
+            checks = check_waves(waves, sr) if speech_gate and waves else [None] * len(waves)
+            speech = []
+            for i, wave, ev in zip(keep, waves, checks):
+                if ev is not None and not ev.is_speech:
+                    rows[i] = {**no_speech_row({"file": str(paths[i])}, ev), "speaker": speaker}
+                else:  # a model trained on VAD-trimmed clips gets the speech the gate found (as ``answer``)
+                    cut = model.vad_trim and ev is not None and ev.bounds is not None
+                    speech.append((i, wave[ev.bounds[0] : ev.bounds[1]] if cut else wave, ev))
+            if speech:
+                vectors = model.vectors([w for _, w, _ in speech], batch_size, trimmed=speech_gate)
+                talk += [(i, v, ev) for (i, _, ev), v in zip(speech, vectors)]
         if len(talk) < MIN_SPEAKER_CLIPS:
             why = (
                 f"speaker '{speaker}' has {len(talk)} clip(s) with speech; a speaker-normalised model "
@@ -80,8 +85,7 @@ def classify_speakers(
                 f"note: speaker '{speaker}': {len(talk)} clips; {ADVISED_SPEAKER_CLIPS} or more of mixed "
                 "emotions make its statistics steadier"
             )
-        vectors = model.vectors([w for _, w, _ in talk], batch_size, trimmed=speech_gate)
-        probs = model.probabilities(vectors, [speaker] * len(talk))
+        probs = model.probabilities(np.stack([v for _, v, _ in talk]), [speaker] * len(talk))
         for (i, _, ev), p in zip(talk, probs):
             row = {"file": str(paths[i]), "speaker": speaker, **model.row(np.asarray(p))}
             rows[i] = row if ev is None else gated_row(row, ev)

@@ -168,7 +168,12 @@ def test_infer_groups_files_by_folder_and_skips_a_speaker_with_too_few(tmp_path,
     assert len(got["skipped"]) == 2 and "has 2 clip(s) with speech" in got["skipped"][0]["reason"]
     assert "note: speaker" in capsys.readouterr().err  # 6 clips: fewer than advised
     assert main([*args, "--out", str(out), "--speaker_by", "all"]) == 0  # one voice: 14 clips together
-    assert len(json.loads(out.read_text())["results"]) == 14
+    together = json.loads(out.read_text())["results"]
+    assert len(together) == 14
+    assert main([*args, "--out", str(out), "--speaker_by", "all", "--batch_size", "4"]) == 0  # 4 batches
+    batched = json.loads(out.read_text())["results"]
+    assert [r["label"] for r in batched] == [r["label"] for r in together]
+    assert [r["prob"] for r in batched] == pytest.approx([r["prob"] for r in together], abs=1e-5)
 
 
 def test_jobs_that_need_a_network_refuse_a_speaker_normalised_model(tmp_path, capsys):

@@ -196,8 +196,8 @@ def model_card_markdown(card: dict[str, Any], load_name: Optional[str] = None) -
     notes = f"**Note:** {card['notes']}\n" if card.get("notes") else ""
     if card.get("superseded_by"):
         notes += (
-            f"**Superseded by:** `{card['superseded_by']}`, a better recipe on the same protocol (`ser-zoo zoo "
-            "list`); this one is kept as a fine-tuning start and for reproduction.\n"
+            f"**Superseded by:** `{card['superseded_by']}`, a better recipe on the same protocol "
+            "(`ser-zoo zoo list`); this one is kept as a fine-tuning start and for reproduction.\n"
         )
     seconds = card["clip_seconds"]
     trimmed = (
