@@ -9,6 +9,10 @@ microphone is actually opened.
 With ``speech_gate`` (the command's default when silero-vad is installed) each window goes through Silero VAD
 first, and a window without speech prints ``no speech`` and the VAD's evidence instead of an emotion
 (``ser_zoo.speech_gate``): room tone, a fan or music between utterances gets no emotion named.
+
+A speaker-normalised model (``general6_spknorm``) judges each window against the voice at the microphone:
+``speaker_infer.LiveVoice`` keeps the vectors of the speech windows heard so far, and the first emotion comes
+once they span enough distinct speech (until then the line says it is learning the voice).
 """
 
 from __future__ import annotations
@@ -21,7 +25,17 @@ import numpy as np
 from .audio import prepare_waveform
 from .errors import ConfigError, SerZooError
 from .infer import load_model
-from .speech_gate import NO_SPEECH, SpeechEvidence, answer, check_waves, resolve_gate
+from .models.speaker_normalized import is_speaker_normalized
+from .speaker_infer import LiveVoice
+from .speech_gate import (
+    NO_SPEECH,
+    SpeechEvidence,
+    answer,
+    check_waves,
+    gated_row,
+    no_speech_row,
+    resolve_gate,
+)
 
 MIC_HINT = "pip install 'ser-zoo[mic]'"
 
@@ -105,7 +119,8 @@ def listen(
     win, hop = int(round(window_s * rate)), int(round(hop_s * rate))
     if hop <= 0 or win <= 0 or hop > win:
         raise ConfigError(f"window {window_s} s and hop {hop_s} s: use 0 < hop <= window")
-    sr = int(model.hparams.sample_rate)
+    voice = LiveVoice(model, window_s, hop_s) if is_speaker_normalized(model) else None
+    sr = int(model.sample_rate if voice else model.hparams.sample_rate)
     changes = ([f"{channels} channels averaged to mono"] if channels > 1 else []) + (
         [f"resampled to the model's {sr} Hz"] if rate != sr else []
     )
@@ -134,7 +149,19 @@ def listen(
                 continue
             wave = prepare_waveform(ring.latest(), rate, sr, name="input", allow_silent=True)
             check = check_waves([wave], sr)[0] if speech_gate else None
-            [row] = answer(model, [({"time": round(heard / rate, 3)}, wave)], [check])
+            keys = {"time": round(heard / rate, 3)}
+            if voice is None:
+                [row] = answer(model, [(keys, wave)], [check])
+            elif check is not None and not check.is_speech:
+                row = no_speech_row(keys, check)
+            else:
+                if model.vad_trim and check is not None and check.bounds is not None:
+                    wave = wave[check.bounds[0] : check.bounds[1]]
+                found = voice.classify(wave, trimmed=check is not None)
+                if found is None:
+                    out(f"{keys['time']:7.1f}s  {voice.learning()}")
+                    continue
+                row = {**keys, **found} if check is None else gated_row({**keys, **found}, check)
             rows.append(row)
             out(_line(row, check))
     return rows
@@ -161,7 +188,7 @@ def run_listen(
         print(note, flush=True)
     stream = open_input_stream(int(device) if isinstance(device, str) and device.isdigit() else device)
     try:
-        model = load_model(model_spec, purpose="listen (one live window at a time)")
+        model = load_model(model_spec)
     except BaseException:
         getattr(stream, "close", lambda: None)()
         raise

@@ -11,6 +11,7 @@ skipped, never classified on statistics too thin to mean anything.
 
 from __future__ import annotations
 
+from collections import deque
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -90,3 +91,26 @@ def classify_speakers(
             row = {"file": str(paths[i]), "speaker": speaker, **model.row(np.asarray(p))}
             rows[i] = row if ev is None else gated_row(row, ev)
     return [rows[i] for i in sorted(rows)], bad, notes
+
+
+class LiveVoice:
+    """``listen`` with a speaker-normalised model: one voice at the microphone, its statistics built up from
+    the vectors of the speech windows heard so far (the last ``capacity``), each new window standardised by
+    them. Overlapping windows repeat the same speech, so the first emotion waits until the windows heard span
+    ``MIN_SPEAKER_CLIPS`` windows' worth of distinct speech (15 windows for a 3 s window every 1 s)."""
+
+    def __init__(self, model, window_s: float, hop_s: float, capacity: int = 600):
+        self.model = model
+        self.need = MIN_SPEAKER_CLIPS * max(1, int(np.ceil(window_s / hop_s - 1e-9)))
+        self.vectors: deque[np.ndarray] = deque(maxlen=max(capacity, self.need))
+
+    def classify(self, wave: np.ndarray, trimmed: bool) -> Optional[dict]:
+        """The window's row (``label``, ``prob``, ``probs``), or None while the voice is being learnt."""
+        self.vectors.append(self.model.vectors([wave], trimmed=trimmed)[0])
+        if len(self.vectors) < self.need:
+            return None
+        probs = self.model.probabilities(np.stack(self.vectors), ["live"] * len(self.vectors))
+        return self.model.row(probs[-1])
+
+    def learning(self) -> str:
+        return f"learning your voice ({len(self.vectors)}/{self.need} speech windows)"

@@ -260,3 +260,26 @@ def test_evaluate_scores_each_speakers_clips_together_and_lists_thin_speakers(tm
     few = make_tree(tmp_path / "few", labels=("angry", "neutral"))  # 4 clips per speaker
     with pytest.raises(ConfigError, match="no speaker has 5 clips, which the speaker-normalised"):
         evaluate(str(weights), str(few), label_map=mapping)
+
+
+def test_listen_learns_the_voice_then_judges_each_window_against_it(tmp_path):
+    """A live voice alternating quiet and loud 4 s stretches: the first emotion comes after 5 windows' worth
+    of distinct speech (10 windows of 2 s every 1 s), then windows inside a loud stretch are 'loud' and inside
+    a quiet one 'calm', judged against the voice heard so far."""
+    from test_listen import FilePlayback
+
+    from ser_zoo.listen import listen
+
+    model = load_pretrained(str(zoo(tmp_path)))
+    parts = [(0.6 if k % 2 else 0.15) * 3 * synthetic(4.0, seed=700 + k) for k in range(6)]  # 24 s
+    path = tmp_path / "voice.wav"
+    sf.write(path, np.concatenate(parts), SR)
+    lines: list[str] = []
+    rows = listen(model, FilePlayback(path), window_s=2.0, hop_s=1.0, out=lines.append)
+    learning = [line for line in lines if "learning your voice" in line]
+    assert len(learning) == 9 and learning[-1].endswith("(9/10 speech windows)")
+    assert [r["time"] for r in rows] == [float(t) for t in range(11, 25)]
+    inside = {r["time"]: r["label"] for r in rows if int(r["time"] - 2) // 4 == int(r["time"] - 1e-9) // 4}
+    assert len(inside) == 11 and all(
+        label == ("loud" if int(t - 1e-9) // 4 % 2 else "calm") for t, label in inside.items()
+    )
