@@ -181,6 +181,12 @@ def test_jobs_that_need_a_network_refuse_a_speaker_normalised_model(tmp_path, ca
     write_speaker(tmp_path / "in", 5, 1.0, 0)
     with pytest.raises(ConfigError, match="speaker-normalised classifier.*ONNX export needs a network"):
         load_model(str(weights), purpose="ONNX export")
+    from ser_zoo.models.ensemble import load_members
+
+    with pytest.raises(
+        ConfigError, match="ensemble member .*: a speaker-normalised classifier, not a network"
+    ):
+        load_members([str(weights)])
     base = ["infer", str(tmp_path / "in"), "--speech_gate", "off"]
     assert main([*base, "--model", str(weights), "--window", "1"]) == 2
     assert "--window and --vad cut one recording" in capsys.readouterr().err

@@ -25,7 +25,16 @@ def load_members(paths: Sequence[str]) -> list[nn.Module]:
     from ..lit.safe_ckpt import load_module
     from ..zoo import load_pretrained
 
-    return [load_module(p).eval() if str(p).endswith(".ckpt") else load_pretrained(str(p)) for p in paths]
+    members = [load_module(p).eval() if str(p).endswith(".ckpt") else load_pretrained(str(p)) for p in paths]
+    for p, m in zip(paths, members):
+        if not isinstance(
+            m, nn.Module
+        ):  # a speaker-normalised zoo classifier reads a speaker's clips together
+            raise ConfigError(
+                f"ensemble member {p}: a speaker-normalised classifier, not a network; ensemble networks, "
+                "or bench the feature baseline with ':spknorm' (e.g. logreg:stats+ge2e:vad:spknorm)"
+            )
+    return members
 
 
 class AveragingEnsemble(nn.Module):
