@@ -23,9 +23,8 @@ import numpy as np
 from publish_general import recipe_figures
 
 from ser_zoo.bench.results import read_rows
-from ser_zoo.data.datamodule import SERDataModule
 from ser_zoo.data.splits import get_protocol
-from ser_zoo.models.classical import classification_metrics, extract_features, speakers_of
+from ser_zoo.models.classical import classification_metrics, stage_vectors
 from ser_zoo.models.speaker_normalized import SpeakerNormalizedClassifier
 from ser_zoo.zoo import load_pretrained
 from ser_zoo.zoo.speaker_normalized import export_speaker_normalized
@@ -39,14 +38,8 @@ TOLERANCE = 0.001  # UA, as a fraction
 
 def stage_data(protocol: str, fold: int, root, stages: tuple[str, ...]):
     """(class names, {stage: (x, y, speakers)}) of one fold's VAD-trimmed clips."""
-    dm = SERDataModule(root=root, protocol=protocol, fold=fold, classes=CLASSES, num_workers=0, vad_trim=True)
-    dm.prepare_data()
-    dm.setup("fit")
-    out = {}
-    for stage in stages:
-        x, y, clips = extract_features(dm, stage, FEATURES)
-        out[stage] = (x, y, speakers_of(clips))
-    return list(dm.class_names), out
+    names, data, _ = stage_vectors(protocol, fold, root, FEATURES, stages, classes=CLASSES)
+    return names, data
 
 
 def check_against_bench(csv_path: Path, root) -> list[str]:

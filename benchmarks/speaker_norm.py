@@ -20,9 +20,8 @@ import statistics
 import numpy as np
 from _env import write_result
 
-from ser_zoo.data.datamodule import SERDataModule
 from ser_zoo.features.speaker_norm import SpeakerNormalizer
-from ser_zoo.models.classical import classification_metrics, extract_features, make_baseline
+from ser_zoo.models.classical import classification_metrics, make_baseline, stage_vectors
 
 FEATURES = "stats+mfcc_mean+pitch+ge2e"
 CLASSIFIERS = ("svm", "mlp")
@@ -68,22 +67,11 @@ def references(speakers: np.ndarray, labels: np.ndarray, neutral: int) -> dict[s
     return refs
 
 
-def stage_vectors(protocol: str, fold: int, root) -> tuple[list[str], str, dict]:
-    """Class names, the test corpora, and {stage: (x, y, speakers)} for train, val and test."""
-    dm = SERDataModule(root=root, protocol=protocol, fold=fold, num_workers=0, vad_trim=True)
-    dm.prepare_data()
-    dm.setup("fit")
-    out = {}
-    for stage in ("train", "val", "test"):
-        x, y, clips = extract_features(dm, stage, FEATURES)
-        out[stage] = (x, y, np.array([c.speaker for c in clips]))
-    held_out = " ".join(sorted({c.corpus for c in dm.stage_clips("test")}))
-    return list(dm.class_names), held_out, out
-
-
 def fold_scores(protocol: str, fold: int, root) -> tuple[str, dict]:
     """{stage: {classifier: {prior: {condition: UA}}}} on one fold (the raw row under prior 'raw')."""
-    names, held_out, data = stage_vectors(protocol, fold, root)
+    names, data, test_clips = stage_vectors(protocol, fold, root, FEATURES, ("train", "val", "test"))
+    data = {stage: (x, y, np.array(spk)) for stage, (x, y, spk) in data.items()}
+    held_out = " ".join(sorted({c.corpus for c in test_clips}))
     x_tr, y_tr, s_tr = data["train"]
     refs = {stage: references(spk, y, names.index("neutral")) for stage, (_, y, spk) in data.items()}
     norms = {prior: SpeakerNormalizer(prior_clips=prior).fit(x_tr, s_tr) for prior in PRIORS}

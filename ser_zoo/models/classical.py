@@ -229,6 +229,31 @@ def extract_features(dm, stage: str, features: str = DEFAULT_FEATURES, batch_siz
     return np.concatenate(columns, 1), np.asarray(ds.labels), ds.clips
 
 
+def stage_vectors(
+    protocol: str,
+    fold: int,
+    root: Optional[str],
+    features: str,
+    stages: Sequence[str] = ("train", "test"),
+    classes: Optional[str] = None,
+    vad_trim: bool = True,
+) -> tuple[list[str], dict[str, tuple[np.ndarray, np.ndarray, list[str]]], list]:
+    """(class names, {stage: (x, y, speakers)}, the test clips) of one fold: what a study of the feature
+    baselines needs beside ``run_baseline`` (validation speakers too; speaker names for normalisation)."""
+    from ..data.datamodule import SERDataModule
+
+    dm = SERDataModule(
+        root=root, protocol=protocol, fold=fold, classes=classes, num_workers=0, vad_trim=vad_trim
+    )
+    dm.prepare_data()
+    dm.setup("fit")
+    out = {}
+    for stage in stages:
+        x, y, clips = extract_features(dm, stage, features)
+        out[stage] = (x, y, speakers_of(clips))
+    return list(dm.class_names), out, dm.stage_clips("test")
+
+
 def speakers_of(clips: Sequence) -> list[str]:
     return [c.speaker for c in clips]
 
