@@ -73,6 +73,7 @@ from ser_zoo.zoo_paths import data_dir
 assert ser_zoo.__file__.startswith(target), ser_zoo.__file__
 assert str(data_dir("checkpoints")).startswith(target) and str(data_dir("configs")).startswith(target)
 print("PRETRAINED", json.dumps(ser_zoo.list_pretrained()))
+print("SPKNORM", ser_zoo.load_pretrained("general6_spknorm").num_params)  # shipped: loads offline
 assert main(["zoo", "list"]) == 0
 assert main(["recipes"]) == 0
 assert main(["infer", clip, "--format", "json", "--out", clip + ".json", "--speech_gate", "off"]) == 0
@@ -115,6 +116,7 @@ def test_a_non_editable_install_works_offline_from_another_folder(tmp_path):
     assert {f"checkpoints/{DEFAULT_MODEL}.safetensors", "checkpoints/resnet18_ravdess.json"} <= shipped
     assert "configs/resnet18_ravdess.yaml" in shipped and "zoo_paths.py" in shipped
     assert "checkpoints/resnet18_ravdess.safetensors" not in shipped  # fetched on first use, not shipped
+    assert "checkpoints/general6_spknorm.safetensors" in shipped  # 10 KiB: small weights ship
 
     clip = elsewhere / "clip.wav"
     sf.write(clip, 0.1 * np.sin(np.arange(32000) * 0.07).astype("float32"), 16000)
@@ -144,4 +146,5 @@ def test_a_non_editable_install_works_offline_from_another_folder(tmp_path):
     assert row["file"] == str(clip) and row["label"] in row["probs"] and list(row["probs"]) == classes
     assert "protocol: ravdess-6fold" in out  # the recipe by name, printed by LightningCLI
     assert "FETCH zoo checkpoint 'resnet18_ravdess' is not cached" in out
+    assert "SPKNORM 2470" in out
     assert not (tmp_path / "home").exists()  # nothing was downloaded
