@@ -19,9 +19,8 @@ DEFAULT_MODEL = re.search(
 ).group(1)
 
 SHIP_BELOW = 64 * 1024
-SMALL_WEIGHTS = sorted(
-    p.name for p in (Path(__file__).parent / "checkpoints").glob("*.safetensors") if p.stat().st_size < SHIP_BELOW
-)
+ZOO = Path(__file__).parent / "checkpoints"
+SMALL_WEIGHTS = sorted(p.name for p in ZOO.glob("*.safetensors") if p.stat().st_size < SHIP_BELOW)
 
 setup(
     packages=[*find_packages(include=["ser_zoo", "ser_zoo.*"]), "ser_zoo.configs", "ser_zoo.checkpoints"],

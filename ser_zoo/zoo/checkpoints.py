@@ -206,12 +206,18 @@ def model_card_markdown(card: dict[str, Any], load_name: Optional[str] = None) -
         else ""
     )
     calibration = calibration_line(card.get(CALIBRATION))
+    side = (
+        f"**Side branch:** `{json.dumps(card['side_frontend'])}`, frozen, its linear head's logits added to "
+        "the network's (needs `pip install 'ser-zoo[pretrained]'`).\n"
+        if card.get("side_frontend")
+        else ""
+    )
     scope = "protocol named in each row" if card.get("recipe_protocol") else protocol
     return f"""# {card["name"]}
 
 **Architecture:** {arch}.
 **Front-end:** `{json.dumps(card["frontend"])}` at {card["sample_rate"]} Hz, {seconds} s crops{trimmed}.
-**Classes:** {", ".join(card["class_names"])}.
+{side}**Classes:** {", ".join(card["class_names"])}.
 **Training data and protocol:** {card.get("data", "see the JSON card")}; protocol `{protocol}`.
 {start}{heard}{calibration}
 | metric ({scope}) | value |
