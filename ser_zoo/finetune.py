@@ -51,8 +51,7 @@ def init_from_pretrained(
     if is_speaker_normalized(card):
         raise ConfigError(
             f"init_from '{name_or_path}' is a speaker-normalised linear classifier, not a network to "
-            "fine-tune; "
-            "start from a network checkpoint (ser-zoo zoo list), e.g. general6"
+            "fine-tune; start from a network checkpoint (ser-zoo zoo list), e.g. general6"
         )
     if card["model"] != module.hparams.model:
         raise ConfigError(

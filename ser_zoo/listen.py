@@ -33,6 +33,7 @@ from .speech_gate import (
     answer,
     check_waves,
     gated_row,
+    model_input,
     no_speech_row,
     resolve_gate,
 )
@@ -155,9 +156,7 @@ def listen(
             elif check is not None and not check.is_speech:
                 row = no_speech_row(keys, check)
             else:
-                if model.vad_trim and check is not None and check.bounds is not None:
-                    wave = wave[check.bounds[0] : check.bounds[1]]
-                found = voice.classify(wave, trimmed=check is not None)
+                found = voice.classify(model_input(wave, check, model.vad_trim), trimmed=check is not None)
                 if found is None:
                     out(f"{keys['time']:7.1f}s  {voice.learning()}")
                     continue

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from .audio import load_audio
 from .errors import AudioError, ConfigError
 from .models.speaker_normalized import ADVISED_SPEAKER_CLIPS, MIN_SPEAKER_CLIPS
-from .speech_gate import SpeechEvidence, check_waves, gated_row, no_speech_row
+from .speech_gate import SpeechEvidence, check_waves, gated_row, model_input, no_speech_row
 
 SPEAKER_BY = ("folder", "all")
 
@@ -67,9 +67,8 @@ def classify_speakers(
             for i, wave, ev in zip(keep, waves, checks):
                 if ev is not None and not ev.is_speech:
                     rows[i] = {**no_speech_row({"file": str(paths[i])}, ev), "speaker": speaker}
-                else:  # a model trained on VAD-trimmed clips gets the speech the gate found (as ``answer``)
-                    cut = model.vad_trim and ev is not None and ev.bounds is not None
-                    speech.append((i, wave[ev.bounds[0] : ev.bounds[1]] if cut else wave, ev))
+                else:
+                    speech.append((i, model_input(wave, ev, model.vad_trim), ev))
             if speech:
                 vectors = model.vectors([w for _, w, _ in speech], batch_size, trimmed=speech_gate)
                 talk += [(i, v, ev) for (i, _, ev), v in zip(speech, vectors)]

@@ -172,6 +172,14 @@ def span_evidence(track: Track, start_s: float, end_s: float) -> SpeechEvidence:
     return evidence(track.probs, track.regions, int(round(start_s * VAD_RATE)), int(round(end_s * VAD_RATE)))
 
 
+def model_input(wave: np.ndarray, ev: Optional[SpeechEvidence], trim: bool) -> np.ndarray:
+    """What a model sees of a checked clip: cut to the speech the gate found when the model was trained on
+    VAD-trimmed clips (``trim``), else the clip as it is."""
+    if trim and ev is not None and ev.bounds is not None:
+        return wave[ev.bounds[0] : ev.bounds[1]]
+    return wave
+
+
 def answer(
     model, keyed: Sequence[tuple[dict, np.ndarray]], checks: Sequence[Optional[SpeechEvidence]]
 ) -> list[dict]:
@@ -180,14 +188,8 @@ def answer(
     VAD-trimmed clips (``model.vad_trim``) sees each checked clip cut to its speech, as in training."""
     talk = [i for i, ev in enumerate(checks) if ev is None or ev.is_speech]
     trim = getattr(model, "vad_trim", False)
-
-    def model_input(i: int) -> np.ndarray:
-        wave, ev = keyed[i][1], checks[i]
-        if trim and ev is not None and ev.bounds is not None:
-            return wave[ev.bounds[0] : ev.bounds[1]]
-        return wave
-
-    preds = iter(predict_waveforms(model, [model_input(i) for i in talk]) if talk else [])
+    inputs = [model_input(keyed[i][1], checks[i], trim) for i in talk]
+    preds = iter(predict_waveforms(model, inputs) if talk else [])
     rows = []
     for (keys, _), ev in zip(keyed, checks):
         if ev is not None and not ev.is_speech:

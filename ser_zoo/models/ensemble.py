@@ -18,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from .speaker_normalized import is_speaker_normalized
 
 
 def load_members(paths: Sequence[str]) -> list[nn.Module]:
@@ -27,9 +28,7 @@ def load_members(paths: Sequence[str]) -> list[nn.Module]:
 
     members = [load_module(p).eval() if str(p).endswith(".ckpt") else load_pretrained(str(p)) for p in paths]
     for p, m in zip(paths, members):
-        if not isinstance(
-            m, nn.Module
-        ):  # a speaker-normalised zoo classifier reads a speaker's clips together
+        if is_speaker_normalized(m):  # it reads a speaker's clips together, never one clip
             raise ConfigError(
                 f"ensemble member {p}: a speaker-normalised classifier, not a network; ensemble networks, "
                 "or bench the feature baseline with ':spknorm' (e.g. logreg:stats+ge2e:vad:spknorm)"
