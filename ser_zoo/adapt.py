@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .audio import load_audio
+from .audio import load_audio, pad_waves
 from .calibration import KEY as CALIBRATION
 from .data.vad import trim_to_speech
 from .errors import AudioError, ConfigError
@@ -66,13 +66,8 @@ def clip_batches(model, waves: Sequence[np.ndarray], batch_size: int = 16) -> It
         waves = trim_to_speech(waves, h.sample_rate)
     for start in range(0, len(waves), batch_size):
         chunk = [w[max(0, (len(w) - width) // 2) :][:width] for w in waves[start : start + batch_size]]
-        audio = torch.zeros(len(chunk), width)
-        for i, w in enumerate(chunk):
-            audio[i, : len(w)] = torch.from_numpy(np.asarray(w, dtype=np.float32))
-        yield {
-            "audio": audio.to(model.device),
-            "lengths": torch.tensor([len(w) for w in chunk], device=model.device),
-        }
+        audio, lengths = pad_waves(chunk, width)
+        yield {"audio": audio.to(model.device), "lengths": lengths.to(model.device)}
 
 
 def adapted_checkpoint(model, source: str, clips: int) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Iterable, Iterator, NamedTuple
+from typing import Iterable, Iterator, NamedTuple, Optional, Sequence
 
 import numpy as np
 import soundfile as sf
@@ -230,3 +230,13 @@ def _wav_data_missing(path: Path) -> bool:
 
 def _short(e: Exception) -> str:
     return str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+
+
+def pad_waves(waves: Sequence[np.ndarray], width: Optional[int] = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(``(B, width)`` float32 batch, ``(B,)`` lengths): mono waveforms zero-padded to ``width`` (default: the
+    longest), as a model's ``forward(wave, lengths)`` takes them; none may be longer than ``width``."""
+    lengths = torch.tensor([len(w) for w in waves])
+    batch = torch.zeros(len(waves), width or int(lengths.max()))
+    for i, w in enumerate(waves):
+        batch[i, : len(w)] = torch.from_numpy(np.asarray(w, dtype=np.float32))
+    return batch, lengths

@@ -15,7 +15,7 @@ from typing import Any, Optional, Union
 import numpy as np
 import torch
 
-from .audio import load_audio, prepare_waveform
+from .audio import load_audio, pad_waves, prepare_waveform
 from .data.vad import trim_to_speech
 from .models import takes_input_shape
 
@@ -33,10 +33,7 @@ def predict_waveforms(model, waves: list[np.ndarray]) -> list[dict[str, Any]]:
     if takes_input_shape(h.model):
         width = int(h.sample_rate * h.example_seconds)
         waves = [w[max(0, (len(w) - width) // 2) :][:width] for w in waves]
-    lengths = torch.tensor([len(w) for w in waves])
-    batch = torch.zeros(len(waves), width)
-    for i, w in enumerate(waves):
-        batch[i, : len(w)] = torch.from_numpy(np.asarray(w, dtype=np.float32))
+    batch, lengths = pad_waves(waves, width)
     was_training = model.training
     model.eval()
     logits = model(batch.to(model.device), lengths.to(model.device))

@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 from conftest import SR, synthetic
 
+from ser_zoo.audio import pad_waves
 from ser_zoo.cli import main
 from ser_zoo.errors import ConfigError, SerZooError
 from ser_zoo.features.speaker_norm import SpeakerNormalizer
@@ -94,20 +95,10 @@ def zoo(tmp_path: Path, vad_trim: bool = False) -> Path:
     )
     x = model.vectors(waves)
     np.testing.assert_allclose(
-        x[:3], VectorFeatures("stats")(*_batch(waves[:3])).double().numpy(), rtol=1e-5, atol=1e-6
+        x[:3], VectorFeatures("stats")(*pad_waves(waves[:3])).double().numpy(), rtol=1e-5, atol=1e-6
     )
     fitted = SpeakerNormalizedClassifier.fit(x, np.array(y), spk, NAMES, "stats", vad_trim=vad_trim)
     return export_speaker_normalized(fitted, "tiny_spknorm", tmp_path / "zoo", {"protocol": "synthetic"})
-
-
-def _batch(waves):
-    import torch
-
-    lengths = torch.tensor([len(w) for w in waves])
-    batch = torch.zeros(len(waves), int(lengths.max()))
-    for i, w in enumerate(waves):
-        batch[i, : len(w)] = torch.from_numpy(w)
-    return batch, lengths
 
 
 def test_the_checkpoint_round_trips_and_is_checked_against_its_sha256(tmp_path):

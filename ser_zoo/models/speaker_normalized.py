@@ -135,6 +135,7 @@ class SpeakerNormalizedClassifier:
         """``(N, D)`` clip vectors of mono waveforms at ``sample_rate``, cut to their speech first when the
         classifier was trained so (unless ``trimmed``: already cut); whole clips, padding masked, as the bench
         computes them."""
+        from ..audio import pad_waves
         from ..data.vad import trim_to_speech
         from .classical import VectorFeatures
 
@@ -147,11 +148,7 @@ class SpeakerNormalizedClassifier:
         out = np.empty((len(waves), len(self.prior_variance)), np.float64)
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
-            lengths = torch.tensor([len(waves[i]) for i in rows])
-            batch = torch.zeros(len(rows), int(lengths.max()))
-            for j, i in enumerate(rows):
-                batch[j, : len(waves[i])] = torch.from_numpy(waves[i])
-            out[rows] = self._vectors(batch, lengths).double().numpy()
+            out[rows] = self._vectors(*pad_waves([waves[i] for i in rows])).double().numpy()
         return out
 
     def predict_speaker(
