@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .audio import load_audio, pad_waves
+from .audio import centre_crop, load_audio, pad_waves
 from .calibration import KEY as CALIBRATION
 from .data.vad import trim_to_speech
 from .errors import AudioError, ConfigError
@@ -65,7 +65,7 @@ def clip_batches(model, waves: Sequence[np.ndarray], batch_size: int = 16) -> It
     if getattr(model, "vad_trim", False):
         waves = trim_to_speech(waves, h.sample_rate)
     for start in range(0, len(waves), batch_size):
-        chunk = [w[max(0, (len(w) - width) // 2) :][:width] for w in waves[start : start + batch_size]]
+        chunk = [centre_crop(w, width) for w in waves[start : start + batch_size]]
         audio, lengths = pad_waves(chunk, width)
         yield {"audio": audio.to(model.device), "lengths": lengths.to(model.device)}
 

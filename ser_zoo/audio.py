@@ -232,6 +232,13 @@ def _short(e: Exception) -> str:
     return str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
 
 
+def centre_crop(wave: np.ndarray, width: int) -> np.ndarray:
+    """The centre ``width`` samples of ``wave`` (all of it when shorter): the evaluation crop of the bench,
+    so that inference and adaptation see a long clip as the bench tested it."""
+    start = max(0, (len(wave) - width) // 2)
+    return wave[start : start + width]
+
+
 def pad_waves(waves: Sequence[np.ndarray], width: Optional[int] = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(``(B, width)`` float32 batch, ``(B,)`` lengths): mono waveforms zero-padded to ``width`` (default: the
     longest), as a model's ``forward(wave, lengths)`` takes them; none may be longer than ``width``."""

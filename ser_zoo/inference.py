@@ -15,7 +15,7 @@ from typing import Any, Optional, Union
 import numpy as np
 import torch
 
-from .audio import load_audio, pad_waves, prepare_waveform
+from .audio import centre_crop, load_audio, pad_waves, prepare_waveform
 from .data.vad import trim_to_speech
 from .models import takes_input_shape
 
@@ -32,7 +32,7 @@ def predict_waveforms(model, waves: list[np.ndarray]) -> list[dict[str, Any]]:
     width = max(len(w) for w in waves)
     if takes_input_shape(h.model):
         width = int(h.sample_rate * h.example_seconds)
-        waves = [w[max(0, (len(w) - width) // 2) :][:width] for w in waves]
+        waves = [centre_crop(w, width) for w in waves]
     batch, lengths = pad_waves(waves, width)
     was_training = model.training
     model.eval()

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ser_zoo.audio import load_audio
+from ser_zoo.audio import centre_crop, load_audio
 from ser_zoo.errors import AudioError
 
 
@@ -119,3 +119,10 @@ def test_real_corpus_clip(data_root):
     assert y.dtype == np.float32 and 1.5 * 16000 < len(y) < 4 * 16000
     with pytest.raises(AudioError, match="silent"):
         load_audio(data_root / "crema_d" / "AudioWAV" / "1076_MTI_SAD_XX.opus")
+
+
+@pytest.mark.parametrize("length, width, first", [(10, 4, 3), (11, 4, 3), (4, 4, 0), (3, 8, 0)])
+def test_centre_crop_takes_the_middle_and_keeps_short_clips_whole(length, width, first):
+    wave = np.arange(length)
+    np.testing.assert_array_equal(centre_crop(wave, width), wave[first : first + width])
+    assert len(centre_crop(wave, width)) == min(length, width)
