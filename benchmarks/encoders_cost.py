@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from _env import write_result
 
-from ser_zoo.audio import load_audio
+from ser_zoo.audio import centre_crop, load_audio, pad_waves
 from ser_zoo.data.corpora import read_corpus
 from ser_zoo.data.datamodule import default_data_root
 from ser_zoo.features.hidden_cache import crop_stacks
@@ -43,12 +43,7 @@ def clips(root: str, n: int) -> torch.Tensor:
     table = read_corpus("ravdess", root)
     chosen = [table[i] for i in np.linspace(0, len(table) - 1, n).astype(int)]
     width = int(SR * SECONDS)
-    out = torch.zeros(n, width)
-    for i, c in enumerate(chosen):
-        w = load_audio(c.path, SR)
-        w = w[max(0, (len(w) - width) // 2) :][:width]
-        out[i, : len(w)] = torch.from_numpy(w)
-    return out
+    return pad_waves([centre_crop(load_audio(c.path, SR), width) for c in chosen], width)[0]
 
 
 def clips_per_s(step, batches: list[torch.Tensor], sync) -> float:

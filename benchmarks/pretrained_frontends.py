@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from _env import write_result
 
-from ser_zoo.audio import load_audio
+from ser_zoo.audio import centre_crop, load_audio, pad_waves
 from ser_zoo.data.corpora import read_corpus
 from ser_zoo.data.datamodule import default_data_root
 from ser_zoo.data.vad import load_vad, trim_bounds
@@ -40,13 +40,7 @@ def clips(root: str, n: int) -> torch.Tensor:
     table = read_corpus("ravdess", root)
     chosen = [table[i] for i in np.linspace(0, len(table) - 1, n).astype(int)]
     width = int(SR * SECONDS)
-    out = torch.zeros(n, width)
-    for i, c in enumerate(chosen):
-        w = load_audio(c.path, SR)
-        start = max(0, (len(w) - width) // 2)
-        w = w[start : start + width]
-        out[i, : len(w)] = torch.from_numpy(w)
-    return out
+    return pad_waves([centre_crop(load_audio(c.path, SR), width) for c in chosen], width)[0]
 
 
 def timed(fn, waves: torch.Tensor, batch: int, device: torch.device) -> float:
