@@ -229,6 +229,17 @@ def extract_features(dm, stage: str, features: str = DEFAULT_FEATURES, batch_siz
     return np.concatenate(columns, 1), np.asarray(ds.labels), ds.clips
 
 
+def _fold_datamodule(protocol: str, fold: int, root: Optional[str], **data: Any):
+    """One fold's ``SERDataModule``, set up for fitting, read in the main process (the feature baselines
+    extract their vectors in one pass)."""
+    from ..data.datamodule import SERDataModule
+
+    dm = SERDataModule(root=root, protocol=protocol, fold=fold, num_workers=0, **data)
+    dm.prepare_data()
+    dm.setup("fit")
+    return dm
+
+
 def stage_vectors(
     protocol: str,
     fold: int,
@@ -240,13 +251,7 @@ def stage_vectors(
 ) -> tuple[list[str], dict[str, tuple[np.ndarray, np.ndarray, list[str]]], list]:
     """(class names, {stage: (x, y, speakers)}, the test clips) of one fold: what a study of the feature
     baselines needs beside ``run_baseline`` (validation speakers too; speaker names for normalisation)."""
-    from ..data.datamodule import SERDataModule
-
-    dm = SERDataModule(
-        root=root, protocol=protocol, fold=fold, classes=classes, num_workers=0, vad_trim=vad_trim
-    )
-    dm.prepare_data()
-    dm.setup("fit")
+    dm = _fold_datamodule(protocol, fold, root, classes=classes, vad_trim=vad_trim)
     out = {}
     for stage in stages:
         x, y, clips = extract_features(dm, stage, features)
@@ -317,20 +322,8 @@ def _fold_features(
 ):
     """The fold's training and test features (cached: an ensemble reads them once per baseline); ``data_json``
     holds more ``SERDataModule`` arguments as JSON, so the cache key stays hashable."""
-    from ..data.datamodule import SERDataModule
-
     data = {"classes": classes, **json.loads(data_json)}
-    dm = SERDataModule(
-        root=root,
-        protocol=protocol,
-        fold=fold,
-        limit_clips=limit_clips,
-        num_workers=0,
-        vad_trim=vad_trim,
-        **data,
-    )
-    dm.prepare_data()
-    dm.setup("fit")
+    dm = _fold_datamodule(protocol, fold, root, limit_clips=limit_clips, vad_trim=vad_trim, **data)
     return dm.class_names, extract_features(dm, "train", features), extract_features(dm, "test", features)
 
 
