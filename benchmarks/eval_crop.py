@@ -1,7 +1,9 @@
-"""Should evaluation read whole clips? Each fold's validation UA with ``eval_crop`` center against full.
+"""Should evaluation read more than the centre crop? Each fold's validation UA three ways.
 
 Training reads random ``clip_seconds`` crops; evaluation reads the centre crop (``eval_crop: center``, the
-default) or the whole clip (``full``, one clip a batch so no padding dilutes the pooling). Each fold's
+default) or the whole clip (``full``, one clip a batch so no padding dilutes the pooling). ``three`` averages
+the probabilities of three training-length windows (start, centre, end) of a longer clip: test-time
+augmentation that keeps the length the network was trained on. Each fold's
 best-on-validation checkpoint from ``ser-zoo bench`` is scored both ways on its validation speakers only, so
 the choice is made where a recipe's other choices are. The centre figure is the one that picked the
 checkpoint, so it carries that selection's small optimism.
@@ -15,14 +17,36 @@ import argparse
 import statistics
 from pathlib import Path
 
+import numpy as np
+import torch
 from _env import write_result
 
 from ser_zoo.bench.fold_resume import best_checkpoint
 from ser_zoo.calibrate import saved_datamodule
 from ser_zoo.lit.safe_ckpt import load_checkpoint_file, load_module
-from ser_zoo.models.ensemble import evaluate
+from ser_zoo.models.classical import classification_metrics
+from ser_zoo.models.ensemble import calibrated_probs, evaluate
 
-CROPS = {"center": 64, "full": 1}  # crop -> batch size
+CROPS = {"center": 64, "full": 1}  # crop -> batch size (``three`` reads the ``full`` data module)
+WAYS = (*CROPS, "three")
+
+
+@torch.no_grad()
+def three_window_metrics(model, dm) -> dict:
+    """WA / UA / F1, each validation clip's probabilities averaged over its start, centre and end window."""
+    width, probs, labels = dm.num_samples, [], []
+    for batch in dm.val_dataloader():  # one whole clip a batch
+        wave = batch["audio"][0, : int(batch["lengths"][0])]
+        extra = max(len(wave) - width, 0)
+        starts = sorted({0, extra // 2, extra})
+        windows = torch.stack(
+            [torch.nn.functional.pad(wave[s : s + width], (0, width - min(len(wave), width))) for s in starts]
+        )
+        lengths = torch.full((len(starts),), min(len(wave), width))
+        probs.append(calibrated_probs(model, windows, lengths).mean(0))
+        labels.append(int(batch["label"][0]))
+    pred = torch.stack(probs).argmax(1).numpy()
+    return classification_metrics(pred, np.array(labels), list(model.class_names))
 
 
 def main(argv=None) -> None:
@@ -45,31 +69,32 @@ def main(argv=None) -> None:
             dm = saved_datamodule(saved, str(ckpt), None, batch_size)
             dm.setup("validate")
             row[crop] = {k: evaluate(model, dm, "val")[k] for k in ("wa", "ua", "f1")}
+        row["three"] = {k: three_window_metrics(model, dm)[k] for k in ("wa", "ua", "f1")}
         rows.append(row)
-        print(f"fold {fold}: validation UA {row['center']['ua']:.4f} center, {row['full']['ua']:.4f} full")
+        print(f"fold {fold}: validation UA " + ", ".join(f"{row[w]['ua']:.4f} {w}" for w in WAYS))
     lines = [
         f"# Evaluation crop: {args.recipe}'s fold checkpoints on their validation speakers",
         "",
-        "Centre crop of the training length (`eval_crop: center`, the default) against the whole clip "
-        "(`eval_crop: full`, batch size 1). Validation speakers only: this is a recipe choice. In %.",
+        "Centre crop of the training length (`eval_crop: center`, the default), the whole clip "
+        "(`eval_crop: full`, batch size 1), and the mean probabilities of three training-length windows "
+        "(start, centre, end; `three`). Validation speakers only: this is a recipe choice. In %.",
         "",
-        "| fold | UA center | UA full | WA center | WA full | macro-F1 center | macro-F1 full |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| fold | " + " | ".join(f"{m} {w}" for m in ("UA", "WA", "macro-F1") for w in WAYS) + " |",
+        "|---:|" + "---:|" * 3 * len(WAYS),
     ]
     for r in rows:
-        c, f = r["center"], r["full"]
-        lines.append(
-            f"| {r['fold']} | {100 * c['ua']:.2f} | {100 * f['ua']:.2f} | {100 * c['wa']:.2f} | "
-            f"{100 * f['wa']:.2f} | {100 * c['f1']:.2f} | {100 * f['f1']:.2f} |"
-        )
+        cells = [f"{100 * r[w][k]:.2f}" for k in ("ua", "wa", "f1") for w in WAYS]
+        lines.append(f"| {r['fold']} | " + " | ".join(cells) + " |")
     if len(rows) > 1:
-        mean = {crop: [100 * r[crop]["ua"] for r in rows] for crop in CROPS}
-        better = sum(r["full"]["ua"] > r["center"]["ua"] for r in rows)
+        mean = {way: [100 * r[way]["ua"] for r in rows] for way in WAYS}
+        better = {w: sum(r[w]["ua"] > r["center"]["ua"] for r in rows) for w in WAYS[1:]}
         lines += [
             "",
             "UA mean ± std: "
             + ", ".join(f"{statistics.mean(v):.2f} ± {statistics.stdev(v):.2f} {c}" for c, v in mean.items())
-            + f"; full is better on {better} of {len(rows)} folds.",
+            + "; better than center on "
+            + ", ".join(f"{n} of {len(rows)} folds ({w})" for w, n in better.items())
+            + ".",
         ]
     write_result(f"eval_crop_{args.recipe}", {"recipe": args.recipe, "folds": rows}, "\n".join(lines))
 
