@@ -15,29 +15,50 @@ from typing import Any, Optional, Union
 import numpy as np
 import torch
 
-from .audio import centre_crop, load_audio, pad_waves, prepare_waveform
+from .audio import load_audio, pad_waves, prepare_waveform
 from .data.vad import trim_to_speech
-from .models import takes_input_shape
+
+
+def pools_over_padding(model) -> bool:
+    """Whether the model's net averages over every frame it is given, zero-padding included (the CNNs), rather
+    than masking padding with the batch's ``lengths`` (CRNN, speech encoders, feature models)."""
+    net = getattr(model, "net", None)
+    return net is not None and "lengths" not in getattr(net, "extra_inputs", ())
+
+
+def training_windows(wave: np.ndarray, width: int) -> list[np.ndarray]:
+    """``wave`` itself when it fits in ``width`` samples, else ``ceil(n / width) + 1`` windows of ``width``
+    spread evenly from its start to its end (start, centre and end for a clip up to twice the width)."""
+    n = len(wave)
+    if n <= width:
+        return [wave]
+    starts = np.linspace(0, n - width, -(-n // width) + 1).round().astype(int)
+    return [wave[s : s + width] for s in starts]
 
 
 @torch.no_grad()
 def predict_waveforms(model, waves: list[np.ndarray]) -> list[dict[str, Any]]:
     """``{"label", "prob", "probs": {class: p}}`` for each mono waveform already at the model's sample rate.
 
-    Models with a fixed-size input see the centre ``example_seconds`` of each (zero-padded if shorter); the
-    others see whole clips, zero-padded to the batch's longest with their lengths passed along. The
-    probabilities are ``softmax(logits / model.temperature)`` (1 when the model has none).
+    A model whose net pools over zero-padding reads each clip at the length it was trained and evaluated on
+    (``example_seconds``): a shorter clip zero-padded to it, as the bench's evaluation crop pads it, a longer
+    one as training-length windows from its start to its end (``training_windows``) whose probabilities are
+    averaged. So an answer never depends on the other clips of the batch, and no audio is left unheard. Models
+    that mask padding see whole clips, zero-padded to the batch's longest with their lengths passed along.
+    The probabilities are ``softmax(logits / model.temperature)`` (1 when the model has none).
     """
     h = model.hparams
-    width = max(len(w) for w in waves)
-    if takes_input_shape(h.model):
-        width = int(h.sample_rate * h.example_seconds)
-        waves = [centre_crop(w, width) for w in waves]
-    batch, lengths = pad_waves(waves, width)
+    if pools_over_padding(model):
+        width = int(round(h.sample_rate * h.example_seconds))
+        pieces = [training_windows(w, width) for w in waves]
+    else:
+        width, pieces = max(len(w) for w in waves), [[w] for w in waves]
+    batch, lengths = pad_waves([p for clip in pieces for p in clip], width)
     was_training = model.training
     model.eval()
     logits = model(batch.to(model.device), lengths.to(model.device))
     probs = (logits.float() / getattr(model, "temperature", 1.0)).softmax(-1).cpu()
+    probs = torch.stack([p.mean(0) for p in probs.split([len(clip) for clip in pieces])])
     model.train(was_training)
     names = model.class_names
     return [
