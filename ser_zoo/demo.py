@@ -14,6 +14,7 @@ from typing import Optional, Sequence
 from .data.corpora import READERS
 from .data.datamodule import default_data_root
 from .data.download import download_corpus
+from .lit.best_checkpoint import score_best_checkpoint
 from .lit.callbacks import ConfusionMatrixWriter
 from .lit.cli import build_cli
 from .zoo_paths import DEFAULT_RECIPE, DEMO_EPOCHS
@@ -44,8 +45,8 @@ def run_demo(
         dm.root = default_data_root()
     _ensure_data(dm.root, dm.corpora)
     trainer.fit(model, datamodule=dm)
+    metrics = score_best_checkpoint(trainer, model, dm)
     best = trainer.checkpoint_callback.best_model_path or None
-    [metrics] = trainer.test(model, datamodule=dm, ckpt_path=best or None, verbose=False)
     [writer] = [c for c in trainer.callbacks if isinstance(c, ConfusionMatrixWriter)]
     protocol = dm.protocol
     tag = "speaker-independent" if protocol.speaker_independent else "random-split, NOT speaker-independent"

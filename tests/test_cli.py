@@ -344,3 +344,30 @@ def test_ema_weights_from_the_recipe_and_a_longer_resume_refused(data_root, tmp_
     assert main(["fit", *common, *ema, "--trainer.max_epochs", "4", "--ckpt_path", str(last)]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "one-cycle schedule ends at step 4" in err and "trainer.max_epochs asks for 8" in err
+
+
+def test_testing_right_after_an_ema_fit_scores_the_averaged_weights(data_root, tmp_path):
+    """Lightning's averaging callback, still attached after ``fit``, would load ``current_model_state`` (the
+    raw weights) on ``test``; the bench and the demo test the averaged weights that validation chose."""
+    from ser_zoo.lit.best_checkpoint import score_best_checkpoint
+    from ser_zoo.lit.cli import build_cli
+    from ser_zoo.lit.safe_ckpt import load_checkpoint_file
+
+    args = ["--config", RECIPE, "--data.root", str(data_root), "--data.limit_clips", "16"]
+    args += ["--data.batch_size", "8", "--data.num_workers", "0", "--trainer.enable_progress_bar", "false"]
+    args += ["--trainer.logger.init_args.save_dir", str(tmp_path), "--model.model", "mel_cnn"]
+    args += ["--model.model_kwargs", "{}", "--model.frontend", "{name: logmel, n_mels: 40}"]
+    args += [
+        "--trainer.callbacks+=lightning.pytorch.callbacks.EMAWeightAveraging",
+        "--trainer.callbacks.decay",
+    ]
+    args += ["0.5", "--trainer.max_epochs", "2"]
+    cli = build_cli(args, run=False)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    ckpt = load_checkpoint_file(cli.trainer.checkpoint_callback.best_model_path)
+    metrics = score_best_checkpoint(cli.trainer, cli.model, cli.datamodule)
+    assert {"test/ua", "test/wa", "test/f1"} <= set(metrics)
+    tested = cli.model.state_dict()
+    weights = [k for k in ckpt["state_dict"] if k.endswith("weight")]
+    assert all(torch.equal(tested[k], ckpt["state_dict"][k]) for k in weights)
+    assert any(not torch.equal(tested[k], ckpt["current_model_state"][k]) for k in weights)

@@ -74,6 +74,7 @@ def _lightning_fold(
     overrides: Sequence[str],
 ) -> dict:
     """Fit and test one fold through LightningCLI, as ``ser-zoo fit`` and ``test`` would."""
+    from ..lit.best_checkpoint import score_best_checkpoint
     from ..lit.cli import build_cli
 
     args = ["--config", spec] if is_recipe(spec) else ["--model.model", spec]
@@ -107,10 +108,9 @@ def _lightning_fold(
         set_metrics_aside(trainer.log_dir)
     trainer.fit(model, datamodule=dm, ckpt_path=str(point.checkpoint) if point else None)
     seconds = time.time() - start + (point.seconds_before if point else 0.0)
-    best = trainer.checkpoint_callback.best_model_path or None
     chooser = trainer.checkpoint_callback  # its validation UA at the tested epoch: to choose recipes by
     score = chooser.best_model_score if chooser.monitor == "val/ua" else None
-    [metrics] = trainer.test(model, datamodule=dm, ckpt_path=best, verbose=False)
+    metrics = score_best_checkpoint(trainer, model, dm)
     join_metrics(trainer.log_dir)  # after the logger's last write: it knows only the keys it logged itself
     import torch
 
