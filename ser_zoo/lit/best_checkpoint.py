@@ -13,7 +13,7 @@ from lightning.pytorch.callbacks import WeightAveraging
 
 
 def score_best_checkpoint(trainer, model, datamodule) -> dict:
-    """``trainer.test`` of the fit's best checkpoint (the model as it stands if none was kept): its metrics."""
+    """``trainer.test`` of the fit's best checkpoint (else of the model as it stands): its metrics."""
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else None
     trainer.callbacks = [c for c in trainer.callbacks if not isinstance(c, WeightAveraging)]
     [metrics] = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
