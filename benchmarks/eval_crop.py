@@ -2,10 +2,10 @@
 
 Training reads random ``clip_seconds`` crops; evaluation reads the centre crop (``eval_crop: center``, the
 default) or the whole clip (``full``, one clip a batch so no padding dilutes the pooling). ``three`` averages
-the probabilities of three training-length windows (start, centre, end) of a longer clip: test-time
-augmentation that keeps the length the network was trained on. Each fold's
-best-on-validation checkpoint from ``ser-zoo bench`` is scored both ways on its validation speakers only, so
-the choice is made where a recipe's other choices are. The centre figure is the one that picked the
+the probabilities of training-length windows spread from a longer clip's start to its end, as ``ser-zoo
+infer`` reads it (``ser_zoo.inference.training_windows``: start, centre and end up to twice the length). Each
+fold's best-on-validation checkpoint from ``ser-zoo bench`` is scored every way on its validation speakers
+only, so the choice is made where a recipe's other choices are. The centre figure is the one that picked the
 checkpoint, so it carries that selection's small optimism.
 
     python benchmarks/eval_crop.py [--runs runs/bench/crema_d-kfold] [--recipe resnet18_half_crema_d_aug]
@@ -21,8 +21,10 @@ import numpy as np
 import torch
 from _env import write_result
 
+from ser_zoo.audio import pad_waves
 from ser_zoo.bench.fold_resume import best_checkpoint
 from ser_zoo.calibrate import saved_datamodule
+from ser_zoo.inference import training_windows
 from ser_zoo.lit.safe_ckpt import load_checkpoint_file, load_module
 from ser_zoo.models.classical import classification_metrics
 from ser_zoo.models.ensemble import calibrated_probs, evaluate
@@ -33,16 +35,11 @@ WAYS = (*CROPS, "three")
 
 @torch.no_grad()
 def three_window_metrics(model, dm) -> dict:
-    """WA / UA / F1, each validation clip's probabilities averaged over its start, centre and end window."""
+    """WA / UA / F1, each validation clip's probabilities averaged over its training-length windows."""
     width, probs, labels = dm.num_samples, [], []
     for batch in dm.val_dataloader():  # one whole clip a batch
-        wave = batch["audio"][0, : int(batch["lengths"][0])]
-        extra = max(len(wave) - width, 0)
-        starts = sorted({0, extra // 2, extra})
-        windows = torch.stack(
-            [torch.nn.functional.pad(wave[s : s + width], (0, width - min(len(wave), width))) for s in starts]
-        )
-        lengths = torch.full((len(starts),), min(len(wave), width))
+        wave = batch["audio"][0, : int(batch["lengths"][0])].numpy()
+        windows, lengths = pad_waves(training_windows(wave, width), width)
         probs.append(calibrated_probs(model, windows, lengths).mean(0))
         labels.append(int(batch["label"][0]))
     pred = torch.stack(probs).argmax(1).numpy()

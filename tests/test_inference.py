@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from ser_zoo.audio import pad_waves
 from ser_zoo.inference import pools_over_padding, predict_waveforms, training_windows
 from ser_zoo.lit import SERModule
 
@@ -34,11 +35,8 @@ def probs(rows) -> torch.Tensor:
 
 def direct(model, windows: list[np.ndarray], width: int) -> torch.Tensor:
     """The model's softmax on windows zero-padded to ``width``, lengths passed, as the bench's batches are."""
-    batch = torch.zeros(len(windows), width)
-    for i, w in enumerate(windows):
-        batch[i, : len(w)] = torch.from_numpy(w)
     with torch.no_grad():
-        return model(batch, torch.tensor([len(w) for w in windows])).softmax(-1)
+        return model(*pad_waves(windows, width)).softmax(-1)
 
 
 @pytest.mark.parametrize(
