@@ -22,6 +22,7 @@ from .calibration import KEY as CALIBRATION
 from .data.vad import trim_to_speech
 from .errors import AudioError, ConfigError
 from .infer import load_model, scan_inputs
+from .inference import training_width
 
 
 def batchnorm_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
@@ -60,10 +61,9 @@ def clip_batches(model, waves: Sequence[np.ndarray], batch_size: int = 16) -> It
     """Mono waveforms at the model's rate as training batches: cut to their speech when the model was trained
     so (``model.vad_trim``), then the centre ``example_seconds`` of each (the bench's evaluation crop),
     zero-padded, with their lengths."""
-    h = model.hparams
-    width = int(round(h.sample_rate * h.example_seconds))
+    width = training_width(model)
     if getattr(model, "vad_trim", False):
-        waves = trim_to_speech(waves, h.sample_rate)
+        waves = trim_to_speech(waves, model.hparams.sample_rate)
     for start in range(0, len(waves), batch_size):
         chunk = [centre_crop(w, width) for w in waves[start : start + batch_size]]
         audio, lengths = pad_waves(chunk, width)

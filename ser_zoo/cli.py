@@ -331,7 +331,13 @@ def _infer(args: argparse.Namespace, extra: list[str]) -> int:
 
 def _listen_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL, help=DEFAULT_MODEL_HELP)
-    parser.add_argument("--window", type=float, default=3.0, help="seconds classified each time")
+    parser.add_argument(
+        "--window",
+        type=float,
+        default=None,
+        help="seconds classified each time (default: the clip length the model was trained on; 3 s for a "
+        "speaker-normalised model)",
+    )
     parser.add_argument("--hop", type=float, default=1.0, help="seconds between results")
     parser.add_argument(
         "--device", default=None, help="input device index or name (python -m sounddevice lists them)"

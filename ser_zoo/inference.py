@@ -26,6 +26,12 @@ def pools_over_padding(model) -> bool:
     return net is not None and "lengths" not in getattr(net, "extra_inputs", ())
 
 
+def training_width(model) -> int:
+    """Samples in the clip the model was trained and evaluated on: ``example_seconds`` at its sample rate."""
+    h = model.hparams
+    return int(round(h.sample_rate * h.example_seconds))
+
+
 def training_windows(wave: np.ndarray, width: int) -> list[np.ndarray]:
     """``wave`` itself when it fits in ``width`` samples, else ``ceil(n / width) + 1`` windows of ``width``
     spread evenly from its start to its end (start, centre and end for a clip up to twice the width)."""
@@ -47,9 +53,8 @@ def predict_waveforms(model, waves: list[np.ndarray]) -> list[dict[str, Any]]:
     that mask padding see whole clips, zero-padded to the batch's longest with their lengths passed along.
     The probabilities are ``softmax(logits / model.temperature)`` (1 when the model has none).
     """
-    h = model.hparams
     if pools_over_padding(model):
-        width = int(round(h.sample_rate * h.example_seconds))
+        width = training_width(model)
         pieces = [training_windows(w, width) for w in waves]
     else:
         width, pieces = max(len(w) for w in waves), [[w] for w in waves]

@@ -39,6 +39,14 @@ from .speech_gate import (
 )
 
 MIC_HINT = "pip install 'ser-zoo[mic]'"
+FALLBACK_WINDOW_S = 3.0
+
+
+def default_window(model) -> float:
+    """The clip length the model was trained and tested at: one forward pass a window, and the length its
+    card's numbers hold for. ``FALLBACK_WINDOW_S`` for a model without one (speaker-normalised features)."""
+    seconds = getattr(getattr(model, "hparams", None), "example_seconds", None)
+    return float(seconds) if seconds else FALLBACK_WINDOW_S
 
 
 class RingBuffer:
@@ -103,19 +111,21 @@ def open_input_stream(device: Optional[Any] = None):
 def listen(
     model,
     stream,
-    window_s: float = 3.0,
+    window_s: Optional[float] = None,
     hop_s: float = 1.0,
     seconds: Optional[float] = None,
     out: Callable[[str], None] = print,
     speech_gate: bool = False,
 ) -> list[dict]:
-    """Classify the last ``window_s`` of ``stream`` every ``hop_s`` until ``seconds`` (or the stream) end.
+    """Classify the last ``window_s`` (default: ``default_window(model)``) of ``stream`` every ``hop_s``
+    until ``seconds`` (or the stream) end.
 
     One line per hop goes to ``out`` (``  12.0s  angry      0.71``, the time the window ends); the first
     comes once a full window is heard. Returns the rows (``time``, ``label``, ``prob``, ``probs``). With
     ``speech_gate`` rows carry ``speech`` and ``vad`` too, and a window without speech is the line
     ``  12.0s  no speech  (VAD: 0.00 s speech < 0.25 s, max p 0.02 < 0.5, mean p 0.01)``.
     """
+    window_s = default_window(model) if window_s is None else window_s
     rate, channels = int(round(float(stream.samplerate))), int(stream.channels)
     win, hop = int(round(window_s * rate)), int(round(hop_s * rate))
     if hop <= 0 or win <= 0 or hop > win:
@@ -175,7 +185,7 @@ def _line(row: dict, check: Optional[SpeechEvidence]) -> str:
 
 def run_listen(
     model_spec: str,
-    window: float = 3.0,
+    window: Optional[float] = None,
     hop: float = 1.0,
     device: Optional[Any] = None,
     seconds: Optional[float] = None,

@@ -12,7 +12,7 @@ from ser_zoo import listen as listen_mod
 from ser_zoo.cli import main
 from ser_zoo.errors import SerZooError
 from ser_zoo.infer import load_model
-from ser_zoo.listen import RingBuffer, listen, open_input_stream
+from ser_zoo.listen import RingBuffer, default_window, listen, open_input_stream
 
 RATE = 48000
 
@@ -95,6 +95,17 @@ def test_seconds_limit_overflow_note_and_16k_mono_needs_no_note(ckpt, tmp_path):
     assert sum("overflowed" in line for line in lines) == 1
     with pytest.raises(SerZooError, match="0 < hop <= window"):
         listen(model, FilePlayback(path), window_s=1.0, hop_s=2.0)
+
+
+def test_default_window_is_the_models_training_clip(ckpt, stereo48k):
+    """One forward pass a window: a model trained on 1 s clips hears the last 1 s unless told otherwise."""
+    model = load_model(ckpt)
+    assert model.hparams.example_seconds == 1.0
+    lines = []
+    rows = listen(model, FilePlayback(stereo48k), hop_s=1.0, seconds=4.0, out=lines.append)
+    assert [r["time"] for r in rows] == [1.0, 2.0, 3.0, 4.0]
+    assert lines[1].startswith("listening: a 1 s window every 1 s")
+    assert default_window(types.SimpleNamespace()) == 3.0  # no training length (speaker-normalised features)
 
 
 def test_ring_buffer_keeps_the_latest_frames_in_order():
