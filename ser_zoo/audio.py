@@ -86,7 +86,8 @@ def read_audio(path: str | Path, max_seconds: float | None = None) -> tuple[np.n
     if max_seconds is not None and seconds > max_seconds:
         raise AudioError(
             f"{path}: {seconds:.0f} s long, over the {max_seconds:g} s limit for one clip; "
-            "cut it into clips or classify it with windowed inference (ser-zoo infer)"
+            f"cut it into clips, or classify it as a timeline (ser-zoo infer {path} --window 3) or by its "
+            "speech segments (ser-zoo infer --vad)"
         )
     try:
         if info.decoder == "pyav":
