@@ -9,6 +9,7 @@ import torch
 import yaml
 
 from ser_zoo.cli import main
+from ser_zoo.lit.parser import one_line
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = str(REPO / "configs" / "resnet18_ravdess.yaml")
@@ -133,7 +134,39 @@ def test_wrong_config_key_names_the_key(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["fit", "--config", str(bad)])
     assert e.value.code == 2
-    assert "batch_sise" in capsys.readouterr().err
+    [line] = capsys.readouterr().err.strip().splitlines()  # one line, not the 100-line usage
+    assert line.startswith("ser-zoo fit: error: ") and "data.batch_sise" in line
+    assert "did you mean 'data.batch_size'?" in line and line.endswith("ser-zoo fit --help lists every key")
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--model.lrr", "0.1"], ["--model.lrr 0.1", "did you mean 'model.lr'"]),
+        (["--trainer.max_epochs", "ten"], ['"trainer.max_epochs"', "Expected a <class 'int'>", "ten"]),
+        (["--model.optimizer", "sgd"], ['"model.optimizer"', "'adamw', 'adam'", "sgd"]),
+    ],
+)
+def test_wrong_option_or_value_is_one_line(args, says, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["fit", "--config", RECIPE, *args])
+    assert e.value.code == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert all(s in line for s in says), line
+    assert "Subtypes" not in line and "Errors:" not in line  # jsonargparse's search report left out
+
+
+def test_one_line_joins_a_union_report():
+    report = (
+        'Parser key "trainer.logger":\n  Does not validate against any of the Union subtypes\n  Errors:\n'
+        "    - Problem with given class_path 'foo.Bar':\n        No module named 'foo'\n"
+        "    - Problem with given class_path 'foo.Bar':\n        No module named 'foo'\n"
+        "  Given value type: <class 'str'>\n  Given value: foo.Bar"
+    )
+    assert one_line(report) == (
+        "Parser key \"trainer.logger\": Problem with given class_path 'foo.Bar': No module named 'foo'; "
+        "Given value: foo.Bar"
+    )
 
 
 def test_unknown_protocol_is_one_line(capsys):

@@ -19,6 +19,7 @@ from ..recipes import resolve_config_args
 from .callbacks import ConfusionMatrixWriter
 from .last_checkpoint import LastCheckpoint
 from .module import SERModule
+from .parser import OneLineErrorParser
 from .safe_ckpt import check_checkpoint, unpickle_refused
 from .writer import PredictionWriter
 
@@ -115,6 +116,8 @@ def build_cli(args: Optional[Sequence[str]] = None, run: bool = True) -> SERCLI:
         SERDataModule,
         args=args,
         run=run,
+        parser_class=OneLineErrorParser,
+        parser_kwargs={"prog": "ser-zoo"},  # as the entry point, also when called in-process (tests, bench)
         seed_everything_default=0,
         trainer_defaults={
             "logger": {
