@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence, Union
+from typing import Any, Iterable, Iterator, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -23,6 +23,7 @@ from .data.vad import trim_to_speech
 from .errors import AudioError, ConfigError
 from .infer import load_model, scan_inputs
 from .inference import training_width
+from .speech_gate import check_waves, model_input
 
 
 def batchnorm_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
@@ -57,12 +58,14 @@ def adapt_batchnorm(model: nn.Module, batches: Iterable[dict[str, Any]]) -> int:
     return seen
 
 
-def clip_batches(model, waves: Sequence[np.ndarray], batch_size: int = 16) -> Iterator[dict[str, Any]]:
-    """Mono waveforms at the model's rate as training batches: cut to their speech when the model was trained
-    so (``model.vad_trim``), then the centre ``example_seconds`` of each (the bench's evaluation crop),
-    zero-padded, with their lengths."""
+def clip_batches(
+    model, waves: Sequence[np.ndarray], batch_size: int = 16, trim: Optional[bool] = None
+) -> Iterator[dict[str, Any]]:
+    """Mono waveforms at the model's rate as training batches: cut to their speech when ``trim`` (default:
+    when the model was trained so, ``model.vad_trim``), then the centre ``example_seconds`` of each (the
+    bench's evaluation crop), zero-padded, with their lengths."""
     width = training_width(model)
-    if getattr(model, "vad_trim", False):
+    if getattr(model, "vad_trim", False) if trim is None else trim:
         waves = trim_to_speech(waves, model.hparams.sample_rate)
     for start in range(0, len(waves), batch_size):
         chunk = [centre_crop(w, width) for w in waves[start : start + batch_size]]
@@ -84,29 +87,55 @@ def adapted_checkpoint(model, source: str, clips: int) -> dict[str, Any]:
     }
 
 
+class Adapted(NamedTuple):
+    """What ``adapt_files`` did: clips the statistics came from, files it could not read, files without
+    speech it left out (each ``(file, reason)``)."""
+
+    clips: int
+    skipped: list[tuple[str, str]]
+    no_speech: list[tuple[str, str]]
+
+
 def adapt_files(
     model_spec: str,
     inputs: Sequence[str],
     out: Union[str, Path],
     batch_size: int = 16,
     max_seconds: float = 60.0,
-) -> tuple[int, list[tuple[str, str]]]:
+    speech_gate: bool = False,
+) -> Adapted:
     """``ser-zoo adapt``: the model's BatchNorm statistics re-estimated on the audio files, folders or globs
-    ``inputs`` (no labels), written to ``out`` as a checkpoint; (clips used, [(file, reason)] skipped)."""
+    ``inputs`` (no labels), written to ``out`` as a checkpoint.
+
+    With ``speech_gate`` a file in which Silero VAD hears no speech (room tone, a tone, music) is left out, as
+    ``infer`` names no emotion for it: statistics of non-speech would shift every speech clip's features.
+    """
     model = load_model(model_spec, purpose="AdaBN (adapt)")
     if not batchnorm_layers(model):
         raise ConfigError(f"model {model_spec!r} has no BatchNorm layer: there is nothing to adapt")
     scan = scan_inputs(inputs)
-    waves, bad = [], [(str(s.path), s.reason) for s in scan.skipped]
+    paths, waves, bad = [], [], [(str(s.path), s.reason) for s in scan.skipped]
     for path in scan.audio:
         try:
             waves.append(load_audio(path, model.hparams.sample_rate, max_seconds=max_seconds))
+            paths.append(str(path))
         except AudioError as e:
             bad.append((str(path), str(e).removeprefix(f"{path}: ")))
     if not waves:
         raise ConfigError(f"no readable audio in {list(inputs)}: nothing to adapt to")
-    seen = adapt_batchnorm(model, clip_batches(model, waves, batch_size))
+    silent, trim = [], None
+    if speech_gate:
+        checks = check_waves(waves, model.hparams.sample_rate)
+        trim = False  # cut here from the gate's own bounds, not by a second VAD pass
+        silent = [(p, f"no speech ({ev.describe()})") for p, ev in zip(paths, checks) if not ev.is_speech]
+        waves = [model_input(w, ev, model.vad_trim) for w, ev in zip(waves, checks) if ev.is_speech]
+        if not waves:
+            raise ConfigError(
+                f"no speech in any readable file of {list(inputs)}: nothing to adapt to "
+                "(--speech_gate off adapts on them anyway)"
+            )
+    seen = adapt_batchnorm(model, clip_batches(model, waves, batch_size, trim))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(adapted_checkpoint(model, model_spec, seen), out)
-    return seen, bad
+    return Adapted(seen, bad, silent)

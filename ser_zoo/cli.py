@@ -299,14 +299,19 @@ def _infer_arguments(parser: argparse.ArgumentParser) -> None:
     _speech_gate_argument(parser, "file or window")
 
 
-def _speech_gate_argument(parser: argparse.ArgumentParser, what: str) -> None:
-    """``--speech_gate`` of infer and listen: "no speech" where Silero VAD hears none."""
+def _speech_gate_argument(
+    parser: argparse.ArgumentParser,
+    what: str,
+    then: str = "says 'no speech' and the VAD's evidence instead of an emotion",
+    off: str = "raw model output",
+) -> None:
+    """``--speech_gate`` of infer, listen and adapt: what happens where Silero VAD hears no speech."""
     parser.add_argument(
         "--speech_gate",
         default="auto",
         choices=["auto", "on", "off"],
-        help=f"a {what} without speech (Silero VAD) says 'no speech' and the VAD's evidence instead of an "
-        "emotion; auto: on when silero-vad is installed (ser-zoo[pretrained]), off: raw model output",
+        help=f"a {what} without speech (Silero VAD) {then}; auto: on when silero-vad is installed "
+        f"(ser-zoo[pretrained]), off: {off}",
     )
 
 
@@ -383,19 +388,26 @@ def _adapt_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL, help=DEFAULT_MODEL_HELP)
     parser.add_argument("--out", required=True, help="the adapted .ckpt to write (then: --model OUT)")
     parser.add_argument("--batch_size", type=int, default=16)
+    _speech_gate_argument(parser, "file", "is left out of the statistics", "every readable file counts")
 
 
 def _adapt(args: argparse.Namespace, extra: list[str]) -> int:
     from .adapt import adapt_files
+    from .speech_gate import resolve_gate
 
-    clips, bad = adapt_files(args.model, args.inputs, args.out, batch_size=args.batch_size)
-    for path, reason in bad:
+    gate, note = resolve_gate(args.speech_gate)
+    if note:
+        print(note, file=sys.stderr)
+    done = adapt_files(args.model, args.inputs, args.out, batch_size=args.batch_size, speech_gate=gate)
+    for path, reason in done.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
+    for path, reason in done.no_speech:
+        print(f"left out {path}: {reason}", file=sys.stderr)
     print(
-        f"wrote {args.out}: {args.model} with its BatchNorm statistics re-estimated on {clips} clip(s) "
+        f"wrote {args.out}: {args.model} with its BatchNorm statistics re-estimated on {done.clips} clip(s) "
         f"(AdaBN, no labels); use it with --model {args.out}"
     )
-    return 1 if bad else 0
+    return 1 if done.skipped else 0
 
 
 def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:

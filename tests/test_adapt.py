@@ -1,6 +1,8 @@
 """AdaBN (``ser_zoo.adapt``): BatchNorm statistics re-estimated on unlabelled audio, nothing else changed."""
 
+import pytest
 import torch
+from conftest import REAL_CLIP
 from test_zoo import fit_ckpt
 
 from ser_zoo.adapt import adapt_batchnorm, batchnorm_layers
@@ -66,7 +68,8 @@ def test_cli_adapt_writes_a_checkpoint_infer_reads(tmp_path, capsys):
             sf.write(folder / f"clip{i}{j}.wav", wave.astype(np.float32), 16000)
     (folder / "broken.wav").write_bytes(b"RIFF0000WAVE")
     out = tmp_path / "adapted.ckpt"
-    assert main(["adapt", str(folder), "--model", ckpt, "--out", str(out), "--batch_size", "4"]) == 1
+    args = ["adapt", str(folder), "--model", ckpt, "--out", str(out), "--batch_size", "4"]
+    assert main([*args, "--speech_gate", "off"]) == 1  # chirps in noise: no speech, but counted when off
     captured = capsys.readouterr()
     assert "re-estimated on 6 clip(s)" in captured.out and "broken.wav" in captured.err
     adapted, original = load_model(str(out)), load_model(ckpt)
@@ -76,3 +79,32 @@ def test_cli_adapt_writes_a_checkpoint_infer_reads(tmp_path, capsys):
     assert all(torch.equal(adapted.state_dict()[k], original.state_dict()[k]) for k in same)
     assert main(["infer", str(folder / "clip00.wav"), "--model", str(out), "--speech_gate", "off"]) == 0
     assert "clip00.wav" in capsys.readouterr().out
+
+
+def test_adapt_leaves_out_files_without_speech(tmp_path, capsys):
+    """With the speech gate a tone is left out of the statistics (listed, exit code 0), a sentence counts;
+    a folder with no speech at all is one line naming the way round it."""
+    pytest.importorskip("silero_vad")
+    if not REAL_CLIP.is_file():
+        pytest.skip(f"real clip not found at {REAL_CLIP}")
+    import numpy as np
+    import soundfile as sf
+
+    from ser_zoo.cli import main
+
+    _, ckpt = fit_ckpt(tmp_path)
+    tone = tmp_path / "tones" / "tone440.wav"
+    tone.parent.mkdir()
+    sf.write(tone, (0.3 * np.sin(2 * np.pi * 440 * np.arange(3 * 16000) / 16000)).astype(np.float32), 16000)
+    out = tmp_path / "adapted.ckpt"
+    assert (
+        main(["adapt", str(tone), str(REAL_CLIP), "--model", ckpt, "--out", str(out), "--speech_gate", "on"])
+        == 0
+    )
+    captured = capsys.readouterr()
+    assert "re-estimated on 1 clip(s)" in captured.out
+    [left_out] = [line for line in captured.err.splitlines() if line.startswith("left out")]
+    assert str(tone) in left_out and "no speech (VAD: " in left_out
+    assert main(["adapt", str(tone.parent), "--model", ckpt, "--out", str(out), "--speech_gate", "on"]) == 2
+    [err] = capsys.readouterr().err.strip().splitlines()
+    assert "no speech in any readable file" in err and "--speech_gate off" in err
