@@ -9,6 +9,7 @@ Handlers import the library when they run, so a command loads only what it uses.
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import os
 import sys
@@ -36,6 +37,7 @@ class Command:
     arguments: Callable[[argparse.ArgumentParser], None] = _no_arguments
     description: Optional[str] = None  # the longer text of ``ser-zoo NAME --help``; default: ``help``
     actions: dict[str, Command] = field(default_factory=dict)
+    overrides: bool = False  # the arguments no parser knows go to LightningCLI (bench, demo); else refused
 
 
 #: LightningCLI's sub-commands: ``main`` hands them to ``build_cli`` before any parsing here
@@ -446,8 +448,6 @@ def _calibrate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _calibrate(args: argparse.Namespace, extra: list[str]) -> int:
-    if extra:
-        raise ConfigError(f"calibrate does not take {' '.join(extra)}; see ser-zoo calibrate --help")
     from .calibrate import run_calibrate
 
     return run_calibrate(
@@ -567,6 +567,7 @@ COMMANDS: dict[str, Command] = {
         "model x fold, resumable. Other --trainer.*/--model.*/--data.* words go to each fold's LightningCLI; "
         "--data.corpora PATH (your folders or manifests, with --data.label_map and --data.folds) runs "
         "speaker-kfold, loso, given-split or random-split on your own data, into a CSV of its own",
+        overrides=True,
     ),
     "calibrate": Command(
         "fit a checkpoint's temperature on its validation speakers",
@@ -602,6 +603,7 @@ COMMANDS: dict[str, Command] = {
         _demo_arguments,
         description="train and test the default recipe on real data for a short schedule; any other "
         "--trainer.*/--model.*/--data.* words override the recipe, as in ser-zoo fit (--data.fold 1)",
+        overrides=True,
     ),
     "evaluate": Command(
         "zero-shot scores of a trained model on labelled clips",
@@ -700,7 +702,7 @@ def _add_command(commands, name: str, command: Command, parent: str = "ser-zoo")
     if not command.actions:
         parser = commands.add_parser(name, prog=prog, description=description)
         command.arguments(parser)
-        parser.set_defaults(handler=command.run)
+        parser.set_defaults(handler=command.run, command_=command, parser_=parser)
         return
     parser = commands.add_parser(
         name,
@@ -717,9 +719,21 @@ def _add_command(commands, name: str, command: Command, parent: str = "ser-zoo")
 
 
 def run_tool(argv: Sequence[str]) -> int:
-    """Parse and run one of ``COMMANDS`` (arguments no parser knows go to the handler)."""
+    """Parse and run one of ``COMMANDS``: arguments no parser knows go to a handler that takes overrides,
+    and are refused in one line, with the nearest options, by every other."""
     args, extra = build_parser().parse_known_args(argv)
+    if extra and not args.command_.overrides:
+        raise ConfigError(unknown_arguments(args.parser_, extra))
     return args.handler(args, extra) or 0
+
+
+def unknown_arguments(parser: argparse.ArgumentParser, extra: list[str]) -> str:
+    """``ser-zoo infer does not take --formt; did you mean --format? ...`` for the words ``parser`` left."""
+    options = [o for a in parser._actions for o in a.option_strings if o.startswith("--") and o != "--help"]
+    flag = next((w.split("=", 1)[0] for w in extra if w.startswith("-")), None)
+    near = difflib.get_close_matches(flag, options, n=3, cutoff=0.75) if flag else []
+    hint = f"did you mean {' or '.join(near)}? " if near else ""
+    return f"{parser.prog} does not take {' '.join(extra)}; {hint}{parser.prog} --help lists its options"
 
 
 def goes_to_lightning(first: str) -> bool:

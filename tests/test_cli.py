@@ -87,6 +87,28 @@ def test_help_lists_every_sub_command_on_one_line(capsys, monkeypatch):
     assert e.value.code == 2 and "'leaderboard'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (
+            ["infer", "a.wav", "--formt", "json"],
+            "ser-zoo infer does not take --formt json; did you mean --format?",
+        ),
+        (
+            ["evaluate", "--model", "m", "--data.corpora", "c", "--batchsize", "3"],
+            "did you mean --batch_size?",
+        ),
+        (["calibrate", "x.ckpt", "--temperature", "2"], "ser-zoo calibrate does not take --temperature 2; "),
+        (["zoo", "list", "more"], "ser-zoo zoo list does not take more; ser-zoo zoo list --help lists"),
+    ],
+)
+def test_an_unknown_option_is_refused_in_one_line(argv, says, capsys):
+    """Only bench and demo pass unknown words on (to LightningCLI); elsewhere a typo is never ignored."""
+    assert main(argv) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("ser-zoo: error: ") and says in line, line
+
+
 def test_training_commands_keep_lightning_help(capsys):
     with pytest.raises(SystemExit) as e:
         main(["fit", "--help"])
