@@ -383,6 +383,29 @@ def test_a_dry_run_shows_which_rows_are_complete(tmp_path, capsys):
     assert (tmp_path / "savee-loso.csv").read_text() == before and not (tmp_path / "LEADERBOARD.md").exists()
 
 
+def test_a_dry_run_shows_where_a_started_fold_stands(tmp_path, monkeypatch, capsys):
+    """A fold killed mid-training: its epochs so far (rows set aside by a resume included), best validation
+    UA and whether a last.ckpt is there; a fold never started says nothing more."""
+    from ser_zoo.bench.suite import run_suite
+
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "runs/bench/savee-loso/mel_cnn-fold1/version_0"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints/last.ckpt").write_bytes(b"")
+    (run / "metrics_before_resume.csv").write_text("epoch,step,val/ua\n0,9,0.40\n1,19,0.60\n")
+    (run / "metrics.csv").write_text("epoch,step,train/loss,val/ua\n2,25,1.2,\n2,29,,0.55\n")
+    path = write_suite(
+        tmp_path, f"protocol: savee-loso\nfolds: [0, 1]\nout: {tmp_path}\nsteps:\n  - bench: [mel_cnn]\n"
+    )
+    run_suite(path, dry_run=True)
+    out = capsys.readouterr().out
+    assert (
+        "  mel_cnn: to run 0 1\n    fold 1 started: version_0: 3 epoch(s) validated, best validation UA "
+        in out
+    )
+    assert "0.6000 at epoch 1, last.ckpt to resume from\n" in out and "fold 0 started" not in out
+
+
 def test_suites_queue_in_order_and_a_bad_one_stops_the_queue_before_any_trains(tmp_path, capsys):
     first = write_suite(
         tmp_path, f"protocol: savee-loso\nout: {tmp_path}\nsteps:\n  - bench: [logreg]\n", "a.yaml"

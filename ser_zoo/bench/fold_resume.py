@@ -68,6 +68,25 @@ def resume_point(runs: Path, args: Sequence[str]) -> Optional[ResumePoint]:
     return None
 
 
+def fold_progress(runs: Path) -> Optional[str]:
+    """Where an unfinished fold stands, for ``--dry_run``: epochs validated in its newest version, the best
+    validation UA so far, whether a ``last.ckpt`` is there to resume from; None when nothing has validated."""
+    for version in _versions(runs):
+        folder = runs / f"version_{version}"
+        rows = [r for name in (METRICS_BEFORE, METRICS) for r in _read(folder / name) if r.get("val/ua")]
+        if not rows:
+            continue
+        best = max(rows, key=lambda r: float(r["val/ua"]))
+        resume = (
+            "last.ckpt to resume from" if (folder / "checkpoints" / "last.ckpt").is_file() else "no last.ckpt"
+        )
+        return (
+            f"version_{version}: {int(rows[-1]['epoch']) + 1} epoch(s) validated, best validation UA "
+            f"{float(best['val/ua']):.4f} at epoch {int(best['epoch'])}, {resume}"
+        )
+    return None
+
+
 def record_args(log_dir: str | os.PathLike, args: Sequence[str]) -> None:
     """Write the fold's arguments once, when its version starts (the file's time marks the start)."""
     path = Path(log_dir) / ARGS_FILE

@@ -42,6 +42,7 @@ from ..errors import ConfigError
 from ..models.ensemble import COMBINED_ROWS
 from .bench_data import BenchData, bench_data
 from .ensemble_fold import run_ensemble_fold
+from .fold_resume import fold_progress, fold_runs
 from .results import completed, results_path
 from .runner import every_fold, is_recipe, run_bench
 from .suite_file import Step, Suite, load_suite
@@ -141,6 +142,11 @@ def print_plan(suite: Suite, root: Optional[str]) -> None:
         for label in step.labels():
             have = [f for f in folds if (label, str(f)) in done]
             print(f"  {label}: {fold_status(have, [f for f in folds if f not in have])}")
+            if step.kind == "bench":
+                for fold in (f for f in folds if f not in have):
+                    progress = fold_progress(fold_runs(step.protocol, label, fold))
+                    if progress:
+                        print(f"    fold {fold} started: {progress}")
 
 
 def run_suite(
