@@ -10,7 +10,7 @@ calibrate``) has a ``temperature``; its logits are divided by it before the soft
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -72,23 +72,46 @@ def predict_waveforms(model, waves: list[np.ndarray]) -> list[dict[str, Any]]:
     ]
 
 
-def predict_audio(
-    model, audio: Union[str, Path, np.ndarray, torch.Tensor], sample_rate: Optional[int] = None
-) -> Union[dict[str, Any], list[dict[str, Any]]]:
-    """Emotion of a file path or a waveform ((T,) or (B, T) at ``sample_rate``, default the model's).
+Audio = Union[str, Path, np.ndarray, torch.Tensor]
 
-    Returns ``{"label", "prob", "probs": {class: p}}``, or a list of them for a (B, T) batch; files and
-    waveforms at any rate or channel count are brought to the model's mono rate first, and cut to their
-    speech by Silero VAD when the model was trained on clips cut so (``model.vad_trim``).
+
+def predict_audio(
+    model, audio: Union[Audio, Sequence[Audio]], sample_rate: Optional[int] = None, batch_size: int = 16
+) -> Union[dict[str, Any], list[dict[str, Any]]]:
+    """Emotion of a file path or a waveform ((T,) or (B, T) at ``sample_rate``, default the model's), or of
+    each item of a list of them (files and waveforms of any lengths, mixed).
+
+    Returns ``{"label", "prob", "probs": {class: p}}``, or a list of them for a (B, T) batch or a list; files
+    and waveforms at any rate or channel count are brought to the model's mono rate first, and cut to their
+    speech by Silero VAD when the model was trained on clips cut so (``model.vad_trim``). A list goes through
+    the model ``batch_size`` items at a time; a file that cannot be read raises ``AudioError`` naming it.
     """
     sr = model.hparams.sample_rate
-    if isinstance(audio, (str, Path)):
+    if isinstance(audio, (list, tuple)):
+        waves, single = [_mono(item, sample_rate, sr) for item in audio], False
+    elif isinstance(audio, (str, Path)):
         waves, single = [load_audio(audio, sr)], True
     else:
-        arr = audio.detach().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio)
+        arr = _array(audio)
         single = arr.ndim == 1
         waves = [prepare_waveform(row, sample_rate or sr, sr) for row in (arr[None] if single else arr)]
     if getattr(model, "vad_trim", False):
         waves = trim_to_speech(waves, sr)
-    out = predict_waveforms(model, waves)
+    out = [
+        r
+        for i in range(0, len(waves), batch_size)
+        for r in predict_waveforms(model, waves[i : i + batch_size])
+    ]
     return out[0] if single else out
+
+
+def _mono(item: Audio, sample_rate: Optional[int], sr: int) -> np.ndarray:
+    """One list item of ``predict_audio`` as a mono waveform at ``sr``: a file, or a (T,) / (T, channels)
+    waveform at ``sample_rate``."""
+    if isinstance(item, (str, Path)):
+        return load_audio(item, sr)
+    return prepare_waveform(_array(item), sample_rate or sr, sr)
+
+
+def _array(audio: Union[np.ndarray, torch.Tensor]) -> np.ndarray:
+    return audio.detach().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio)

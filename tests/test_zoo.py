@@ -11,7 +11,7 @@ import soundfile as sf
 import torch
 
 import ser_zoo.weights
-from ser_zoo.errors import ConfigError, SerZooError
+from ser_zoo.errors import AudioError, ConfigError, SerZooError
 from ser_zoo.lit import SERModule, load_module
 from ser_zoo.zoo import export_checkpoint, init_from_pretrained, list_zoo, load_pretrained
 
@@ -188,6 +188,24 @@ def test_predict_takes_paths_and_any_rate_or_channel_count(exported, tmp_path):
     batch = model.predict(np.stack([stereo_44k.mean(1), stereo_44k[:, 0]]), sample_rate=44100)
     assert len(batch) == 2 and batch[0]["label"] == batch[1]["label"]
     assert abs(batch[0]["probs"][r["label"]] - r["prob"]) < 0.05  # same tone at 44.1 kHz: same answer
+
+
+def test_predict_takes_a_list_of_files_and_waveforms_of_any_lengths(exported, tmp_path):
+    """A list answers item by item, in order, as each alone would, also across batch_size chunks."""
+    _, weights = exported
+    model = load_pretrained(str(weights))
+    rng = np.random.default_rng(0)
+    waves = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in (8000, 48000, 20000)]
+    sf.write(tmp_path / "b.wav", waves[1], 16000)
+    items = [waves[0], tmp_path / "b.wav", torch.from_numpy(waves[2])]
+    together = model.predict(items, batch_size=2)
+    alone = [model.predict(w) for w in waves]
+    assert [r["label"] for r in together] == [r["label"] for r in alone]
+    for a, b in zip(together, alone):
+        assert max(abs(a["probs"][c] - b["probs"][c]) for c in CLASSES8) < 1e-5
+    assert model.predict([]) == []
+    with pytest.raises(AudioError, match="missing.wav"):
+        model.predict([waves[0], tmp_path / "missing.wav"])
 
 
 def test_zoo_cli_exports_and_lists(tmp_path, monkeypatch, capsys):

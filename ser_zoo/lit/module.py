@@ -304,6 +304,12 @@ class SERModule(L.LightningModule):
         present = {type(c) for c in self.trainer.callbacks}
         return [cb() for cb in (DataModuleFacts, ReplayableTraining) if cb not in present]
 
-    def predict(self, audio: Union[str, Path, np.ndarray, torch.Tensor], sample_rate: Optional[int] = None):
-        """Emotion of a file or waveform at any rate, see :func:`ser_zoo.inference.predict_audio`."""
-        return inference.predict_audio(self, audio, sample_rate)
+    def predict(
+        self,
+        audio: Union[str, Path, np.ndarray, torch.Tensor, list],
+        sample_rate: Optional[int] = None,
+        batch_size: int = 16,
+    ):
+        """Emotion of a file or waveform at any rate, or of each in a list, see
+        :func:`ser_zoo.inference.predict_audio`."""
+        return inference.predict_audio(self, audio, sample_rate, batch_size)
