@@ -9,6 +9,7 @@ re-tested on the same fold's test speakers, and publishing fails if UA moves by 
 
 A calibrated copy of the fold's checkpoint (``ser-zoo calibrate``: temperature fitted on the fold's validation
 speakers) is published with ``--ckpt``; its card then carries the temperature and ECE before and after.
+``--supersedes OLD`` marks the zoo checkpoint it replaces (``superseded_by``) once it has re-tested.
 """
 
 from __future__ import annotations
@@ -127,6 +128,12 @@ def main(argv=None) -> None:
     )
     p.add_argument("--out", default=None, help="default: the repo's checkpoints/")
     p.add_argument(
+        "--supersedes",
+        default=None,
+        help="the zoo name this checkpoint replaces: its card (JSON and markdown) gets superseded_by NAME "
+        "once the new one has re-tested",
+    )
+    p.add_argument(
         "--refresh_card",
         action="store_true",
         help="keep the published weights; update the card's recipe mean ± std from the CSV's folds "
@@ -208,6 +215,20 @@ def main(argv=None) -> None:
     if delta > 0.5:
         sys.exit(f"{args.name}: the fp16 export moved UA by {delta:.2f} points; publish with --fp32 instead")
     record_predictions(weights.with_suffix(".json"), r)
+    if args.supersedes:
+        mark_superseded(weights.parent, args.supersedes, args.name)
+
+
+def mark_superseded(out: Path, old: str, new: str) -> None:
+    """Point ``old``'s card at ``new`` (``superseded_by``, and the line its markdown card then shows), so
+    ``ser-zoo zoo list`` names the successor; the old weights stay as a fine-tuning start."""
+    path = out / f"{old}.json"
+    if not path.is_file():
+        sys.exit(f"--supersedes {old}: no card {path}")
+    card = json.loads(path.read_text())
+    card["superseded_by"] = new
+    path.write_text(json.dumps(card, indent=1) + "\n")
+    path.with_suffix(".md").write_text(model_card_markdown(card))
 
 
 def record_predictions(card_path: Path, retested: dict) -> None:

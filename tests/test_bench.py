@@ -119,6 +119,25 @@ def test_concurrent_appends_keep_every_row(tmp_path):
     ]
 
 
+def test_publish_zoo_marks_the_checkpoint_it_supersedes(tmp_path):
+    """--supersedes OLD: OLD's JSON card names its successor and its markdown card says so; nothing else in
+    the card changes; a name without a card stops with one line."""
+    import shutil
+
+    from conftest import benchmark_script
+
+    pub = benchmark_script("publish_zoo")
+    zoo = Path(__file__).resolve().parents[1] / "checkpoints"
+    shutil.copy(zoo / "mfcc_cnn_union7.json", tmp_path)
+    before = json.loads((tmp_path / "mfcc_cnn_union7.json").read_text())
+    pub.mark_superseded(tmp_path, "mfcc_cnn_union7", "resnet18_half_union7")
+    after = json.loads((tmp_path / "mfcc_cnn_union7.json").read_text())
+    assert after == {**before, "superseded_by": "resnet18_half_union7"}
+    assert "**Superseded by:** `resnet18_half_union7`" in (tmp_path / "mfcc_cnn_union7.md").read_text()
+    with pytest.raises(SystemExit, match="--supersedes nope: no card"):
+        pub.mark_superseded(tmp_path, "nope", "resnet18_half_union7")
+
+
 def test_publish_zoo_refreshes_a_card_from_more_folds(data_root, tmp_path, capsys):
     """benchmarks/publish_zoo.py --refresh_card: the recipe's mean ± std (text and numbers) from every fold in
     the CSV, the heard speakers from this machine's data; weights untouched; a CSV from another run is
