@@ -3,12 +3,12 @@
 The device gets the working tree (tracked and untracked-not-ignored files) plus at most 8 carried paths,
 64 MiB in all, and reaches no network. The lane (benchmarks/gpu_lane.sh) needs, beside the tree:
 
-- ``data.tar.gz``: RAVDESS and CREMA-D in their official folder layout and file names, re-encoded to 16 kHz
-  mono Ogg Opus (libopus through PyAV, VoIP mode) at ``--kbps``; ``auto`` picks the highest of 24, 16, 12 and
-  10 kbit/s that fits what the tree and the wheels leave. 10 kbit/s is the floor: below it libopus drops to
-  narrowband and the log-mel bands above 4 kHz are lost (18.9 dB mean error there at 8 kbit/s, 3.3 at 10).
-  One archive, not 8882 small files: one transfer, and gzip takes 7% off the Ogg page headers. The encoded
-  files stay in .gpu_lane/encoded/ (not carried), so a rebuild after a commit re-encodes nothing.
+- ``data.tar.gz``: RAVDESS, CREMA-D, TESS and SAVEE in their official folder layout and file names, re-encoded
+  to 16 kHz mono Ogg Opus (libopus through PyAV, VoIP mode) at ``--kbps``; ``auto`` picks the highest of 24,
+  16, 12 and 10 kbit/s that fits what the tree and the wheels leave. 10 kbit/s is the floor: below it libopus
+  drops to narrowband and the log-mel bands above 4 kHz are lost (18.9 dB mean error there at 8 kbit/s, 3.3
+  at 10). One archive, not 12,162 small files: one transfer, and gzip takes 7% off the Ogg page headers. The
+  encoded files stay in .gpu_lane/encoded/ (not carried), so a rebuild after a commit re-encodes nothing.
 - ``whl/``: cp312 wheels of what the device image lacks (jsonargparse[signatures], soundfile, librosa and
   their needs) at the versions installed here, fetched with ``pip download``.
 - ``COMMIT`` (the rows' git_commit, since .git does not travel) and ``BUILD.txt`` (what was built).
@@ -43,7 +43,14 @@ MARGIN = 1 * MIB  # for files that land in the tree before the run
 LADDER = (24, 16, 12, 10)  # kbit/s tried by --kbps auto, best first
 EFFECTIVE = 0.9  # bytes written / nominal bitrate, measured on CREMA-D and RAVDESS clips (VBR, silences)
 FILE_OVERHEAD = 150  # Ogg + OpusHead + OpusTags bytes per file (PyAV)
-CORPORA = {"ravdess": ("ravdess",), "crema_d": ("crema_d/AudioWAV", "crema_d/VideoDemographics.csv")}
+#: every corpus a step of benchmarks/suites/gpu_lane.yaml reads (tests/test_gpu_lane.py checks it), as the
+#: folders and files its reader (ser_zoo/data/corpora.py) opens
+CORPORA = {
+    "ravdess": ("ravdess",),
+    "crema_d": ("crema_d/AudioWAV", "crema_d/VideoDemographics.csv"),
+    "tess": ("tess",),
+    "savee": ("savee/AudioData",),
+}
 AUDIO = (".wav", ".flac", ".ogg", ".opus")
 #: what ser_zoo imports for a bench run that the device image (.library/device/KINDS.md) lacks
 PACKAGES = (
@@ -336,7 +343,7 @@ def main(argv=None) -> int:
     print(f"  total                {mib(total):>10}   of {mib(LIMIT)}", end="")
     if total > LIMIT:
         over = total - LIMIT
-        print(f": OVER by {mib(over)}. Take the four resnet18 checkpoints (4 x 21.3 MiB, unused by the lane)")
+        print(f": OVER by {mib(over)}. Take the zoo weights (checkpoints/*.safetensors, unused by the lane)")
         print("  out of the index for the call: bash benchmarks/gpu_lane_tree.sh off (then on, right after),")
         print("  and build again; or --kbps / --corpora carry less.")
     else:

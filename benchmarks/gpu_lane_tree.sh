@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# The device tool sends the tracked files and the untracked, not ignored ones: 64 MiB with the carry. Four resnet18
-# zoo checkpoints (85 MiB) keep the tree over it, and the lane trains from scratch without them, so for the call
-# they leave the index (the files stay on disk) and are ignored locally, then come back exactly as committed.
+# The device tool sends the tracked files and the untracked, not ignored ones: 64 MiB with the carry. The zoo
+# weights (checkpoints/*.safetensors, 119 MiB of the 124 tracked) keep the tree over it, and the lane trains from
+# scratch without them, so for the call they leave the index (the files stay on disk) and are ignored locally,
+# then come back exactly as committed.
 #   bash benchmarks/gpu_lane_tree.sh off   # before the device run;  ... on   # right after it
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
-pattern='/checkpoints/resnet18_*.safetensors'
+pattern='/checkpoints/*.safetensors'
 exclude=.git/info/exclude
 case "${1:-}" in
   off)
-    git rm -q --cached --ignore-unmatch -- 'checkpoints/resnet18_*.safetensors'
+    git rm -q --cached --ignore-unmatch -- 'checkpoints/*.safetensors'
     grep -qxF "$pattern" "$exclude" 2>/dev/null || echo "$pattern" >>"$exclude"
     ;;
   on)
