@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -110,6 +111,8 @@ def benchmark_script(name: str):
     import importlib.util
 
     script = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    if str(script.parent) not in sys.path:  # the scripts import their neighbour _env, as when run there
+        sys.path.append(str(script.parent))
     spec = importlib.util.spec_from_file_location(name, script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -280,6 +280,24 @@ def test_published_checkpoint_reproduces_its_card(name, data_root):
     assert abs(r["ua"] - card["test_fold_ua"]) <= 0.005, (r["ua"], card["test_fold_ua"])
 
 
+def test_a_cards_recorded_test_splits_by_corpus(data_root):
+    """benchmarks/zoo_by_corpus.py: the cross-corpus card's test, SAVEE + TESS, as one row per corpus whose
+    clips and correct answers add up to the whole, whose UA is the card's."""
+    from conftest import benchmark_script
+
+    from ser_zoo.weights import load_card
+
+    if "resnet18_cross_corpus" not in PUBLISHED:
+        pytest.skip("the cross-corpus zoo checkpoint is not shipped")
+    card = load_card("resnet18_cross_corpus")
+    rows = benchmark_script("zoo_by_corpus").by_corpus(card, str(data_root))
+    assert set(rows) == {"all", "tess", "savee"}
+    assert rows["tess"]["clips"] + rows["savee"]["clips"] == rows["all"]["clips"] == card["n_test"]
+    correct = sum(rows[c]["wa"] * rows[c]["clips"] for c in ("tess", "savee"))
+    assert abs(correct - rows["all"]["wa"] * rows["all"]["clips"]) < 0.01  # clips right: float32 sums
+    assert abs(rows["all"]["ua"] - card["test_fold_ua"]) <= 0.005
+
+
 def test_a_card_check_notices_predictions_that_are_not_the_weights(data_root):
     """The recorded predictions are checked against the fold's labels and against the weights: a record
     whose predictions were shifted by one class fails both."""

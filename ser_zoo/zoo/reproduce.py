@@ -8,8 +8,9 @@ still give the recorded predictions on a sample of the clips (a few seconds inst
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
+from ..data.corpora import Clip
 from ..data.datamodule import SERDataModule
 from ..errors import ConfigError
 from ..models.classical import classification_metrics
@@ -64,13 +65,18 @@ def prediction_record(retested: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def check_card(model, root: Optional[str] = None, sample: int = 64) -> dict[str, Any]:
-    """Check a card's test figure without re-testing the whole fold.
+class RecordedTest(NamedTuple):
+    """A card's recorded test predictions beside the fold's clips and labels, in the fold's order."""
 
-    Returns ``ua``/``wa``/``f1`` computed from the card's recorded predictions against the fold's labels, and
-    ``agree``/``sampled``: how many of ``sample`` fixed test clips the weights, run now, predict as recorded.
-    """
-    card = getattr(model, "card", None) or {}
+    clips: list[Clip]
+    labels: list[int]
+    predicted: list[int]
+    class_names: list[str]
+
+
+def recorded_test(card: dict, root: Optional[str] = None) -> RecordedTest:
+    """The card's ``test_predictions`` matched to its protocol fold's test clips (no audio is run through the
+    model); ConfigError when the card has none or the clips here are not the ones it recorded."""
     record = card.get("test_predictions")
     if not record:
         raise ConfigError(
@@ -80,14 +86,27 @@ def check_card(model, root: Optional[str] = None, sample: int = 64) -> dict[str,
     dm = card_data_module(card, root)
     dm.setup("test")
     clips = dm.stage_clips("test")
-    ids = [c.id for c in clips]
-    if _clips_digest(ids) != record["clips_sha256"] or len(ids) != len(record["predicted"]):
+    if _clips_digest([c.id for c in clips]) != record["clips_sha256"] or len(clips) != len(
+        record["predicted"]
+    ):
         raise ConfigError(
             f"zoo checkpoint '{card['name']}': the test clips of {card['protocol']} fold {card['fold']} "
             "are not the ones its card recorded (another data root or corpus version?)"
         )
-    recorded = {i: _DIGITS.index(ch) for i, ch in zip(ids, record["predicted"])}
-    out = classification_metrics([recorded[i] for i in ids], dm.datasets["test"].labels, list(dm.class_names))
+    predicted = [_DIGITS.index(ch) for ch in record["predicted"]]
+    return RecordedTest(clips, list(dm.datasets["test"].labels), predicted, list(dm.class_names))
+
+
+def check_card(model, root: Optional[str] = None, sample: int = 64) -> dict[str, Any]:
+    """Check a card's test figure without re-testing the whole fold.
+
+    Returns ``ua``/``wa``/``f1`` computed from the card's recorded predictions against the fold's labels, and
+    ``agree``/``sampled``: how many of ``sample`` fixed test clips the weights, run now, predict as recorded.
+    """
+    card = getattr(model, "card", None) or {}
+    test = recorded_test(card, root)
+    out = classification_metrics(test.predicted, test.labels, test.class_names)
+    recorded = {c.id: p for c, p in zip(test.clips, test.predicted)}
     now = retest(model, root, limit_clips=sample)["predicted"]
     out["agree"] = sum(recorded[i] == p for i, p in now.items())
     out["sampled"] = len(now)
