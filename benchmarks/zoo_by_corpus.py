@@ -1,7 +1,7 @@
 """A zoo checkpoint's test figures split by corpus, from the predictions its card recorded.
 
-A test set that joins corpora (cross-corpus tests SAVEE + TESS, union folds all four) gives one number for all;
-split by corpus it can be set beside figures measured on one corpus, e.g. a ``loco`` fold that held that
+A test set that joins corpora (cross-corpus tests SAVEE + TESS, union folds all four) gives one number for
+all; split by corpus it can be set beside figures measured on one corpus, e.g. a ``loco`` fold that held that
 corpus out. Nothing is run through the model: the card's ``test_predictions`` (what the published weights
 predicted when re-tested at publication) are matched to the fold's clips (``ser_zoo.zoo.reproduce.
 recorded_test``); their "all" row can differ from the card's bench figure by a few hundredths (fp16 weights).
