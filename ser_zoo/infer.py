@@ -96,28 +96,46 @@ def classify_files(
     speech_gate: bool = False,
 ) -> tuple[list[dict], list[tuple[str, str]]]:
     """(one result per good file, [(file, reason)] for the bad ones). With ``speech_gate`` each batch goes
-    through Silero first and a file without speech, silent ones included, gets a "no speech" row."""
+    through Silero first and a file without speech, silent ones included, gets a "no speech" row.
+
+    No finished work is lost: a batch that fails is retried file by file, so only the file that fails alone is
+    reported (with the error) and the others are answered; Ctrl-C stops the run, and the files not reached are
+    reported as not classified beside the results so far."""
     bound_allocator_slack()
     results, bad = [], []
     sr = model.hparams.sample_rate
     pending: list[tuple[dict, np.ndarray]] = []
 
-    def flush():
-        if pending:
-            checks = check_waves([w for _, w in pending], sr) if speech_gate else [None] * len(pending)
-            results.extend(answer(model, pending, checks))
-            pending.clear()
+    def classify(items: list[tuple[dict, np.ndarray]]) -> list[dict]:
+        checks = check_waves([w for _, w in items], sr) if speech_gate else [None] * len(items)
+        return answer(model, items, checks)
 
-    for path in tqdm(paths, desc="classifying", unit="file", disable=not progress or len(paths) < 2):
+    def flush():
         try:
-            wave = load_audio(path, sr, max_seconds=max_seconds, allow_silent=speech_gate)
-            pending.append(({"file": str(path)}, wave))
-        except AudioError as e:
-            bad.append((str(path), str(e).removeprefix(f"{path}: ")))
-            continue
-        if len(pending) == batch_size:
-            flush()
-    flush()
+            results.extend(classify(pending) if pending else [])
+        except Exception:  # one odd file must not take its batch (or the run) with it
+            for item in pending:
+                try:
+                    results.extend(classify([item]))
+                except Exception as e:  # reported with the file, as an unreadable file is
+                    bad.append((item[0]["file"], f"could not be classified ({type(e).__name__}: {e})"))
+        pending.clear()
+
+    done = 0
+    try:
+        for path in tqdm(paths, desc="classifying", unit="file", disable=not progress or len(paths) < 2):
+            try:
+                wave = load_audio(path, sr, max_seconds=max_seconds, allow_silent=speech_gate)
+                pending.append(({"file": str(path)}, wave))
+            except AudioError as e:
+                bad.append((str(path), str(e).removeprefix(f"{path}: ")))
+            done += 1
+            if len(pending) == batch_size:
+                flush()
+        flush()
+    except KeyboardInterrupt:
+        left = [str(item[0]["file"]) for item in pending] + [str(p) for p in paths[done:]]
+        bad += [(f, "not classified: the run was interrupted (Ctrl-C)") for f in left]
     return results, bad
 
 

@@ -75,6 +75,51 @@ def test_folder_csv_lists_good_files_and_reports_bad_ones(model_path, audio_dir,
         assert why in line
 
 
+def test_a_file_that_breaks_its_batch_is_reported_and_the_rest_answered(model_path, audio_dir, monkeypatch):
+    """A batch that fails is retried file by file: only a file that fails alone is skipped, with the error."""
+    from ser_zoo import infer as infer_mod
+
+    real = infer_mod.answer
+
+    def answer(model, items, checks):
+        if any("b.flac" in item[0]["file"] for item in items):
+            raise RuntimeError("odd input")
+        return real(model, items, checks)
+
+    monkeypatch.setattr(infer_mod, "answer", answer)
+    model = infer_mod.load_model(model_path)
+    paths = sorted(audio_dir.rglob("*.wav")) + [audio_dir / "sub" / "b.flac"]
+    rows, bad = infer_mod.classify_files(model, paths, batch_size=4, progress=False)
+    assert sorted(r["file"].split("/")[-1] for r in rows) == ["a.wav", "c_44k_stereo.wav"]
+    reasons = {f.split("/")[-1]: why for f, why in bad}
+    assert reasons["b.flac"] == "could not be classified (RuntimeError: odd input)"
+    assert set(reasons) == {"b.flac", "empty.wav", "silent.wav"}
+
+
+def test_ctrl_c_keeps_the_files_done_and_lists_the_rest(model_path, audio_dir, tmp_path, monkeypatch, capsys):
+    """Interrupted after three files: the first batch's answers are written, the rest named unclassified."""
+    from ser_zoo import infer as infer_mod
+
+    real, calls = infer_mod.load_audio, []
+
+    def load_audio(path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(infer_mod, "load_audio", load_audio)
+    for name in ("d.wav", "e.wav", "f.wav"):
+        sf.write(audio_dir / name, tone(1.0), SR)
+    out = tmp_path / "r.csv"
+    args = [str(audio_dir / "[adef].wav"), "--model", model_path, "--format", "csv", "--out", str(out)]
+    assert main(["infer", *args, "--batch_size", "2", "--speech_gate", "off"]) == 1
+    every = list(csv.DictReader(out.open()))
+    assert [r["file"].split("/")[-1] for r in every if not r["skipped"]] == ["a.wav", "d.wav"]
+    left = {r["file"].split("/")[-1]: r["skipped"] for r in every if r["skipped"]}
+    assert set(left) == {"e.wav", "f.wav"} and all("interrupted (Ctrl-C)" in why for why in left.values())
+
+
 def test_json_and_table_and_globs(model_path, audio_dir, capsys):
     off = ["--speech_gate", "off"]  # the tones stand in for speech clips
     assert main(["infer", str(audio_dir / "*.wav"), "--model", model_path, "--format", "json", *off]) == 1
