@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The device tool sends the tracked files and the untracked, not ignored ones: 64 MiB with the carry. The zoo
-# weights (checkpoints/*.safetensors, 119 MiB of the 124 tracked) keep the tree over it, and the lane trains from
+# weights (checkpoints/*.safetensors, 113 MiB of the 118 tracked) keep the tree over it, and the lane trains from
 # scratch without them, so for the call they leave the index (the files stay on disk) and are ignored locally,
 # then come back exactly as committed.
 #   bash benchmarks/gpu_lane_tree.sh off   # before the device run;  ... on   # right after it
