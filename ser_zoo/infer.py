@@ -111,15 +111,17 @@ def classify_files(
         return answer(model, items, checks)
 
     def flush():
+        """Answer ``pending``; a file leaves it once answered or reported, so Ctrl-C lists only the rest."""
         try:
             results.extend(classify(pending) if pending else [])
+            pending.clear()
         except Exception:  # one odd file must not take its batch (or the run) with it
-            for item in pending:
+            while pending:
                 try:
-                    results.extend(classify([item]))
+                    results.extend(classify(pending[:1]))
                 except Exception as e:  # reported with the file, as an unreadable file is
-                    bad.append((item[0]["file"], f"could not be classified ({type(e).__name__}: {e})"))
-        pending.clear()
+                    bad.append((pending[0][0]["file"], f"could not be classified ({type(e).__name__}: {e})"))
+                pending.pop(0)
 
     done = 0
     try:
@@ -134,7 +136,7 @@ def classify_files(
                 flush()
         flush()
     except KeyboardInterrupt:
-        left = [str(item[0]["file"]) for item in pending] + [str(p) for p in paths[done:]]
+        left = [keys["file"] for keys, _ in pending] + [str(p) for p in paths[done:]]
         bad += [(f, "not classified: the run was interrupted (Ctrl-C)") for f in left]
     return results, bad
 

@@ -96,6 +96,29 @@ def test_a_file_that_breaks_its_batch_is_reported_and_the_rest_answered(model_pa
     assert set(reasons) == {"b.flac", "empty.wav", "silent.wav"}
 
 
+def test_ctrl_c_while_a_batch_is_retried_lists_each_file_once(model_path, audio_dir, monkeypatch):
+    """The files a retry already answered stay answered; only those after it are listed as not classified."""
+    from ser_zoo import infer as infer_mod
+
+    real, singles = infer_mod.answer, []
+
+    def answer(model, items, checks):
+        if len(items) > 1:
+            raise RuntimeError("odd input")
+        singles.append(items[0][0]["file"])
+        if len(singles) == 2:
+            raise KeyboardInterrupt
+        return real(model, items, checks)
+
+    monkeypatch.setattr(infer_mod, "answer", answer)
+    model = infer_mod.load_model(model_path)
+    paths = [audio_dir / "a.wav", audio_dir / "sub" / "b.flac", audio_dir / "c_44k_stereo.wav"]
+    rows, bad = infer_mod.classify_files(model, paths, batch_size=3, progress=False)
+    assert [r["file"] for r in rows] == [str(paths[0])]
+    assert [f for f, _ in bad] == [str(paths[1]), str(paths[2])]
+    assert all("interrupted (Ctrl-C)" in why for _, why in bad)
+
+
 def test_ctrl_c_keeps_the_files_done_and_lists_the_rest(model_path, audio_dir, tmp_path, monkeypatch, capsys):
     """Interrupted after three files: the first batch's answers are written, the rest named unclassified."""
     from ser_zoo import infer as infer_mod

@@ -86,9 +86,8 @@ def recorded_test(card: dict, root: Optional[str] = None) -> RecordedTest:
     dm = card_data_module(card, root)
     dm.setup("test")
     clips = dm.stage_clips("test")
-    if _clips_digest([c.id for c in clips]) != record["clips_sha256"] or len(clips) != len(
-        record["predicted"]
-    ):
+    ids = [c.id for c in clips]
+    if _clips_digest(ids) != record["clips_sha256"] or len(ids) != len(record["predicted"]):
         raise ConfigError(
             f"zoo checkpoint '{card['name']}': the test clips of {card['protocol']} fold {card['fold']} "
             "are not the ones its card recorded (another data root or corpus version?)"
