@@ -171,7 +171,7 @@ def memory_child(config: str, model: str, path: str) -> None:
     tracemalloc.start()
     sampler.start()
     t = time.perf_counter()
-    rows = timeline(module, Path(path), 3.0, 1.0, BATCH, progress=False)
+    rows, _ = timeline(module, Path(path), 3.0, 1.0, BATCH, progress=False)
     elapsed = time.perf_counter() - t
     stop.set()
     sampler.join()
@@ -280,7 +280,7 @@ def main() -> None:
         torch.set_num_threads(os.cpu_count() or 1)
         long_path = write_long_wav(tmp / "long.wav", args.long_minutes, clips)
         t = time.perf_counter()
-        rows = timeline(module, long_path, 3.0, 1.0, BATCH, progress=False)
+        rows, _ = timeline(module, long_path, 3.0, 1.0, BATCH, progress=False)
         elapsed = time.perf_counter() - t
         audio_s = args.long_minutes * 60
         result["timeline"] = {

@@ -1,7 +1,8 @@
 """``ser-zoo infer``: emotions of files, folders and globs, or a timeline over a long recording.
 
 Good files are classified in batches; a bad file (missing, corrupt, empty, silent, not audio) is reported with
-its reason at the end and never stops the run or loses the other results. A folder's files that are not audio
+its reason at the end and never stops the run or loses the other results, nor does one the model fails on
+(``batch_answers.RetryingBatches``), nor Ctrl-C. A folder's files that are not audio
 are listed too, never silently dropped, and ``--format json``/``csv`` carry every skipped file with its reason
 beside the results. Long recordings are read window by window from disk (``audio.read_blocks``), so memory
 stays flat whatever the file's length.
@@ -26,6 +27,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .audio import audio_info, load_audio, prepare_waveform, read_blocks, read_spans
+from .batch_answers import INTERRUPTED, STOPPED, RetryingBatches, failure
 from .data.scan import FolderScan, Skipped, scan_folder
 from .data.vad import VAD_RATE
 from .errors import AudioError, ConfigError, SerZooError
@@ -102,43 +104,33 @@ def classify_files(
     reported (with the error) and the others are answered; Ctrl-C stops the run, and the files not reached are
     reported as not classified beside the results so far."""
     bound_allocator_slack()
-    results, bad = [], []
+    bad: list[tuple[str, str]] = []
     sr = model.hparams.sample_rate
-    pending: list[tuple[dict, np.ndarray]] = []
 
-    def classify(items: list[tuple[dict, np.ndarray]]) -> list[dict]:
+    def classify(items: Sequence[tuple[dict, np.ndarray]]) -> list[dict]:
         checks = check_waves([w for _, w in items], sr) if speech_gate else [None] * len(items)
         return answer(model, items, checks)
 
-    def flush():
-        """Answer ``pending``; a file leaves it once answered or reported, so Ctrl-C lists only the rest."""
-        try:
-            results.extend(classify(pending) if pending else [])
-            pending.clear()
-        except Exception:  # one odd file must not take its batch (or the run) with it
-            while pending:
-                try:
-                    results.extend(classify(pending[:1]))
-                except Exception as e:  # reported with the file, as an unreadable file is
-                    bad.append((pending[0][0]["file"], f"could not be classified ({type(e).__name__}: {e})"))
-                pending.pop(0)
-
+    batches = RetryingBatches(classify, batch_size, lambda item, e: bad.append((item[0]["file"], failure(e))))
     done = 0
     try:
         for path in tqdm(paths, desc="classifying", unit="file", disable=not progress or len(paths) < 2):
+            item = None
             try:
-                wave = load_audio(path, sr, max_seconds=max_seconds, allow_silent=speech_gate)
-                pending.append(({"file": str(path)}, wave))
+                item = (
+                    {"file": str(path)},
+                    load_audio(path, sr, max_seconds=max_seconds, allow_silent=speech_gate),
+                )
             except AudioError as e:
                 bad.append((str(path), str(e).removeprefix(f"{path}: ")))
-            done += 1
-            if len(pending) == batch_size:
-                flush()
-        flush()
+            done += 1  # before answering: from here on a Ctrl-C finds this file in ``pending``
+            if item:
+                batches.add(item)
+        batches.flush()
     except KeyboardInterrupt:
-        left = [keys["file"] for keys, _ in pending] + [str(p) for p in paths[done:]]
-        bad += [(f, "not classified: the run was interrupted (Ctrl-C)") for f in left]
-    return results, bad
+        left = [keys["file"] for keys, _ in batches.pending] + [str(p) for p in paths[done:]]
+        bad += [(f, INTERRUPTED) for f in left]
+    return batches.answers, bad
 
 
 def stream_windows(
@@ -166,11 +158,12 @@ def timeline(
     batch_size: int = 16,
     progress: bool = True,
     speech_gate: bool = False,
-) -> list[dict]:
-    """Per-window predictions over a recording of any length; with ``speech_gate`` a window holding less
-    speech than the gate asks (judged from one streamed VAD pass over the file) is "no speech"."""
+) -> tuple[list[dict], list[tuple[str, str]]]:
+    """(per-window predictions over a recording of any length, [(window, reason)] for the windows that could
+    not be classified); with ``speech_gate`` a window holding less speech than the gate asks (judged from one
+    streamed VAD pass over the file) is "no speech". Ctrl-C keeps the windows done and reports where the
+    timeline stops."""
     bound_allocator_slack()
-    rows, chunk = [], []
     sr = model.hparams.sample_rate
     track = file_track(path) if speech_gate else None
     total = None  # the progress bar's length only: stream_windows names a missing or unreadable file itself
@@ -179,27 +172,26 @@ def timeline(
         total = max(1, int(info.frames / info.samplerate / hop_s)) if info.frames else None
     except AudioError:
         pass
+    bad: list[tuple[str, str]] = []
 
-    def flush():
+    def classify(chunk: Sequence[tuple[float, np.ndarray]]) -> list[dict]:
         spans = [(t, t + len(w) / sr) for t, w in chunk]
         checks = [span_evidence(track, *span) if track else None for span in spans]
         keyed = [({"start": round(a, 3), "end": round(b, 3)}, w) for (a, b), (_, w) in zip(spans, chunk)]
-        rows.extend(answer(model, keyed, checks))
-        chunk.clear()
+        return answer(model, keyed, checks)
 
-    for t, w in tqdm(
-        stream_windows(Path(path), model.hparams.sample_rate, window_s, hop_s),
-        total=total,
-        desc="windows",
-        unit="win",
-        disable=not progress,
-    ):
-        chunk.append((t, w))
-        if len(chunk) == batch_size:
-            flush()
-    if chunk:
-        flush()
-    return rows
+    batches = RetryingBatches(
+        classify, batch_size, lambda item, e: bad.append((f"{path}@{item[0]:.2f}s", failure(e)))
+    )
+    windows = stream_windows(Path(path), sr, window_s, hop_s)
+    try:
+        for item in tqdm(windows, total=total, desc="windows", unit="win", disable=not progress):
+            batches.add(item)
+        batches.flush()
+    except KeyboardInterrupt:
+        stop = batches.pending[0][0] if batches.pending else (batches.answers or [{"end": 0.0}])[-1]["end"]
+        bad.append((str(path), f"timeline stops at {stop:.2f} s: {STOPPED}"))
+    return batches.answers, bad
 
 
 def split_segment(start: float, end: float, max_s: float) -> list[tuple[float, float]]:
@@ -225,37 +217,48 @@ def speech_rows(
         raise ConfigError(f"--max_segment {max_segment_s}: use a positive number of seconds")
     bound_allocator_slack()
     sr = model.hparams.sample_rate
-    rows, bad, chunk = [], [], []
+    bad: list[tuple[str, str]] = []
 
-    def flush():
+    def classify(
+        chunk: Sequence[tuple[str, float, float, np.ndarray, Optional[SpeechEvidence]]],
+    ) -> list[dict]:
         keyed = [({"file": f, "start": round(s, 3), "end": round(e, 3)}, w) for f, s, e, w, _ in chunk]
         preds = answer(model, keyed, [None] * len(chunk))  # every segment is speech by construction
-        rows.extend(r if ev is None else gated_row(r, ev) for r, (*_, ev) in zip(preds, chunk))
-        chunk.clear()
+        return [r if ev is None else gated_row(r, ev) for r, (*_, ev) in zip(preds, chunk)]
 
-    for path in tqdm(paths, desc="VAD segments", unit="file", disable=not progress or len(paths) < 2):
-        try:
-            native = audio_info(path).samplerate
-            track = file_track(path)
-            if speech_gate and not track.regions:
-                flush()  # rows stay in file order
-                keys = {"file": str(path), "start": 0.0, "end": round(track.seconds, 3)}
-                rows.append(no_speech_row(keys, span_evidence(track, 0.0, track.seconds)))
-            regions = [(s / VAD_RATE, e / VAD_RATE) for s, e in track.regions]
-            segments = [p for r in regions for p in split_segment(*r, max_segment_s)]
-            spans = [(int(start * native), int(np.ceil(end * native))) for start, end in segments]
-            for (start, end), data in zip(segments, read_spans(path, spans)):
-                wave = prepare_waveform(data, native, sr, name=f"{path}@{start:.2f}s", allow_silent=True)
-                chunk.append(
-                    (str(path), start, end, wave, span_evidence(track, start, end) if speech_gate else None)
-                )
-                if len(chunk) == batch_size:
-                    flush()
-        except AudioError as e:
-            bad.append((str(path), str(e).removeprefix(f"{path}: ")))
-    if chunk:
-        flush()
-    return rows, bad
+    def on_error(item, e: Exception) -> None:
+        bad.append((item[0], f"segment {item[1]:.2f}-{item[2]:.2f} s {failure(e)}"))
+
+    batches = RetryingBatches(classify, batch_size, on_error)
+    done = 0
+    try:
+        for path in tqdm(paths, desc="VAD segments", unit="file", disable=not progress or len(paths) < 2):
+            try:
+                segment_file(path, sr, max_segment_s, speech_gate, batches)
+            except AudioError as e:
+                bad.append((str(path), str(e).removeprefix(f"{path}: ")))
+            done += 1
+        batches.flush()
+    except KeyboardInterrupt:
+        left = dict.fromkeys([item[0] for item in batches.pending] + [str(p) for p in paths[done:]])
+        bad += [(f, f"not (fully) classified: {STOPPED}") for f in left]
+    return batches.answers, bad
+
+
+def segment_file(path: Path, sample_rate: int, max_segment_s: float, speech_gate: bool, batches) -> None:
+    """Queue ``path``'s speech segments on ``batches`` (a file without any: its "no speech" row if gated)."""
+    native = audio_info(path).samplerate
+    track = file_track(path)
+    if speech_gate and not track.regions:
+        batches.flush()  # rows stay in file order
+        keys = {"file": str(path), "start": 0.0, "end": round(track.seconds, 3)}
+        batches.answers.append(no_speech_row(keys, span_evidence(track, 0.0, track.seconds)))
+    regions = [(s / VAD_RATE, e / VAD_RATE) for s, e in track.regions]
+    segments = [p for r in regions for p in split_segment(*r, max_segment_s)]
+    spans = [(int(start * native), int(np.ceil(end * native))) for start, end in segments]
+    for (start, end), data in zip(segments, read_spans(path, spans)):
+        wave = prepare_waveform(data, native, sample_rate, name=f"{path}@{start:.2f}s", allow_silent=True)
+        batches.add((str(path), start, end, wave, span_evidence(track, start, end) if speech_gate else None))
 
 
 #: CSV columns of the no-speech check, after ``skipped`` so the older columns keep their places
@@ -403,7 +406,7 @@ def run_infer(
     if window:
         if len(paths) != 1:
             raise ConfigError("--window makes a timeline of one recording; give exactly one file")
-        rows, bad, key = timeline(model, paths[0], window, hop, batch_size, speech_gate=gate), [], "start"
+        (rows, bad), key = timeline(model, paths[0], window, hop, batch_size, speech_gate=gate), "start"
         if plot:
             print(f"timeline plot: {plot_timeline(rows, names, Path(plot))}", file=sys.stderr)
     elif vad:

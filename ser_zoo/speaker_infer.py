@@ -19,6 +19,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .audio import load_audio
+from .batch_answers import INTERRUPTED, RetryingBatches, failure
 from .errors import AudioError, ConfigError
 from .models.speaker_normalized import ADVISED_SPEAKER_CLIPS, MIN_SPEAKER_CLIPS
 from .speech_gate import SpeechEvidence, check_waves, gated_row, model_input, no_speech_row
@@ -33,6 +34,45 @@ def speaker_of(path: Path, by: str) -> str:
     return str(path.parent) if by == "folder" else "all"
 
 
+def speaker_vectors(
+    model,
+    paths: Sequence[Path],
+    members: list[int],
+    speaker: str,
+    rows: dict[int, dict],
+    bad: list[tuple[str, str]],
+    batch_size: int,
+    max_seconds: float,
+    speech_gate: bool,
+) -> list[tuple[int, np.ndarray, Optional[SpeechEvidence]]]:
+    """(file index, clip vector, evidence) for each of a speaker's files with speech, read a batch at a time
+    (memory holds vectors, not audio); a file without speech gets its "no speech" row in ``rows``, an
+    unreadable one or one whose vector fails alone (``RetryingBatches``) its reason in ``bad``."""
+    sr = model.sample_rate
+
+    def vectors(items):
+        out = model.vectors([w for _, w, _ in items], batch_size, trimmed=speech_gate)
+        return [(i, v, ev) for (i, _, ev), v in zip(items, out)]
+
+    talk = RetryingBatches(vectors, batch_size, lambda item, e: bad.append((str(paths[item[0]]), failure(e))))
+    for start in range(0, len(members), batch_size):
+        waves, keep = [], []
+        for i in members[start : start + batch_size]:
+            try:
+                waves.append(load_audio(paths[i], sr, max_seconds=max_seconds, allow_silent=speech_gate))
+                keep.append(i)
+            except AudioError as e:
+                bad.append((str(paths[i]), str(e).removeprefix(f"{paths[i]}: ")))
+        checks = check_waves(waves, sr) if speech_gate and waves else [None] * len(waves)
+        for i, wave, ev in zip(keep, waves, checks):
+            if ev is not None and not ev.is_speech:
+                rows[i] = {**no_speech_row({"file": str(paths[i])}, ev), "speaker": speaker}
+            else:
+                talk.add((i, model_input(wave, ev, model.vad_trim), ev))
+    talk.flush()
+    return talk.answers
+
+
 def classify_speakers(
     model,
     paths: Sequence[Path],
@@ -45,50 +85,39 @@ def classify_speakers(
     """(one row per good file in input order, each with its ``speaker``; [(file, reason)] skipped; notes for
     stderr). Each speaker's clips with speech are classified together by ``model``
     (a ``SpeakerNormalizedClassifier``)."""
-    sr = model.sample_rate
     groups: dict[str, list[int]] = {}
     for i, p in enumerate(paths):
         groups.setdefault(speaker_of(Path(p), speaker_by), []).append(i)
     rows: dict[int, dict] = {}
     bad: list[tuple[str, str]] = []
     notes: list[str] = []
-    for speaker, members in tqdm(groups.items(), desc="speakers", unit="speaker", disable=not progress):
-        talk: list[tuple[int, np.ndarray, Optional[SpeechEvidence]]] = []  # (file, its vector, evidence)
-        for start in range(0, len(members), batch_size):  # a batch of audio at a time: memory holds vectors
-            waves, keep = [], []
-            for i in members[start : start + batch_size]:
-                try:
-                    waves.append(load_audio(paths[i], sr, max_seconds=max_seconds, allow_silent=speech_gate))
-                    keep.append(i)
-                except AudioError as e:
-                    bad.append((str(paths[i]), str(e).removeprefix(f"{paths[i]}: ")))
-            checks = check_waves(waves, sr) if speech_gate and waves else [None] * len(waves)
-            speech = []
-            for i, wave, ev in zip(keep, waves, checks):
-                if ev is not None and not ev.is_speech:
-                    rows[i] = {**no_speech_row({"file": str(paths[i])}, ev), "speaker": speaker}
-                else:
-                    speech.append((i, model_input(wave, ev, model.vad_trim), ev))
-            if speech:
-                vectors = model.vectors([w for _, w, _ in speech], batch_size, trimmed=speech_gate)
-                talk += [(i, v, ev) for (i, _, ev), v in zip(speech, vectors)]
-        if len(talk) < MIN_SPEAKER_CLIPS:
-            why = (
-                f"speaker '{speaker}' has {len(talk)} clip(s) with speech; a speaker-normalised model "
-                f"needs at least {MIN_SPEAKER_CLIPS} of one voice (put each speaker's files in one folder, "
-                "or --speaker_by all for one speaker)"
+    try:
+        for speaker, members in tqdm(groups.items(), desc="speakers", unit="speaker", disable=not progress):
+            talk = speaker_vectors(
+                model, paths, members, speaker, rows, bad, batch_size, max_seconds, speech_gate
             )
-            bad += [(str(paths[i]), why) for i, _, _ in talk]
-            continue
-        if len(talk) < ADVISED_SPEAKER_CLIPS:
-            notes.append(
-                f"note: speaker '{speaker}': {len(talk)} clips; {ADVISED_SPEAKER_CLIPS} or more of mixed "
-                "emotions make its statistics steadier"
-            )
-        probs = model.probabilities(np.stack([v for _, v, _ in talk]), [speaker] * len(talk))
-        for (i, _, ev), p in zip(talk, probs):
-            row = {"file": str(paths[i]), "speaker": speaker, **model.row(np.asarray(p))}
-            rows[i] = row if ev is None else gated_row(row, ev)
+            if len(talk) < MIN_SPEAKER_CLIPS:
+                why = (
+                    f"speaker '{speaker}' has {len(talk)} clip(s) with speech; a speaker-normalised "
+                    f"model needs at least {MIN_SPEAKER_CLIPS} of one voice (put each speaker's files in one "
+                    "folder, or --speaker_by all for one speaker)"
+                )
+                bad += [(str(paths[i]), why) for i, _, _ in talk]
+                continue
+            if len(talk) < ADVISED_SPEAKER_CLIPS:
+                notes.append(
+                    f"note: speaker '{speaker}': {len(talk)} clips; {ADVISED_SPEAKER_CLIPS} or more of mixed "
+                    "emotions make its statistics steadier"
+                )
+            probs = model.probabilities(np.stack([v for _, v, _ in talk]), [speaker] * len(talk))
+            for (i, _, ev), p in zip(talk, probs):
+                row = {"file": str(paths[i]), "speaker": speaker, **model.row(np.asarray(p))}
+                rows[i] = row if ev is None else gated_row(row, ev)
+    except (
+        KeyboardInterrupt
+    ):  # the speakers done keep their rows; a speaker is classified whole or not at all
+        told = {f for f, _ in bad}
+        bad += [(str(p), INTERRUPTED) for i, p in enumerate(paths) if i not in rows and str(p) not in told]
     return [rows[i] for i in sorted(rows)], bad, notes
 
 

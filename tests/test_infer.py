@@ -2,6 +2,7 @@
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -141,6 +142,85 @@ def test_ctrl_c_keeps_the_files_done_and_lists_the_rest(model_path, audio_dir, t
     assert [r["file"].split("/")[-1] for r in every if not r["skipped"]] == ["a.wav", "d.wav"]
     left = {r["file"].split("/")[-1]: r["skipped"] for r in every if r["skipped"]}
     assert set(left) == {"e.wav", "f.wav"} and all("interrupted (Ctrl-C)" in why for why in left.values())
+
+
+def test_a_timeline_window_that_fails_alone_is_reported_and_ctrl_c_keeps_the_windows_done(
+    model_path, tmp_path
+):
+    from ser_zoo import infer as infer_mod
+
+    rec = tmp_path / "rec.wav"
+    sf.write(rec, tone(8.0), SR)  # windows start at 0..5 s
+    real, calls = infer_mod.answer, []
+
+    def answer(model, items, checks):
+        calls.append(len(items))
+        if any(keys["start"] == 2.0 for keys, _ in items):
+            raise RuntimeError("odd window")
+        return real(model, items, checks)
+
+    model = infer_mod.load_model(model_path)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(infer_mod, "answer", answer)
+        rows, bad = infer_mod.timeline(model, rec, 3.0, 1.0, batch_size=4, progress=False)
+    assert [r["start"] for r in rows] == [0.0, 1.0, 3.0, 4.0, 5.0]
+    assert bad == [(f"{rec}@2.00s", "could not be classified (RuntimeError: odd window)")]
+
+    def interrupted(model, items, checks):
+        if items[0][0]["start"] >= 2.0:
+            raise KeyboardInterrupt
+        return real(model, items, checks)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(infer_mod, "answer", interrupted)
+        rows, bad = infer_mod.timeline(model, rec, 3.0, 1.0, batch_size=2, progress=False)
+    assert [r["start"] for r in rows] == [0.0, 1.0]
+    assert bad == [(str(rec), "timeline stops at 2.00 s: the run was interrupted (Ctrl-C)")]
+
+
+def test_vad_segments_one_failing_segment_is_reported_and_ctrl_c_keeps_the_rows(model_path, tmp_path):
+    """``--vad``: a segment that fails alone is named with its span; Ctrl-C lists the files not finished."""
+    from ser_zoo import infer as infer_mod
+    from ser_zoo.speech_gate import Track
+
+    files = []
+    for name in ("a.wav", "b.wav", "c.wav"):
+        sf.write(tmp_path / name, tone(6.0), SR)
+        files.append(tmp_path / name)
+    speech = Track(np.full(6 * SR // 512, 0.9), [(0, 2 * SR), (3 * SR, 6 * SR)], 6 * SR)  # two regions
+    real = infer_mod.answer
+
+    def answer(model, items, checks):
+        if any(keys["file"].endswith("b.wav") and keys["start"] == 3.0 for keys, _ in items):
+            raise RuntimeError("odd segment")
+        return real(model, items, checks)
+
+    model = infer_mod.load_model(model_path)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(infer_mod, "file_track", lambda path: speech)
+        mp.setattr(infer_mod, "answer", answer)
+        rows, bad = infer_mod.speech_rows(model, files, batch_size=4, progress=False)
+    assert [(Path(r["file"]).name, r["start"]) for r in rows] == [
+        ("a.wav", 0.0),
+        ("a.wav", 3.0),
+        ("b.wav", 0.0),
+        ("c.wav", 0.0),
+        ("c.wav", 3.0),
+    ]
+    assert bad == [(str(files[1]), "segment 3.00-6.00 s could not be classified (RuntimeError: odd segment)")]
+
+    def interrupted(model, items, checks):
+        if any(keys["file"].endswith("b.wav") for keys, _ in items):
+            raise KeyboardInterrupt
+        return real(model, items, checks)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(infer_mod, "file_track", lambda path: speech)
+        mp.setattr(infer_mod, "answer", interrupted)
+        rows, bad = infer_mod.speech_rows(model, files, batch_size=2, progress=False)
+    assert [Path(r["file"]).name for r in rows] == ["a.wav", "a.wav"]
+    assert [f for f, _ in bad] == [str(files[1]), str(files[2])]
+    assert all(why == "not (fully) classified: the run was interrupted (Ctrl-C)" for _, why in bad)
 
 
 def test_json_and_table_and_globs(model_path, audio_dir, capsys):

@@ -167,6 +167,42 @@ def test_infer_groups_files_by_folder_and_skips_a_speaker_with_too_few(tmp_path,
     assert [r["prob"] for r in batched] == pytest.approx([r["prob"] for r in together], abs=1e-5)
 
 
+def test_a_file_whose_vector_fails_alone_is_reported_and_ctrl_c_keeps_the_speakers_done(
+    tmp_path, monkeypatch
+):
+    from ser_zoo.speaker_infer import classify_speakers
+
+    model = load_pretrained(str(zoo(tmp_path)))
+    anna = write_speaker(tmp_path / "in" / "anna", 6, 2.0, 0)
+    ben = write_speaker(tmp_path / "in" / "ben", 6, 0.5, 50)
+    real = model.vectors
+
+    def vectors(waves, *args, **kwargs):
+        if any(len(w) == SR // 2 for w in waves):
+            raise RuntimeError("odd clip")
+        return real(waves, *args, **kwargs)
+
+    sf.write(anna[2], 0.3 * synthetic(0.5, seed=7), SR)  # half a second: the clip its vector fails on
+    monkeypatch.setattr(model, "vectors", vectors)
+    rows, bad, _ = classify_speakers(model, anna + ben, batch_size=4, progress=False)
+    assert [Path(r["file"]) for r in rows] == [p for p in anna + ben if p != anna[2]]
+    assert bad == [(str(anna[2]), "could not be classified (RuntimeError: odd clip)")]
+
+    calls = []
+
+    def interrupted(waves, *args, **kwargs):
+        calls.append(len(waves))
+        if len(calls) == 3:  # anna's two batches are done; ben's first is under way
+            raise KeyboardInterrupt
+        return real(waves, *args, **kwargs)
+
+    monkeypatch.setattr(model, "vectors", interrupted)
+    sf.write(anna[2], 0.6 * 2.0 * synthetic(1.0, seed=2), SR)
+    rows, bad, _ = classify_speakers(model, anna + ben, batch_size=4, progress=False)
+    assert [Path(r["file"]) for r in rows] == anna  # a speaker is classified whole or not at all
+    assert [f for f, _ in bad] == [str(p) for p in ben] and all("(Ctrl-C)" in why for _, why in bad)
+
+
 def test_jobs_that_need_a_network_refuse_a_speaker_normalised_model(tmp_path, capsys):
     weights = zoo(tmp_path)
     write_speaker(tmp_path / "in", 5, 1.0, 0)
