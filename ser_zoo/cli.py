@@ -9,7 +9,6 @@ Handlers import the library when they run, so a command loads only what it uses.
 from __future__ import annotations
 
 import argparse
-import difflib
 import logging
 import os
 import sys
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
 from .errors import ConfigError, SerZooError
+from .suggest import hint
 from .zoo_paths import DEFAULT_MODEL, DEFAULT_RECIPE, DEMO_EPOCHS
 
 #: a handler gets the parsed arguments and the ones no parser knew (bench and demo pass them to LightningCLI)
@@ -731,9 +731,8 @@ def unknown_arguments(parser: argparse.ArgumentParser, extra: list[str]) -> str:
     """``ser-zoo infer does not take --formt; did you mean --format? ...`` for the words ``parser`` left."""
     options = [o for a in parser._actions for o in a.option_strings if o.startswith("--") and o != "--help"]
     flag = next((w.split("=", 1)[0] for w in extra if w.startswith("-")), None)
-    near = difflib.get_close_matches(flag, options, n=3, cutoff=0.75) if flag else []
-    hint = f"did you mean {' or '.join(near)}? " if near else ""
-    return f"{parser.prog} does not take {' '.join(extra)}; {hint}{parser.prog} --help lists its options"
+    near = hint(flag, options, cutoff=0.75)
+    return f"{parser.prog} does not take {' '.join(extra)}; {near}{parser.prog} --help lists its options"
 
 
 def goes_to_lightning(first: str) -> bool:

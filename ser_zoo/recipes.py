@@ -5,13 +5,13 @@
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Sequence
 
 import yaml
 
 from .errors import ConfigError
+from .suggest import hint
 from .zoo_paths import data_dir
 
 SUFFIXES = (".yaml", ".yml")
@@ -49,11 +49,10 @@ def recipe_path(spec: str) -> str:
         return str(shipped)
     if in_configs:
         return spec  # a missing path: LightningCLI names it
-    near = difflib.get_close_matches(spec, list_recipes(), n=4, cutoff=0.5)
+    near = hint(spec, list_recipes(), n=4, cutoff=0.5)
     raise ConfigError(
-        f"--config {spec}: no such file and no recipe of that name"
-        + (f" (similar: {', '.join(near)})" if near else "")
-        + "; ser-zoo recipes lists them, or give a path to a YAML file"
+        f"--config {spec}: no such file and no recipe of that name; "
+        f"{near}ser-zoo recipes lists them, or give a path to a YAML file"
     )
 
 

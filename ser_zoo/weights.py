@@ -22,6 +22,7 @@ from safetensors.torch import load_file
 from .errors import ConfigError, SerZooError
 from .fetch import cached_weights, fetch_weights
 from .hub import hub_checkpoint, is_hub_spec
+from .suggest import hint
 from .zoo_paths import data_dir, zoo_home
 
 #: The cards: the installed package's ``ser_zoo/checkpoints``, or a source checkout's ``checkpoints/``.
@@ -95,8 +96,9 @@ def _card_path(name_or_path: str, zoo_dir: Optional[Union[str, Path]] = None) ->
     if not card_path.is_file():
         names = [c["name"] for c in list_zoo(zoo_dir)]
         raise ConfigError(
-            f"no zoo checkpoint '{name_or_path}' (looked for {card_path}); available: {names} "
-            "or hf-hub:ORG/NAME, or a path to a .safetensors file with its .json card beside it"
+            f"no zoo checkpoint '{name_or_path}' (looked for {card_path}); {hint(p.name, names)}"
+            f"available: {names} or hf-hub:ORG/NAME, or a path to a .safetensors file with its .json card "
+            "beside it"
         )
     return card_path
 

@@ -73,7 +73,9 @@ def test_models_resolve_recipe_names(monkeypatch):
     assert resolve_model("mobilenetv3_ravdess") == "configs/mobilenetv3_ravdess.yaml"
     assert resolve_model("mel_cnn") == "mel_cnn"  # a registered model name wins
     assert resolve_model("configs/x.yaml") == "configs/x.yaml"
-    with pytest.raises(ConfigError, match="unknown model 'mobilenet_ravdes'.*similar: mobilenetv3_ravdess"):
+    with pytest.raises(
+        ConfigError, match="unknown model 'mobilenet_ravdes'.*did you mean mobilenetv3_ravdess"
+    ):
         resolve_model("mobilenet_ravdes")
 
 

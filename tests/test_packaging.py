@@ -43,7 +43,7 @@ def test_recipes_resolve_by_name_and_by_configs_path_from_anywhere(tmp_path, mon
         "--data.fold",
         "2",
     ]
-    with pytest.raises(ConfigError, match=r"--config resnet18_ravdes: .*similar: resnet18_ravdess"):
+    with pytest.raises(ConfigError, match=r"--config resnet18_ravdes: .*did you mean resnet18_ravdess"):
         recipe_path("resnet18_ravdes")
     assert main(["recipes"]) == 0
     out = capsys.readouterr().out

@@ -10,7 +10,6 @@ in the CSV is complete. ``--data.corpora`` (your own folders and manifests, with
 
 from __future__ import annotations
 
-import difflib
 import logging
 import sys
 import time
@@ -20,6 +19,7 @@ from typing import Optional, Sequence
 from ..data.splits import get_protocol
 from ..errors import ConfigError
 from ..recipes import recipe_files
+from ..suggest import hint
 from .bench_data import BenchData, bench_data
 from .fold_resume import fold_runs, join_metrics, record_args, resume_point, set_metrics_aside
 from .report import write_report
@@ -53,11 +53,10 @@ def resolve_model(spec: str) -> str:
         if shipped is None:
             from ..models import list_models
 
-            near = difflib.get_close_matches(spec, [*list_models(), *recipe_files()], n=4, cutoff=0.6)
+            near = hint(spec, [*list_models(), *recipe_files()], n=4)
             raise ConfigError(
-                f"unknown model '{spec}': not a registered model, a shipped recipe or a baseline"
-                + (f" (similar: {', '.join(near)})" if near else "")
-                + "; ser-zoo models and ser-zoo recipes list them"
+                f"unknown model '{spec}': not a registered model, a shipped recipe or a baseline; "
+                f"{near}ser-zoo models and ser-zoo recipes list them"
             ) from None
     local = Path("configs") / shipped.name
     return str(local) if local.is_file() and local.resolve() == shipped.resolve() else str(shipped)

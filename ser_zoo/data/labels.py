@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ConfigError
+from ..suggest import hint
 
 #: Canonical order; every corpus maps its own codes onto these names.
 EMOTIONS: tuple[str, ...] = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
@@ -21,7 +22,8 @@ def resolve_classes(classes: str | list[str] | tuple[str, ...]) -> tuple[str, ..
     if isinstance(classes, str):
         if classes not in CLASS_SETS:
             raise ConfigError(
-                f"unknown class set '{classes}'; use one of {sorted(CLASS_SETS)} or a list of emotions"
+                f"unknown class set '{classes}'; {hint(classes, CLASS_SETS)}use one of {sorted(CLASS_SETS)} "
+                "or a list of emotions"
             )
         return CLASS_SETS[classes]
     unknown = [c for c in classes if c not in EMOTIONS]

@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from typing import NamedTuple, Optional, Sequence
 
 from ..errors import ConfigError
+from ..suggest import hint
 from .corpora import Clip
 
 
@@ -516,5 +517,5 @@ PROTOCOLS: dict[str, Protocol] = {
 
 def get_protocol(name: str) -> Protocol:
     if name not in PROTOCOLS:
-        raise ConfigError(f"unknown protocol '{name}'; use one of {sorted(PROTOCOLS)}")
+        raise ConfigError(f"unknown protocol '{name}'; {hint(name, PROTOCOLS)}use one of {sorted(PROTOCOLS)}")
     return PROTOCOLS[name]

@@ -8,13 +8,14 @@ jsonargparse's full report.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import sys
 from typing import NoReturn, Optional
 
 from lightning.pytorch.cli import LightningArgumentParser
+
+from ..suggest import hint
 
 #: Lines of jsonargparse's Union report that say how it searched, not what is wrong.
 _NOISE = ("Does not validate against any of the Union subtypes", "Subtypes:", "Errors:", "Given value type:")
@@ -41,11 +42,10 @@ def parser_keys(parser) -> list[str]:
     return sorted({a.dest for a in parser._actions if a.dest and a.dest not in ("help", "==SUPPRESS==")})
 
 
-def near_keys(message: str, keys: list[str]) -> list[str]:
-    """Up to three accepted keys close to the one ``message`` names, best first."""
+def unknown_key(message: str, keys: list[str]) -> Optional[str]:
+    """The first key ``message`` quotes that the parser does not accept (``None``: it names none)."""
     found = [a or b for a, b in _QUOTED_KEY.findall(message)]
-    unknown = [k for k in found if k not in keys]
-    return difflib.get_close_matches(unknown[0], keys, n=3, cutoff=0.75) if unknown else []
+    return next((k for k in found if k not in keys), None)
 
 
 class OneLineErrorParser(LightningArgumentParser):
@@ -56,7 +56,7 @@ class OneLineErrorParser(LightningArgumentParser):
             super().error(message, ex)
         parser = getattr(ex, "subcommand_parser", None) or self
         prog = parser.prog.replace(" [options]", "")
-        near = near_keys(message, parser_keys(parser))
-        hint = f"did you mean {' or '.join(repr(k) for k in near)}? " if near else ""
-        sys.stderr.write(f"{prog}: error: {one_line(message)}; {hint}{prog} --help lists every key\n")
+        keys = parser_keys(parser)
+        near = hint(unknown_key(message, keys), keys, cutoff=0.75, quote=True)
+        sys.stderr.write(f"{prog}: error: {one_line(message)}; {near}{prog} --help lists every key\n")
         self.exit(2)

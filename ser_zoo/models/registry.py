@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from ..suggest import hint
 from .sources import ModelSource
 
 #: The example a parameter count is taken on: the entry's own front-end on 3 s at 16 kHz, 8 classes
@@ -108,7 +109,8 @@ def model_entry(name: str) -> ModelEntry:
         if name.startswith(prefix) and name not in _REGISTRY:
             return factory(name[len(prefix) :])
     if name not in _REGISTRY:
-        raise ConfigError(f"unknown model '{name}'; use one of {list_models()} or 'timm/<backbone>'")
+        near = hint(name, list_models())
+        raise ConfigError(f"unknown model '{name}'; {near}use one of {list_models()} or 'timm/<backbone>'")
     return _REGISTRY[name]
 
 
