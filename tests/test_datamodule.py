@@ -198,3 +198,29 @@ def test_balance_corpora_reaches_the_training_loader():
     dm.datasets["train"] = Listed(clips)
     corpora = [clips[i].corpus for i, _ in dm.train_dataloader().sampler]
     assert sorted(corpora.count(c) for c in sizes) == [33, 33, 34]
+
+
+def test_a_smoke_run_decodes_only_its_limited_clips_and_drops_an_unreadable_one(tmp_path):
+    """``limit_clips`` takes each stage's subset from the split of every listed clip, decoding only those."""
+    from test_own_data import make_tree
+
+    tree = make_tree(tmp_path / "calls", speakers=("ann", "bob", "cy", "dee", "eve"), per=4)  # 60 clips
+    (tree / "joy" / "bob" / "01.wav").write_bytes(b"RIFF but not audio")
+
+    def stages(limit, cache):
+        dm = SERDataModule(
+            corpora=[str(tree)], protocol="speaker-kfold", folds=5, num_workers=0, limit_clips=limit,
+            cache_dir=str(tmp_path / cache),
+        )  # fmt: skip
+        dm.prepare_data()
+        dm.setup("fit")
+        chosen = {s: [c.key for c in dm.stage_clips(s)] for s in ("train", "val", "test")}
+        return chosen, sum(len(c) for c in dm.datasets["train"].cache.values())
+
+    full, decoded = stages(None, "full")
+    assert decoded == 59 == sum(map(len, full.values()))
+    smoke, decoded = stages(3, "smoke")
+    assert decoded == sum(map(len, smoke.values())) <= 9
+    assert all(set(smoke[s]) <= set(full[s]) for s in full)  # the same speakers in each stage
+    every, decoded = stages(1000, "every")  # a limit above every stage: the bad clip is chosen, then dropped
+    assert every == full and decoded == 59

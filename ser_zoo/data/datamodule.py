@@ -190,7 +190,8 @@ class SERDataModule(L.LightningDataModule):
         clip_seconds: training clips are randomly cropped to this length; shorter ones are zero-padded.
         eval_crop: 'center' crops/pads evaluation clips to clip_seconds; 'full' keeps whole clips
             padded to the batch's longest, with ``lengths`` for masking.
-        limit_clips: keep at most this many clips per stage (a deterministic subset, for smoke tests).
+        limit_clips: keep at most this many clips per stage (a deterministic subset, for smoke tests); only
+            those clips are decoded.
         vad_trim: read every clip from its first to its last speech found by Silero VAD, before the crop
             (offsets computed once per clip, stored beside the waveform cache; needs ``ser-zoo[pretrained]``).
         balance_corpora: how evenly training draws from corpora of unequal size: each corpus's share of an
@@ -291,7 +292,27 @@ class SERDataModule(L.LightningDataModule):
         return build_caches(clips, h.cache_dir, h.sample_rate, h.max_clip_seconds)
 
     def prepare_data(self) -> None:
-        self._caches(self._clips())  # decode once, on one process
+        if (
+            self.hparams.limit_clips is None
+        ):  # decode once, on one process (a smoke run's few clips: in setup)
+            self._caches(self._clips())
+
+    def _stages(self, clips: list[Clip]) -> tuple[dict[str, list[Clip]], dict[str, WaveformCache]]:
+        """Each stage's clips, and the caches holding them. A full run splits the clips the cache build could
+        read. A smoke run (``limit_clips``) splits every listed clip, keeps each stage's subset and decodes
+        only those (an unreadable one is then dropped from its stage), so 24 clips do not decode a corpus."""
+        fold, stage_names = self.hparams.fold, ("train", "val", "test")
+        if self.hparams.limit_clips is None:
+            cache = self._caches(clips)
+            clips = [c for c in clips if c.id in cache[c.corpus]]  # bad clips were reported and skipped
+            split = self.protocol.split(clips, fold)
+            return {name: [clips[i] for i in getattr(split, name)] for name in stage_names}, cache
+        split = self.protocol.split(clips, fold)
+        stages = {name: [clips[i] for i in self._limit(getattr(split, name))] for name in stage_names}
+        used = {(c.corpus, c.id): c for chosen in stages.values() for c in chosen}  # each clip once
+        cache = self._caches(list(used.values()))
+        readable = {name: [c for c in chosen if c.id in cache[c.corpus]] for name, chosen in stages.items()}
+        return readable, cache
 
     def setup(self, stage: Optional[str] = None) -> None:
         if self.datasets:
@@ -300,20 +321,14 @@ class SERDataModule(L.LightningDataModule):
         self._check_protocol(clips)
         if self.hparams.fold >= self.protocol.num_folds(clips) or self.hparams.fold < 0:
             self.protocol.split(clips, self.hparams.fold)  # raises the clear error
-        cache = self._caches(clips)
+        stages, cache = self._stages(clips)
         self._report_unread(cache)
-        clips = [c for c in clips if c.id in cache[c.corpus]]  # bad clips were reported and skipped
-        split = self.protocol.split(clips, self.hparams.fold)
-        if stage in ("fit", None) and (not split.train or not split.val):
+        if stage in ("fit", None) and (not stages["train"] or not stages["val"]):
             raise ConfigError(
-                f"{self.protocol.name} fold {self.hparams.fold} leaves {len(split.train)} training and "
-                f"{len(split.val)} validation clips; a fit needs both (more speakers, or other folds)"
+                f"{self.protocol.name} fold {self.hparams.fold} leaves {len(stages['train'])} training and "
+                f"{len(stages['val'])} validation clips; a fit needs both (more speakers, or other folds)"
             )
         label_of = {name: i for i, name in enumerate(self.class_names)}
-        stages = {
-            name: [clips[i] for i in self._limit(idx)]
-            for name, idx in (("train", split.train), ("val", split.val), ("test", split.test))
-        }
         if self.hparams.vad_trim:
             from .vad import TrimmedCache
 
