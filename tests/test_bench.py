@@ -403,8 +403,12 @@ def test_a_dry_run_shows_which_rows_are_complete(tmp_path, capsys):
 
 
 def test_a_dry_run_shows_where_a_started_fold_stands(tmp_path, monkeypatch, capsys):
-    """A fold killed mid-training: its epochs so far (rows set aside by a resume included), best validation
-    UA and whether a last.ckpt is there; a fold never started says nothing more."""
+    """A fold killed mid-training: its epochs so far (rows set aside by a resume included) of its schedule,
+    best validation UA, whether a last.ckpt is there, and the time left at the pace since the resume; a fold
+    never started says nothing more."""
+    import os
+    import time
+
     from ser_zoo.bench.suite import run_suite
 
     monkeypatch.chdir(tmp_path)
@@ -413,16 +417,22 @@ def test_a_dry_run_shows_where_a_started_fold_stands(tmp_path, monkeypatch, caps
     (run / "checkpoints/last.ckpt").write_bytes(b"")
     (run / "metrics_before_resume.csv").write_text("epoch,step,val/ua\n0,9,0.40\n1,19,0.60\n")
     (run / "metrics.csv").write_text("epoch,step,train/loss,val/ua\n2,25,1.2,\n2,29,,0.55\n")
+    (run / "config.yaml").write_text("trainer:\n  max_epochs: 10\n")
+    resumed = time.time() - 3600
+    os.utime(run / "metrics_before_resume.csv", (resumed, resumed))  # set aside at the resume
+    os.utime(run / "metrics.csv", (resumed + 100, resumed + 100))  # 10 steps later: 10 s a step, 100 an epoch
     path = write_suite(
         tmp_path, f"protocol: savee-loso\nfolds: [0, 1]\nout: {tmp_path}\nsteps:\n  - bench: [mel_cnn]\n"
     )
     run_suite(path, dry_run=True)
     out = capsys.readouterr().out
     assert (
-        "  mel_cnn: to run 0 1\n    fold 1 started: version_0: 3 epoch(s) validated, best validation UA "
-        in out
+        "  mel_cnn: to run 0 1\n    fold 1 started: version_0: 3 of 10 epoch(s) validated, "
+        "best validation UA " in out
     )
-    assert "0.6000 at epoch 1, last.ckpt to resume from\n" in out and "fold 0 started" not in out
+    clock = time.strftime("%H:%M UTC", time.gmtime(resumed + 100))
+    assert "0.6000 at epoch 1, last.ckpt to resume from; ~1.7 min an epoch, at most ~12 min to go " in out
+    assert f"(metrics last written {clock})\n" in out and "fold 0 started" not in out
 
 
 def test_suites_queue_in_order_and_a_bad_one_stops_the_queue_before_any_trains(tmp_path, capsys):

@@ -15,8 +15,11 @@ from __future__ import annotations
 import csv
 import json
 import os
+import time
 from pathlib import Path
 from typing import NamedTuple, Optional, Sequence
+
+import yaml
 
 ARGS_FILE = "bench_args.json"
 METRICS, METRICS_BEFORE = "metrics.csv", "metrics_before_resume.csv"
@@ -69,8 +72,9 @@ def resume_point(runs: Path, args: Sequence[str]) -> Optional[ResumePoint]:
 
 
 def fold_progress(runs: Path) -> Optional[str]:
-    """Where an unfinished fold stands, for ``--dry_run``: epochs validated in its newest version, the best
-    validation UA so far, whether a ``last.ckpt`` is there to resume from; None when nothing has validated."""
+    """Where an unfinished fold stands, for ``--dry_run``: epochs validated in its newest version (of its
+    ``max_epochs``), the best validation UA so far, whether a ``last.ckpt`` is there to resume from, and the
+    time left at the pace of its latest start; None when nothing has validated."""
     for version in _versions(runs):
         folder = runs / f"version_{version}"
         rows = [r for name in (METRICS_BEFORE, METRICS) for r in _read(folder / name) if r.get("val/ua")]
@@ -80,11 +84,49 @@ def fold_progress(runs: Path) -> Optional[str]:
         resume = (
             "last.ckpt to resume from" if (folder / "checkpoints" / "last.ckpt").is_file() else "no last.ckpt"
         )
+        total = _max_epochs(folder)
+        of = f" of {total}" if total else ""
+        pace = _pace(folder, rows[-1], total)
         return (
-            f"version_{version}: {int(rows[-1]['epoch']) + 1} epoch(s) validated, best validation UA "
+            f"version_{version}: {int(rows[-1]['epoch']) + 1}{of} epoch(s) validated, best validation UA "
             f"{float(best['val/ua']):.4f} at epoch {int(best['epoch'])}, {resume}"
+            + (f"; {pace}" if pace else "")
         )
     return None
+
+
+def _max_epochs(folder: Path) -> Optional[int]:
+    """``trainer.max_epochs`` of the ``config.yaml`` LightningCLI saved in a version folder."""
+    try:
+        value = (
+            (yaml.safe_load((folder / "config.yaml").read_text()) or {}).get("trainer", {}).get("max_epochs")
+        )
+    except (OSError, yaml.YAMLError, AttributeError):
+        return None
+    return int(value) if isinstance(value, int) and value > 0 else None
+
+
+def _pace(folder: Path, last_val: dict, max_epochs: Optional[int]) -> Optional[str]:
+    """``~3.0 min an epoch, at most ~36 min to go (metrics last written 08:22 UTC)``: seconds per optimizer
+    step since the run's latest start (the args file's time, or a resume's, when the rows were set aside) up
+    to the newest logged step, times the steps left to ``max_epochs`` (early stopping may end it sooner)."""
+    metrics, before = folder / METRICS, folder / METRICS_BEFORE
+    since = before if before.is_file() else folder / ARGS_FILE
+    steps_now = [int(r["step"]) for r in _read(metrics) if r.get("step")]
+    steps_then = [int(r["step"]) for r in _read(before) if r.get("step")] if before.is_file() else [0]
+    if not (steps_now and since.is_file()) or max(steps_now) <= max(steps_then, default=0):
+        return None
+    written = metrics.stat().st_mtime
+    per_step = (written - since.stat().st_mtime) / (max(steps_now) - max(steps_then, default=0))
+    per_epoch = per_step * (int(last_val["step"]) + 1) / (int(last_val["epoch"]) + 1)
+    clock = time.strftime("%H:%M UTC", time.gmtime(written))
+    if not max_epochs:
+        return f"~{per_epoch / 60:.1f} min an epoch (metrics last written {clock})"
+    left = max(0.0, max_epochs * per_epoch - max(steps_now) * per_step)
+    return (
+        f"~{per_epoch / 60:.1f} min an epoch, at most ~{left / 60:.0f} min to go"
+        f" (metrics last written {clock})"
+    )
 
 
 def record_args(log_dir: str | os.PathLike, args: Sequence[str]) -> None:
