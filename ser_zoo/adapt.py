@@ -17,12 +17,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from .audio import centre_crop, load_audio, pad_waves
+from .audio import load_audio, pad_waves
 from .calibration import KEY as CALIBRATION
 from .data.vad import trim_to_speech
 from .errors import AudioError, ConfigError
 from .infer import load_model, scan_inputs
-from .inference import training_width
+from .inference import training_width, training_windows
 from .speech_gate import check_waves, model_input
 
 
@@ -62,18 +62,21 @@ def clip_batches(
     model, waves: Sequence[np.ndarray], batch_size: int = 16, trim: Optional[bool] = None
 ) -> Iterator[dict[str, Any]]:
     """Mono waveforms at the model's rate as training batches: cut to their speech when ``trim`` (default:
-    when the model was trained so, ``model.vad_trim``), then the centre ``example_seconds`` of each (the
-    bench's evaluation crop), zero-padded, with their lengths."""
+    when the model was trained so, ``model.vad_trim``), then read as ``infer`` reads them, a clip up to
+    ``example_seconds`` whole and a longer one as training-length windows from its start to its end
+    (``inference.training_windows``), zero-padded, with their lengths. So every part of a long recording
+    counts, as training's random crops drew from every part of a clip, and the statistics are those of the
+    windows ``infer`` will normalise."""
     width = training_width(model)
     if getattr(model, "vad_trim", False) if trim is None else trim:
         waves = trim_to_speech(waves, model.hparams.sample_rate)
-    for start in range(0, len(waves), batch_size):
-        chunk = [centre_crop(w, width) for w in waves[start : start + batch_size]]
-        audio, lengths = pad_waves(chunk, width)
+    windows = [window for wave in waves for window in training_windows(wave, width)]
+    for start in range(0, len(windows), batch_size):
+        audio, lengths = pad_waves(windows[start : start + batch_size], width)
         yield {"audio": audio.to(model.device), "lengths": lengths.to(model.device)}
 
 
-def adapted_checkpoint(model, source: str, clips: int) -> dict[str, Any]:
+def adapted_checkpoint(model, source: str, clips: int, windows: int) -> dict[str, Any]:
     """A ``.ckpt`` dict that ``ser_zoo.lit.load_module`` (and so ``--model`` of infer, listen, export) reads:
     the module's own hyper-parameters and weights, its calibration and VAD-trim flag, and what it was adapted
     on. The temperature was fitted before adaptation and is kept as it was."""
@@ -83,15 +86,16 @@ def adapted_checkpoint(model, source: str, clips: int) -> dict[str, Any]:
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         CALIBRATION: getattr(model, "calibration", None),
         "datamodule_hyper_parameters": {"vad_trim": bool(getattr(model, "vad_trim", False))},
-        "adapted": {"method": "AdaBN", "from": source, "clips": clips},
+        "adapted": {"method": "AdaBN", "from": source, "clips": clips, "windows": windows},
     }
 
 
 class Adapted(NamedTuple):
-    """What ``adapt_files`` did: clips the statistics came from, files it could not read, files without
-    speech it left out (each ``(file, reason)``)."""
+    """What ``adapt_files`` did: clips the statistics came from and the training-length windows they were
+    read as, files it could not read, files without speech it left out (each ``(file, reason)``)."""
 
     clips: int
+    windows: int
     skipped: list[tuple[str, str]]
     no_speech: list[tuple[str, str]]
 
@@ -137,5 +141,5 @@ def adapt_files(
     seen = adapt_batchnorm(model, clip_batches(model, waves, batch_size, trim))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(adapted_checkpoint(model, model_spec, seen), out)
-    return Adapted(seen, bad, silent)
+    torch.save(adapted_checkpoint(model, model_spec, len(waves), seen), out)
+    return Adapted(len(waves), seen, bad, silent)

@@ -407,7 +407,7 @@ def _adapt(args: argparse.Namespace, extra: list[str]) -> int:
         print(f"left out {path}: {reason}", file=sys.stderr)
     print(
         f"wrote {args.out}: {args.model} with its BatchNorm statistics re-estimated on {done.clips} clip(s) "
-        f"(AdaBN, no labels); use it with --model {args.out}"
+        f"({done.windows} training-length windows; AdaBN, no labels); use it with --model {args.out}"
     )
     return 1 if done.skipped else 0
 

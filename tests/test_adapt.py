@@ -71,7 +71,10 @@ def test_cli_adapt_writes_a_checkpoint_infer_reads(tmp_path, capsys):
     args = ["adapt", str(folder), "--model", ckpt, "--out", str(out), "--batch_size", "4"]
     assert main([*args, "--speech_gate", "off"]) == 1  # chirps in noise: no speech, but counted when off
     captured = capsys.readouterr()
-    assert "re-estimated on 6 clip(s)" in captured.out and "broken.wav" in captured.err
+    assert (
+        "re-estimated on 6 clip(s) (6 training-length windows" in captured.out
+        and "broken.wav" in captured.err
+    )
     adapted, original = load_model(str(out)), load_model(ckpt)
     first = batchnorm_layers(adapted)[0]
     assert not torch.allclose(first.running_mean, batchnorm_layers(original)[0].running_mean)
@@ -108,3 +111,27 @@ def test_adapt_leaves_out_files_without_speech(tmp_path, capsys):
     assert main(["adapt", str(tone.parent), "--model", ckpt, "--out", str(out), "--speech_gate", "on"]) == 2
     [err] = capsys.readouterr().err.strip().splitlines()
     assert "no speech in any readable file" in err and "--speech_gate off" in err
+
+
+def test_a_long_recording_counts_whole_as_training_length_windows(tmp_path):
+    """A clip three times the training length is read as infer reads it, four windows from its start to its
+    end, so its quiet ends count beside its loud middle (a centre crop would see the middle only)."""
+    import numpy as np
+    import soundfile as sf
+
+    from ser_zoo.adapt import adapt_files, clip_batches
+    from ser_zoo.infer import load_model
+
+    _, ckpt = fit_ckpt(tmp_path)  # trained on 1 s clips
+    t = np.arange(16000) / 16000
+    quiet, loud = 0.02 * np.sin(2 * np.pi * 300 * t), 0.8 * np.sin(2 * np.pi * 300 * t)
+    sf.write(tmp_path / "long.wav", np.concatenate([quiet, loud, quiet]).astype(np.float32), 16000)
+    sf.write(tmp_path / "short.wav", (0.5 * t[:8000]).astype(np.float32), 16000)
+    model = load_model(ckpt)
+    [batch] = clip_batches(model, [np.concatenate([quiet, loud, quiet]), t[:8000]], batch_size=8, trim=False)
+    assert batch["lengths"].tolist() == [16000] * 4 + [8000]  # start, two between, end; the short clip whole
+    peaks = batch["audio"][:4].abs().amax(dim=1)
+    assert peaks[0] < 0.05 and peaks[-1] < 0.05 and (peaks[1:3] > 0.5).all()
+    done = adapt_files(ckpt, [str(tmp_path / "long.wav")], tmp_path / "a.ckpt", speech_gate=False)
+    assert (done.clips, done.windows) == (1, 4)
+    assert torch.load(tmp_path / "a.ckpt", weights_only=False)["adapted"]["windows"] == 4
