@@ -426,3 +426,21 @@ def test_testing_right_after_an_ema_fit_scores_the_averaged_weights(data_root, t
     weights = [k for k in ckpt["state_dict"] if k.endswith("weight")]
     assert all(torch.equal(tested[k], ckpt["state_dict"][k]) for k in weights)
     assert any(not torch.equal(tested[k], ckpt["current_model_state"][k]) for k in weights)
+
+
+def test_lightnings_cloud_logger_tip_is_dropped_and_its_other_lines_kept():
+    import logging
+
+    import ser_zoo.lit.cli  # noqa: F401  (installs the filter)
+
+    heard: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: heard.append(record.getMessage())
+    log = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    log.addHandler(handler)
+    try:
+        log.warning("💡 Tip: For seamless cloud logging and experiment tracking, try installing [litlogger]")
+        log.warning("GPU available: False, used: False")
+    finally:
+        log.removeHandler(handler)
+    assert heard == ["GPU available: False, used: False"]

@@ -6,6 +6,7 @@ runner both build trainers from it without importing each other.
 
 from __future__ import annotations
 
+import logging
 import pickle
 import sys
 from pathlib import Path
@@ -22,6 +23,17 @@ from .module import SERModule
 from .parser import OneLineErrorParser
 from .safe_ckpt import check_checkpoint, unpickle_refused
 from .writer import PredictionWriter
+
+
+class _NoCloudTip(logging.Filter):
+    """Drops Lightning's start-of-run "💡 Tip" advertising its cloud logger: ser-zoo's runs log offline (CSV,
+    optional TensorBoard or wandb), and the line is noise above every run's own output."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("💡 Tip")
+
+
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoCloudTip())
 
 
 class SERCLI(LightningCLI):
