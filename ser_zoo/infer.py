@@ -26,7 +26,7 @@ from typing import Iterator, Optional, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from .audio import audio_info, load_audio, prepare_waveform, read_blocks, read_spans
+from .audio import MIN_SAMPLES, audio_info, load_audio, prepare_waveform, read_blocks, read_spans
 from .batch_answers import INTERRUPTED, STOPPED, RetryingBatches, failure
 from .data.scan import FolderScan, Skipped, scan_folder
 from .data.vad import VAD_RATE
@@ -136,18 +136,34 @@ def classify_files(
 def stream_windows(
     path: Path, sample_rate: int, window_s: float, hop_s: float
 ) -> Iterator[tuple[float, np.ndarray]]:
-    """(start second, mono window at ``sample_rate``) read block by block; the last partial window is kept."""
+    """(start second, mono window at ``sample_rate``) read block by block; the last partial window is kept
+    unless it is shorter than one analysis window (``audio.MIN_SAMPLES``: a few ms no front-end can read)."""
     info = audio_info(path)
     win, hop = int(window_s * info.samplerate), int(hop_s * info.samplerate)
     if hop <= 0 or win <= 0 or hop > win:
         raise ConfigError(f"window {window_s} s and hop {hop_s} s: use 0 < hop <= window")
+    tail = _shortest_tail(info.samplerate, sample_rate)
     for i, block in enumerate(read_blocks(path, blocksize=win, overlap=win - hop)):
-        if i and len(block) <= win - hop:
-            break  # only the overlap left: already covered by the previous window
+        if i and (len(block) <= win - hop or len(block) < tail):
+            break  # only the overlap (or a sliver too short to read) left: covered by the previous window
         yield (
             i * hop / info.samplerate,
             prepare_waveform(block, info.samplerate, sample_rate, name=str(path), allow_silent=True),
         )
+
+
+def _shortest_tail(native_rate: int, sample_rate: int) -> int:
+    """Native samples in one analysis window at ``sample_rate``: a shorter last window is left out."""
+    return int(np.ceil(MIN_SAMPLES * native_rate / sample_rate))
+
+
+def window_count(frames: int, win: int, hop: int, tail: int = 0) -> Optional[int]:
+    """How many windows ``stream_windows`` yields from ``frames`` samples, ``tail`` being the shortest last
+    window it keeps (None when the length is unknown)."""
+    if not frames or win <= 0 or hop <= 0:
+        return None
+    n = 1 if frames <= win else int(np.ceil((frames - win) / hop)) + 1
+    return n - 1 if n > 1 and frames - (n - 1) * hop < tail else n
 
 
 def timeline(
@@ -169,7 +185,8 @@ def timeline(
     total = None  # the progress bar's length only: stream_windows names a missing or unreadable file itself
     try:
         info = audio_info(path)
-        total = max(1, int(info.frames / info.samplerate / hop_s)) if info.frames else None
+        win, hop = int(window_s * info.samplerate), int(hop_s * info.samplerate)
+        total = window_count(info.frames, win, hop, _shortest_tail(info.samplerate, sr))
     except AudioError:
         pass
     bad: list[tuple[str, str]] = []
