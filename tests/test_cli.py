@@ -444,3 +444,22 @@ def test_lightnings_cloud_logger_tip_is_dropped_and_its_other_lines_kept():
     finally:
         log.removeHandler(handler)
     assert heard == ["GPU available: False, used: False"]
+
+
+def test_the_command_answers_help_and_typos_without_loading_torch():
+    """``ser-zoo --help`` and a mistyped option are instant: the entry point and the package's top level
+    import neither torch nor Lightning (the model and zoo API load on first use)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, ser_zoo, ser_zoo.cli as cli\n"
+        "try:\n    code = cli.main(['--help'])\nexcept SystemExit as e:\n    code = e.code\n"
+        "assert code in (0, None), code\n"
+        "heavy = sorted(m for m in ('torch', 'lightning', 'timm', 'torchaudio') if m in sys.modules)\n"
+        "assert not heavy, heavy\n"
+        "assert callable(ser_zoo.create_model) and 'torch' in sys.modules\n"  # the API still there, on use
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "usage: ser-zoo" in done.stdout + done.stderr
