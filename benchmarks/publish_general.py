@@ -84,7 +84,7 @@ def main(argv=None) -> None:
         sys.exit(
             f"{args.ckpt} was trained on {dm.protocol.name}; publish fold checkpoints with publish_zoo.py"
         )
-    dm.setup("validate")
+    dm.setup("fit")  # the card counts the training clips too
     n_train, n_val = len(dm.stage_clips("train")), len(dm.stage_clips("val"))
     data = saved.get("datamodule_hyper_parameters", {})
     metrics, recipe_ua, recipe_protocol = recipe_figures(args.csv, args.recipe)

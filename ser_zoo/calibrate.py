@@ -99,6 +99,7 @@ def calibrate_checkpoint(
             f"{list(model.class_names)}; the checkpoint's settings do not match this data"
         )
     dm.setup("validate")
+    dm.setup("test")  # the scores on the test speakers too (on a fresh machine each stage decodes its own)
     protocol, fold = dm.protocol.name, dm.hparams.fold
     val_logits, val_labels = stage_logits(model, dm.val_dataloader())
     if not len(val_labels):

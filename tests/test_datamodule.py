@@ -224,3 +224,56 @@ def test_a_smoke_run_decodes_only_its_limited_clips_and_drops_an_unreadable_one(
     assert all(set(smoke[s]) <= set(full[s]) for s in full)  # the same speakers in each stage
     every, decoded = stages(1000, "every")  # a limit above every stage: the bad clip is chosen, then dropped
     assert every == full and decoded == 59
+
+
+def test_a_test_or_validation_on_a_fresh_machine_decodes_only_its_stage(tmp_path):
+    """``setup("test")`` with no cache built decodes the fold's test speakers only, and holds the clips a full
+    run holds; once the corpora's caches exist it reads them; a later fit sets every stage up."""
+    from test_own_data import make_tree
+
+    tree = make_tree(tmp_path / "calls", speakers=("ann", "bob", "cy", "dee", "eve"), per=4)  # 60 clips
+    (tree / "joy" / "bob" / "01.wav").write_bytes(b"RIFF but not audio")
+
+    def module(cache, **kw):
+        return SERDataModule(
+            corpora=[str(tree)], protocol="speaker-kfold", folds=5, fold=1, num_workers=0,
+            cache_dir=str(tmp_path / cache), **kw,
+        )  # fmt: skip
+
+    def decoded(dm):
+        return sum(len(c) for c in dm.datasets["test"].cache.values())
+
+    tested = module("fresh")
+    tested.setup("test")
+    test_keys = [c.key for c in tested.stage_clips("test")]
+    assert decoded(tested) == len(test_keys) == 11 and not tested.stage_clips("train")  # bob, one unreadable
+    whole = module("fresh")
+    whole.setup("fit")  # every stage, decoded into the corpus's full cache
+    assert [c.key for c in whole.stage_clips("test")] == test_keys and decoded(whole) == 59
+    again = module("fresh")
+    again.setup("validate")  # the full cache is there now: read, not rebuilt
+    assert decoded(again) == 59 and not any(c.built for c in again.datasets["val"].cache.values())
+    assert [c.key for c in again.stage_clips("val")] == [c.key for c in whole.stage_clips("val")]
+    tested.setup("fit")  # the same module, asked for more than it set up
+    assert len(tested.stage_clips("train")) == len(whole.stage_clips("train")) > 0
+    clip_level = SERDataModule(
+        corpora=[str(tree)], protocol="random-split", num_workers=0, cache_dir=str(tmp_path / "random")
+    )
+    clip_level.setup("test")  # a clip-level draw must see which clips are readable: the whole corpus
+    assert decoded(clip_level) == 59
+
+
+def test_stages_set_up_one_after_another_add_up(tmp_path):
+    """``setup("validate")`` then ``setup("test")`` (what calibrate does) holds both stages."""
+    from test_own_data import make_tree
+
+    tree = make_tree(tmp_path / "calls", speakers=("ann", "bob", "cy", "dee", "eve"), per=2)
+    dm = SERDataModule(
+        corpora=[str(tree)], protocol="speaker-kfold", folds=5, num_workers=0, cache_dir=str(tmp_path / "c")
+    )
+    dm.setup("validate")
+    val = [c.key for c in dm.stage_clips("val")]
+    assert val and not dm.stage_clips("test")
+    dm.setup("test")
+    assert [c.key for c in dm.stage_clips("val")] == val and dm.stage_clips("test")
+    assert not dm.stage_clips("train")

@@ -61,6 +61,27 @@ def clip_digests(offsets: Sequence[int], lengths: Sequence[int], data: np.ndarra
     ]
 
 
+def _complete(folder: Path, key: str, sample_rate: int) -> bool:
+    """Whether ``folder`` holds the finished cache of ``key``: index readable, array whole and consistent."""
+    try:
+        index = json.loads((folder / "index.json").read_text())
+        waves = folder / "waves.npy"
+        if index.get("key", key) != key or index.get("sample_rate", sample_rate) != sample_rate:
+            return False
+        if "bytes" in index and waves.stat().st_size != index["bytes"]:
+            return False  # truncated, or bytes appended
+        data = np.load(waves, mmap_mode="r")  # parses the header; fails when shorter than it promises
+        total = int(sum(index["lengths"]))
+        return (
+            data.dtype == np.int16
+            and data.ndim == 1
+            and data.shape[0] == total
+            and len(index["ids"]) == len(index["offsets"]) == len(index["lengths"])
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
 class WaveformCache:
     """Waveforms of ``clips`` at ``sample_rate`` as views into one int16 memory map."""
 
@@ -112,27 +133,21 @@ class WaveformCache:
         return index["digests"]
 
     def _complete(self) -> bool:
-        """Whether the folder holds this key's finished cache: index readable, array whole and consistent."""
-        try:
-            index = json.loads((self.dir / "index.json").read_text())
-            waves = self.dir / "waves.npy"
-            if (
-                index.get("key", self.key) != self.key
-                or index.get("sample_rate", self.sample_rate) != self.sample_rate
-            ):
-                return False
-            if "bytes" in index and waves.stat().st_size != index["bytes"]:
-                return False  # truncated, or bytes appended
-            data = np.load(waves, mmap_mode="r")  # parses the header; fails when shorter than it promises
-            total = int(sum(index["lengths"]))
-            return (
-                data.dtype == np.int16
-                and data.ndim == 1
-                and data.shape[0] == total
-                and len(index["ids"]) == len(index["offsets"]) == len(index["lengths"])
-            )
-        except (OSError, ValueError, KeyError, TypeError):
-            return False
+        return _complete(self.dir, self.key, self.sample_rate)
+
+    @staticmethod
+    def ready(
+        clips: Sequence[Clip],
+        cache_dir: str | Path | None = None,
+        sample_rate: int = 16000,
+        name: str = "clips",
+        max_seconds: float = 60.0,
+    ) -> bool:
+        """Whether the cache these arguments name is already built (opening it would decode nothing)."""
+        key = cache_key(clips, sample_rate, max_seconds)
+        return _complete(
+            Path(cache_dir or default_cache_dir()) / f"{name}-{sample_rate}-{key}", key, sample_rate
+        )
 
     def _build(self, clips: Sequence[Clip], max_seconds: float, workers: int, progress: bool) -> None:
         self.dir.parent.mkdir(parents=True, exist_ok=True)

@@ -81,13 +81,17 @@ class ClipBatch(TypedDict):
     start: torch.Tensor  # (batch,) int64 crop starts, in samples
 
 
+def _by_corpus(clips: Sequence[Clip]) -> dict[str, list[Clip]]:
+    groups: dict[str, list[Clip]] = defaultdict(list)
+    for c in clips:
+        groups[c.corpus].append(c)
+    return groups
+
+
 def build_caches(
     clips: Sequence[Clip], cache_dir: Optional[str], sample_rate: int, max_seconds: float
 ) -> dict[str, WaveformCache]:
     """One waveform cache per corpus of ``clips`` (decoded on first use), by corpus name."""
-    groups: dict[str, list[Clip]] = defaultdict(list)
-    for c in clips:
-        groups[c.corpus].append(c)
     return {
         name: WaveformCache(
             members,
@@ -96,8 +100,25 @@ def build_caches(
             name=OWN_CACHE if members[0].key else name,
             max_seconds=max_seconds,
         )
-        for name, members in groups.items()
+        for name, members in _by_corpus(clips).items()
     }
+
+
+def caches_ready(
+    clips: Sequence[Clip], cache_dir: Optional[str], sample_rate: int, max_seconds: float
+) -> bool:
+    """Whether ``build_caches`` would find every cache built (and decode nothing)."""
+    return all(
+        WaveformCache.ready(
+            members, cache_dir, sample_rate, OWN_CACHE if members[0].key else name, max_seconds
+        )
+        for name, members in _by_corpus(clips).items()
+    )
+
+
+#: the stages a ``setup(stage)`` serves: a fit tests right after (the bench), an evaluation needs its own only
+STAGES = ("train", "val", "test")
+STAGES_OF = {"fit": STAGES, None: STAGES, "validate": ("val",), "test": ("test",), "predict": ("test",)}
 
 
 class ClipDataset(Dataset):
@@ -251,6 +272,7 @@ class SERDataModule(L.LightningDataModule):
         )
         self.num_samples = int(round(clip_seconds * sample_rate))
         self.datasets: dict[str, ClipDataset] = {}
+        self._decoded: set[str] = set()  # the stages whose clips setup decoded (see _stages)
         self._sources: dict = {}  # cache family -> waveform caches (or their VAD views), for full_clip
 
     def fold_count(self) -> int:
@@ -292,36 +314,49 @@ class SERDataModule(L.LightningDataModule):
         return build_caches(clips, h.cache_dir, h.sample_rate, h.max_clip_seconds)
 
     def prepare_data(self) -> None:
-        if (
-            self.hparams.limit_clips is None
-        ):  # decode once, on one process (a smoke run's few clips: in setup)
-            self._caches(self._clips())
+        """Nothing: ``setup`` decodes what its stage needs, and a cache build is locked, so however many
+        processes set up, one decodes and the others read its result."""
 
-    def _stages(self, clips: list[Clip]) -> tuple[dict[str, list[Clip]], dict[str, WaveformCache]]:
-        """Each stage's clips, and the caches holding them. A full run splits the clips the cache build could
-        read. A smoke run (``limit_clips``) splits every listed clip, keeps each stage's subset and decodes
-        only those (an unreadable one is then dropped from its stage), so 24 clips do not decode a corpus."""
-        fold, stage_names = self.hparams.fold, ("train", "val", "test")
-        if self.hparams.limit_clips is None:
+    def _stages(
+        self, clips: list[Clip], needed: Sequence[str]
+    ) -> tuple[dict[str, list[Clip]], dict[str, WaveformCache]]:
+        """Each stage's clips, and the caches holding them. A fit, any stage once the corpora's caches are
+        built, and any stage of a protocol that draws clips (``clip_level``) split the clips the cache build
+        could read: every stage. Otherwise (a smoke run with ``limit_clips``, a test or validation on a fresh
+        machine) every listed clip is split by speaker, the ``needed`` stages (their ``limit_clips`` subsets)
+        are kept and only their clips decoded (an unreadable one then dropped); the other stages stay empty.
+        So 24 clips, or one fold's test actors, do not decode whole corpora, and the stages hold the clips a
+        full run's would."""
+        h = self.hparams
+        ready = caches_ready(clips, h.cache_dir, h.sample_rate, h.max_clip_seconds)
+        if h.limit_clips is None and (set(needed) == set(STAGES) or ready or self.protocol.clip_level):
             cache = self._caches(clips)
             clips = [c for c in clips if c.id in cache[c.corpus]]  # bad clips were reported and skipped
-            split = self.protocol.split(clips, fold)
-            return {name: [clips[i] for i in getattr(split, name)] for name in stage_names}, cache
-        split = self.protocol.split(clips, fold)
-        stages = {name: [clips[i] for i in self._limit(getattr(split, name))] for name in stage_names}
+            split = self.protocol.split(clips, h.fold)
+            self._decoded = set(STAGES)
+            return {name: [clips[i] for i in getattr(split, name)] for name in STAGES}, cache
+        split = self.protocol.split(clips, h.fold)
+        stages = {
+            name: [clips[i] for i in self._limit(getattr(split, name))] if name in needed else []
+            for name in STAGES
+        }
         used = {(c.corpus, c.id): c for chosen in stages.values() for c in chosen}  # each clip once
-        cache = self._caches(list(used.values()))
+        cache = self._caches(clips if ready else list(used.values()))
+        self._decoded = set(needed)
         readable = {name: [c for c in chosen if c.id in cache[c.corpus]] for name, chosen in stages.items()}
         return readable, cache
 
     def setup(self, stage: Optional[str] = None) -> None:
-        if self.datasets:
+        needed = STAGES_OF.get(stage, STAGES)
+        if self.datasets and set(needed) <= self._decoded:
             return
+        needed = tuple(n for n in STAGES if n in needed or n in self._decoded)  # keep what was set up
+        self.datasets = {}
         clips = self._clips()
         self._check_protocol(clips)
         if self.hparams.fold >= self.protocol.num_folds(clips) or self.hparams.fold < 0:
             self.protocol.split(clips, self.hparams.fold)  # raises the clear error
-        stages, cache = self._stages(clips)
+        stages, cache = self._stages(clips, needed)
         self._report_unread(cache)
         if stage in ("fit", None) and (not stages["train"] or not stages["val"]):
             raise ConfigError(

@@ -38,6 +38,8 @@ class Protocol:
     description: str
     speaker_independent: bool = True
     generic: bool = False  # runs on any corpora, your own included
+    # the split draws clips, not only speakers: dropping an unreadable clip can move others between stages
+    clip_level: bool = False
 
     def num_folds(self, clips: Sequence[Clip]) -> int:
         raise NotImplementedError
@@ -233,6 +235,7 @@ class LeaveOneSpeakerOutHeldOutWords(Protocol):
 
     val_fraction: float = 0.15
     seed: int = 0
+    clip_level: bool = True  # validation words are drawn from the words the clips hold
     val_from_training_speakers: bool = True  # validation shares the training speaker (by design, see above)
     speakers: Optional[int] = None  # the corpus's speaker count: its fold count, known without the data
 
@@ -261,6 +264,7 @@ class RandomClipSplit(Protocol):
     val_fraction: float = 0.1
     test_fraction: float = 0.2
     seed: int = 0
+    clip_level: bool = True
 
     def num_folds(self, clips: Sequence[Clip]) -> int:
         return 1
