@@ -538,3 +538,17 @@ def test_best_checkpoint_is_the_newest_versions_and_never_a_calibrated_copy(tmp_
     assert best_checkpoint(tmp_path) == tmp_path / "version_10" / "checkpoints" / "best-epoch03-ua0.500.ckpt"
     (tmp_path / "version_10" / "checkpoints" / "best-epoch03-ua0.500.ckpt").unlink()
     assert best_checkpoint(tmp_path) == tmp_path / "version_2" / "checkpoints" / "best-epoch09-ua0.610.ckpt"
+
+
+def test_a_dry_run_estimates_the_time_the_folds_to_run_take():
+    from ser_zoo.bench.suite import time_to_go
+
+    rows = [
+        {"model": "a", "fold": "0", "train_seconds": "3600"},
+        {"model": "a", "fold": "1", "train_seconds": "4200"},
+        {"model": "b", "fold": "0", "train_seconds": "60"},
+        {"model": "c", "fold": "0", "train_seconds": ""},
+    ]
+    assert time_to_go(rows, "a", 6) == "; ~65 min a fold (mean of the 2 run), ~6.5 h for the 6 to run"
+    assert time_to_go(rows, "b", 3) == "; ~1 min a fold (mean of the 1 run), ~3 min for the 3 to run"
+    assert time_to_go(rows, "a", 0) == time_to_go(rows, "c", 2) == time_to_go(rows, "d", 2) == ""

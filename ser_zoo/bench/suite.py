@@ -43,7 +43,7 @@ from ..models.ensemble import COMBINED_ROWS
 from .bench_data import BenchData, bench_data
 from .ensemble_fold import run_ensemble_fold
 from .fold_resume import fold_progress, fold_runs
-from .results import completed, results_path
+from .results import completed, read_rows, results_path
 from .runner import every_fold, is_recipe, run_bench
 from .suite_file import Step, Suite, load_suite
 
@@ -126,6 +126,18 @@ def fold_status(have: Sequence[int], todo: Sequence[int]) -> str:
     return "; ".join(parts) or "no fold"
 
 
+def time_to_go(rows: Sequence[dict], label: str, todo: int) -> str:
+    """``; ~63 min a fold (mean of the 5 run), ~6.3 h for the 6 to run`` from the complete rows' training
+    wall time (``train_seconds``: an estimate for folds of like size on a like machine); "" without them."""
+    seconds = [float(r["train_seconds"]) for r in rows if r.get("model") == label and r.get("train_seconds")]
+    if not (seconds and todo):
+        return ""
+    mean = sum(seconds) / len(seconds)
+    left = mean * todo
+    total = f"~{left / 3600:.1f} h" if left >= 5400 else f"~{left / 60:.0f} min"
+    return f"; ~{mean / 60:.0f} min a fold (mean of the {len(seconds)} run), {total} for the {todo} to run"
+
+
 def print_plan(suite: Suite, root: Optional[str]) -> None:
     """Each step as the command it runs, and per row name which folds are complete and which would run."""
     print(f"suite {suite.name}: {suite.about}" if suite.about else f"suite {suite.name}")
@@ -138,10 +150,12 @@ def print_plan(suite: Suite, root: Optional[str]) -> None:
         else:
             print(f"  on each fold N: {ensemble_command(step, suite.out, 'N')}")
         done = completed(path)
+        rows = read_rows(path)
         folds = step_folds(step, root)
         for label in step.labels():
             have = [f for f in folds if (label, str(f)) in done]
-            print(f"  {label}: {fold_status(have, [f for f in folds if f not in have])}")
+            todo = [f for f in folds if f not in have]
+            print(f"  {label}: {fold_status(have, todo)}{time_to_go(rows, label, len(todo))}")
             if step.kind == "bench":
                 for fold in (f for f in folds if f not in have):
                     progress = fold_progress(fold_runs(step.protocol, label, fold))
