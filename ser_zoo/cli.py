@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
-from .errors import ConfigError, SerZooError
+from .errors import ConfigError, RunsFailed, SerZooError
 from .suggest import hint
 from .zoo_paths import DEFAULT_MODEL, DEFAULT_RECIPE, DEMO_EPOCHS
 
@@ -754,6 +754,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         build_cli(None if from_sys else argv)
         return 0
+    except RunsFailed as e:  # a batch job that went on past its failures: done, but not all of it
+        print(f"ser-zoo: error: {e}", file=sys.stderr)
+        return 1
     except SerZooError as e:
         print(f"ser-zoo: error: {e}", file=sys.stderr)
         return 2

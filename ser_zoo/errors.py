@@ -11,3 +11,17 @@ class AudioError(SerZooError):
 
 class ConfigError(SerZooError):
     """An unknown name or an inconsistent setting in a recipe."""
+
+
+class RunsFailed(SerZooError):
+    """Some (model, fold) runs of a batch job failed; the others went on and their rows are written."""
+
+    def __init__(self, failures: list[str]):
+        self.failures = list(failures)
+        shown = "; ".join(self.failures[:3]) + (
+            f"; and {len(self.failures) - 3} more" if len(failures) > 3 else ""
+        )
+        super().__init__(
+            f"{len(self.failures)} run(s) failed and wrote no row ({shown}); the runs that finished are in "
+            "their CSVs: fix the cause and rerun the same command, which runs only what is missing"
+        )

@@ -13,7 +13,7 @@ from ser_zoo.bench.bench_data import bench_data, data_words
 from ser_zoo.bench.results import results_path
 from ser_zoo.bench.runner import resolve_model, run_bench
 from ser_zoo.cli import main
-from ser_zoo.errors import ConfigError
+from ser_zoo.errors import ConfigError, RunsFailed
 
 SPEAKERS = ("ann", "bob", "cy", "dee")
 TINY = [
@@ -139,7 +139,7 @@ def test_a_killed_fold_resumes_from_its_last_checkpoint(tmp_path, monkeypatch, c
     words += ["--trainer.callbacks+=test_bench_own_data.KillInSecondEpoch"]
     bench = dict(folds=[0], out=tmp_path / "out", overrides=words)
     monkeypatch.setenv("KILL_FOLD", "1")
-    with pytest.raises(RuntimeError, match="killed"):
+    with pytest.raises(RunsFailed, match="RuntimeError: killed"):  # reported, as any failing run
         run_bench("speaker-kfold", ["mel_cnn"], **bench)
     runs = tmp_path / "runs/bench/speaker-kfold/mel_cnn-fold0"
     assert (runs / "version_0/checkpoints/last.ckpt").is_file()
@@ -154,3 +154,60 @@ def test_a_killed_fold_resumes_from_its_last_checkpoint(tmp_path, monkeypatch, c
     path.unlink()  # killed after training, before the row landed: the finished fold is only tested again
     run_bench("speaker-kfold", ["mel_cnn"], **bench)
     assert [r["epochs"] for r in rows_of(path)] == ["2"] and not (runs / "version_1").exists()
+
+
+def test_a_failing_run_is_reported_and_the_runs_behind_it_still_go(tmp_path, monkeypatch, capsys):
+    """One (model, fold) that raises writes no row; the folds and models after it run, the command ends
+    with one line naming the failure (exit 1), and a rerun runs only the missing row."""
+    from ser_zoo.bench import runner
+
+    tree = make_tree(tmp_path / "calls", speakers=SPEAKERS, per=3)
+    real = runner._baseline_fold
+
+    def flaky(spec, protocol, fold, *args, **kwargs):
+        if spec == "logreg" and fold == 1:
+            raise RuntimeError("disk full\nsecond line")
+        return real(spec, protocol, fold, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "_baseline_fold", flaky)
+    args = ["bench", "--protocol", "loso", "--models", "logreg", "knn", "--out", str(tmp_path / "out")]
+    assert main([*args, "--data.corpora", str(tree)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(
+        "ser-zoo: error: 1 run(s) failed and wrote no row (loso logreg fold 1: RuntimeError: "
+    )
+    assert "disk full)" in err and "second line" not in err
+    rows = rows_of(tmp_path / "out" / "loso-calls.csv")
+    assert sorted((r["model"], r["fold"]) for r in rows) == sorted(
+        [("logreg", f) for f in "023"] + [("knn", f) for f in "0123"]
+    )
+    monkeypatch.setattr(runner, "_baseline_fold", real)
+    assert main([*args, "--data.corpora", str(tree)]) == 0  # the rerun fills the gap
+    assert len(rows_of(tmp_path / "out" / "loso-calls.csv")) == 8
+
+
+def test_a_suite_whose_run_fails_does_not_stop_the_queue(tmp_path, monkeypatch):
+    from ser_zoo.bench import runner
+    from ser_zoo.bench.suite import run_suites
+
+    tree = make_tree(tmp_path / "calls", speakers=SPEAKERS, per=3)
+    real = runner._baseline_fold
+
+    def knn_fails(spec, *args, **kwargs):
+        if spec == "knn":
+            raise OSError("gone")
+        return real(spec, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "_baseline_fold", knn_fails)
+    suites = []
+    for name, model in (("a.yaml", "knn"), ("b.yaml", "logreg")):
+        (tmp_path / name).write_text(
+            f"protocol: loso\nfolds: [0]\nout: {tmp_path / 'out'}\n"
+            f"steps:\n  - bench: [{model}]\n    overrides: {{data.corpora: '[{tree}]'}}\n"
+        )
+        suites.append(tmp_path / name)
+    with pytest.raises(RunsFailed, match="loso knn fold 0: OSError: gone"):
+        run_suites(suites)
+    assert [(r["model"], r["fold"]) for r in rows_of(tmp_path / "out" / "loso-calls.csv")] == [
+        ("logreg", "0")
+    ]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ..data.splits import get_protocol
-from ..errors import ConfigError
+from ..errors import ConfigError, RunsFailed
 from ..recipes import recipe_files
 from ..suggest import hint
 from .bench_data import BenchData, bench_data
@@ -215,6 +215,7 @@ def run_bench(
     check_models(models)
     out = Path(out)
     paths: list[Path] = []
+    failures: list[str] = []
     for spec in models:
         data = bench_data(overrides, spec if is_recipe(spec) else None, classes)
         facts = fold_data(protocol, root, data)
@@ -226,11 +227,16 @@ def run_bench(
             if (label, str(fold)) in completed(path):
                 log.warning(f"bench: {label} fold {fold} already in {path}; skipped")
                 continue
-            if is_baseline(spec):
-                r = _baseline_fold(spec, protocol, fold, data, root)
-            else:
-                cli_classes = None if classes is None else _cli_value(data.classes)
-                r = _lightning_fold(spec, protocol, fold, cli_classes, out, max_epochs, root, overrides)
+            try:
+                if is_baseline(spec):
+                    r = _baseline_fold(spec, protocol, fold, data, root)
+                else:
+                    cli_classes = None if classes is None else _cli_value(data.classes)
+                    r = _lightning_fold(spec, protocol, fold, cli_classes, out, max_epochs, root, overrides)
+            except Exception as e:  # one failing run must not cost the queue behind it (Ctrl-C still stops)
+                failures.append(failed_run(protocol, label, fold, e))
+                log.error(f"bench: {failures[-1]}; no row written, the next run goes on")
+                continue
             row_classes = classes_label or get_protocol(protocol).classes or "labels"
             row = result_row(protocol, row_classes, label, fold, r, suite=suite)
             append_row(path, row, facts.class_names)
@@ -240,7 +246,15 @@ def run_bench(
                 flush=True,
             )
             write_report(out)
+    if failures:
+        raise RunsFailed(failures)
     return paths
+
+
+def failed_run(protocol: str, label: str, fold, e: BaseException) -> str:
+    """``ravdess-6fold mel_cnn fold 2: RuntimeError: ...`` (the error's first line)."""
+    first = (str(e).strip().splitlines() or [""])[0]
+    return f"{protocol} {label} fold {fold}: {type(e).__name__}: {first}"
 
 
 def _cli_value(classes) -> str:

@@ -35,10 +35,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import glob
+import logging
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
-from ..errors import ConfigError
+from ..errors import ConfigError, RunsFailed, SerZooError
 from ..models.ensemble import COMBINED_ROWS
 from .bench_data import BenchData, bench_data
 from .ensemble_fold import run_ensemble_fold
@@ -46,6 +47,8 @@ from .fold_resume import fold_progress, fold_runs
 from .results import completed, read_rows, results_path
 from .runner import every_fold, is_recipe, run_bench
 from .suite_file import Step, Suite, load_suite
+
+log = logging.getLogger("ser_zoo")
 
 
 @functools.lru_cache(maxsize=None)
@@ -179,22 +182,31 @@ def run_suite(
     if dry_run:
         print_plan(suite, root)
         return paths
+    failures: list[str] = []
     for step in suite.steps:
         with thread_limit(step.threads):
-            if step.kind == "bench":
-                run_bench(
-                    step.protocol,
-                    step.models,
-                    folds=step.folds,
-                    out=suite.out,
-                    classes=step.classes,
-                    max_epochs=step.max_epochs,
-                    root=root,
-                    overrides=step.overrides,
-                    suite=suite.name,
-                )
-            else:
-                _run_ensemble_step(suite, step, root)
+            try:
+                if step.kind == "bench":
+                    run_bench(
+                        step.protocol,
+                        step.models,
+                        folds=step.folds,
+                        out=suite.out,
+                        classes=step.classes,
+                        max_epochs=step.max_epochs,
+                        root=root,
+                        overrides=step.overrides,
+                        suite=suite.name,
+                    )
+                else:
+                    _run_ensemble_step(suite, step, root)
+            except RunsFailed as e:  # the step's other runs went on; so do the next steps
+                failures += e.failures
+            except SerZooError as e:  # e.g. an ensemble whose members a failed run did not leave
+                failures.append(f"{suite.path}: step {step.number}: {e}")
+                log.error(f"bench: {failures[-1]}")
+    if failures:
+        raise RunsFailed(failures)
     return paths
 
 
@@ -209,7 +221,15 @@ def run_suites(
     before the first trains, so a mistake in the last one costs no hours. Returns the CSVs written."""
     for path in paths:
         load_suite(path, out)
-    written = [csv for path in paths for csv in run_suite(path, out=out, root=root, dry_run=dry_run)]
+    written: list[Path] = []
+    failures: list[str] = []
+    for path in paths:
+        try:
+            written += run_suite(path, out=out, root=root, dry_run=dry_run)
+        except RunsFailed as e:  # the next suite in the queue still runs
+            failures += e.failures
+    if failures:
+        raise RunsFailed(failures)
     return list(dict.fromkeys(written))
 
 
