@@ -463,3 +463,23 @@ def test_the_command_answers_help_and_typos_without_loading_torch():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "usage: ser-zoo" in done.stdout + done.stderr
+
+
+def test_trainers_built_in_process_do_not_warn_about_the_command_line(tmp_path, monkeypatch):
+    """The bench builds each fold's trainer from words it composed while sys.argv holds ``bench ...``:
+    Lightning's warning about getting both is noise in every fold's log."""
+    import warnings
+
+    from test_own_data import make_tree
+
+    from ser_zoo.lit.cli import build_cli
+
+    tree = make_tree(tmp_path / "calls", speakers=("ann", "bob", "cy"), per=2)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.argv", ["ser-zoo", "bench", "--suite", "x.yaml"])
+    words = ["--data.corpora", str(tree), "--data.protocol", "loso", "--model.model", "mel_cnn"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cli = build_cli(words, run=False)
+    assert cli.model.hparams.model == "mel_cnn"
+    assert not [w for w in caught if "args parameter" in str(w.message)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import pickle
 import sys
+import warnings
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -45,6 +46,13 @@ class SERCLI(LightningCLI):
     module's facts that exist only once it is set up reach the model through ``DataModuleFacts``, which the
     model brings itself.
     """
+
+    def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
+        """As LightningCLI's, less its warning when ``args`` come beside a command line: ser-zoo's own
+        commands (bench, demo) build trainers in-process on purpose, from the words they composed."""
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+            super().parse_arguments(parser, args)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
