@@ -10,11 +10,13 @@ in the CSV is complete. ``--data.corpora`` (your own folders and manifests, with
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
+import warnings
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 from ..data.splits import get_protocol
 from ..errors import ConfigError, RunsFailed
@@ -62,6 +64,18 @@ def resolve_model(spec: str) -> str:
     return str(local) if local.is_file() and local.resolve() == shipped.resolve() else str(shipped)
 
 
+@contextlib.contextmanager
+def _own_run_folder() -> Iterator[None]:
+    """Without Lightning's warnings that a fold's run or checkpoint folder "exists and is not empty": the
+    runner wrote its bench_args.json there, or resumes the fold in its own folder (rows set aside), on
+    purpose."""
+    with warnings.catch_warnings():
+        for folder in ("Experiment logs", "Checkpoint"):
+            warnings.filterwarnings("ignore", message=f"{folder} directory .* exists and is not empty")
+        yield
+
+
+@_own_run_folder()
 def _lightning_fold(
     spec: str,
     protocol: str,
