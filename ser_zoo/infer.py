@@ -321,10 +321,10 @@ def _csv(rows, class_names, keys, skipped, speech_gate: bool) -> str:
     return buf.getvalue()
 
 
-def _table_line(r: dict, keys: list[str], width: int) -> str:
+def _table_line(r: dict, keys: list[str], width: dict[str, int]) -> str:
     """``clip.wav  angry      0.812``, or for a row without speech its evidence:
     ``clip.wav  no speech  (VAD: 0.00 s speech < 0.25 s, max p 0.04 < 0.5, mean p 0.01)``."""
-    where = "  ".join(f"{str(r[k]):<{width}}" for k in keys)
+    where = "  ".join(f"{str(r[k]):<{width[k]}}" for k in keys)
     if r.get("speech") is False:
         return f"{where}  {NO_SPEECH:<10} ({SpeechEvidence.from_dict(r['vad']).describe()})"
     return f"{where}  {r['label']:<10} {r['prob']:.3f}"
@@ -354,8 +354,8 @@ def format_rows(
         return _csv(rows, class_names, keys, skipped, speech_gate)
     if fmt != "table":
         raise ConfigError(f"--format {fmt!r}; use table, csv or json")
-    width = max([len(str(r[keys[0]])) for r in rows] + [4])
-    lines = [f"{'  '.join(f'{k:<{width}}' for k in keys)}  {'emotion':<10} prob"]
+    width = {k: max([len(str(r[k])) for r in rows] + [len(k)]) for k in keys}  # each column its own
+    lines = [f"{'  '.join(f'{k:<{width[k]}}' for k in keys)}  {'emotion':<10} prob"]
     return "\n".join(lines + [_table_line(r, keys, width) for r in rows])
 
 

@@ -18,6 +18,7 @@ on two of a busy two-core machine).
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import dataclass, field, replace
 from typing import Iterator, NamedTuple, Optional, Sequence
 
@@ -47,6 +48,15 @@ MISSING_NOTE = (
 )
 
 
+def under(value: float, limit: float, digits: int) -> float:
+    """``value`` rounded to ``digits`` decimals, except that a value under ``limit`` is never shown as
+    reaching it: then it is cut instead (0.2496 s of speech: 0.249 at 3 decimals, 0.24 at 2, not 0.25)."""
+    rounded = round(value, digits)
+    if value < limit <= rounded:
+        return math.floor(value * 10**digits + 1e-9) / 10**digits  # the 1e-9: 0.57 * 100 is 56.99999...
+    return rounded
+
+
 @dataclass(frozen=True)
 class SpeechEvidence:
     """What Silero found in one clip or window: seconds of speech regions, max and mean chunk probability;
@@ -64,10 +74,11 @@ class SpeechEvidence:
         return self.speech_s >= MIN_SPEECH_S and self.max_prob >= self.threshold
 
     def as_dict(self) -> dict:
-        """The JSON ``vad`` field (rounded: evidence for a reader, not a signal to recompute from)."""
+        """The JSON ``vad`` field (rounded: evidence for a reader, not a signal to recompute from; a value
+        under its limit is cut, so the field compares with the limit as the gate did)."""
         return {
-            "speech_s": round(self.speech_s, 3),
-            "max_prob": round(self.max_prob, 3),
+            "speech_s": under(self.speech_s, MIN_SPEECH_S, 3),
+            "max_prob": under(self.max_prob, self.threshold, 3),
             "mean_prob": round(self.mean_prob, 3),
             "threshold": self.threshold,
             "min_speech_s": MIN_SPEECH_S,
@@ -82,11 +93,14 @@ class SpeechEvidence:
         """One line for tables and ``listen``, the comparisons spelled out:
         ``VAD: 0.00 s speech < 0.25 s, max p 0.04 < 0.5, mean p 0.01``."""
 
+        def shown(value: float, limit: float) -> str:
+            return f"{under(value, limit, 2):.2f}"  # never "0.25 < 0.25"
+
         def vs(value: float, limit: float) -> str:
             return f"{'<' if value < limit else '>='} {limit:g}"
 
-        seconds = f"{self.speech_s:.2f} s speech {vs(self.speech_s, MIN_SPEECH_S)} s"
-        peak = f"max p {self.max_prob:.2f} {vs(self.max_prob, self.threshold)}"
+        seconds = f"{shown(self.speech_s, MIN_SPEECH_S)} s speech {vs(self.speech_s, MIN_SPEECH_S)} s"
+        peak = f"max p {shown(self.max_prob, self.threshold)} {vs(self.max_prob, self.threshold)}"
         return f"VAD: {seconds}, {peak}, mean p {self.mean_prob:.2f}"
 
 

@@ -303,3 +303,14 @@ def test_long_jobs_bound_the_allocator_slack_on_glibc():
     if platform.libc_ver()[0] != "glibc":
         pytest.skip("mallopt is glibc's")
     assert bound_allocator_slack() is True
+
+
+def test_table_columns_line_up_whatever_each_column_holds():
+    from ser_zoo.infer import format_rows
+
+    rows = [
+        {"start": s, "end": e, "label": "angry", "prob": 0.5, "probs": {"angry": 0.5, "sad": 0.5}}
+        for s, e in ((0.0, 3.0), (1.5, 12.207), (3.0, 4.5))  # the end column is the wider
+    ]
+    lines = format_rows(rows, ["angry", "sad"], "table", key="start").splitlines()
+    assert len({line.index("angry") if "angry" in line else line.index("emotion") for line in lines}) == 1

@@ -203,3 +203,18 @@ def test_a_model_trained_on_vad_trimmed_clips_is_given_clips_cut_to_their_speech
     speech_gate.answer(trimmed, [({"file": "x"}, padded)], [ev])
     inference.predict_audio(trimmed, padded)
     assert seen == [len(padded), end - start, end - start]
+
+
+def test_evidence_just_under_a_limit_never_reads_as_reaching_it():
+    """0.2496 s of speech is under the gate's 0.25 s: the line says 0.24 and the JSON 0.249, never 0.25."""
+    from ser_zoo.speech_gate import SpeechEvidence, under
+
+    ev = SpeechEvidence(0.2496, 0.99999, 0.09)
+    assert not ev.is_speech
+    assert ev.describe() == "VAD: 0.24 s speech < 0.25 s, max p 1.00 >= 0.5, mean p 0.09"
+    assert ev.as_dict()["speech_s"] == 0.249 and not SpeechEvidence.from_dict(ev.as_dict()).is_speech
+    assert (
+        SpeechEvidence(0.3, 0.4999, 0.1).describe()
+        == "VAD: 0.30 s speech >= 0.25 s, max p 0.49 < 0.5, mean p 0.10"
+    )
+    assert under(0.0399, 0.5, 2) == 0.04 and under(0.599, 0.6, 2) == 0.59 and under(0.25, 0.25, 2) == 0.25
