@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence
+from typing import Callable, NoReturn, Optional, Sequence
 
 from .errors import ConfigError, RunsFailed, SerZooError
 from .suggest import hint
@@ -670,11 +671,21 @@ lists their options (a recipe: --config NAME, as ser-zoo recipes lists, or a pat
 ser-zoo COMMAND --help describes each of the others."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one line (the usage it prints first is ``--help``'s job), naming the nearest
+    choice for a mistyped command or action; its sub-parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        chosen = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        near = hint(chosen.group(1), re.findall(r"'([^']*)'", chosen.group(2))) if chosen else ""
+        self.exit(2, f"{self.prog}: error: {message}; {near}{self.prog} --help says more\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every sub-command; the training ones are named here (so a typo's error lists them) but
     parsed by LightningCLI."""
     listing = _listing("commands", {**TRAINING, **{name: c.help for name, c in COMMANDS.items()}})
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="ser-zoo",
         usage="ser-zoo [-h] COMMAND ...",
         description="speech emotion recognition model zoo",

@@ -483,3 +483,24 @@ def test_trainers_built_in_process_do_not_warn_about_the_command_line(tmp_path, 
         cli = build_cli(words, run=False)
     assert cli.model.hparams.model == "mel_cnn"
     assert not [w for w in caught if "args parameter" in str(w.message)]
+
+
+@pytest.mark.parametrize(
+    "argv, said",
+    [
+        (["infr", "x.wav"], "ser-zoo: error: argument COMMAND: invalid choice: 'infr' (choose from"),
+        (["zoo", "lst"], "ser-zoo zoo: error: argument ACTION: invalid choice: 'lst'"),
+        (
+            ["infer", "--batch_size", "abc", "x.wav"],
+            "ser-zoo infer: error: argument --batch_size: invalid int",
+        ),
+    ],
+)
+def test_argparse_errors_are_one_line_with_the_nearest_choice(argv, said, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    [line] = capsys.readouterr().err.strip().splitlines()  # no usage block before it
+    assert line.startswith(said) and line.endswith("--help says more")
+    if argv[0] == "infr":
+        assert "did you mean infer?" in line
