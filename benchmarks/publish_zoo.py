@@ -114,6 +114,59 @@ def refresh_card(args) -> None:
     )
 
 
+def publication_card(args, rows: list[dict], row: dict, saved: dict, ckpt: Path) -> dict:
+    """What the card says of ``row``'s fold checkpoint ``ckpt`` (loaded as ``saved``): its data and protocol,
+    the fold's and the recipe's metrics from the CSV ``rows``, what it heard and started from, how it was
+    made, and ``args.notes``."""
+    protocol, classes = row["protocol"], row["classes"]
+    data = saved.get("datamodule_hyper_parameters", {})
+    init_from = saved.get("hyper_parameters", {}).get(
+        "init_from"
+    )  # what the weights started from, not the YAML now
+    return {
+        "data": CORPUS_TEXT.get(protocol, protocol)
+        + f"; fold {args.fold}, test speakers {row['test_speakers']}",
+        "protocol": protocol,
+        "fold": args.fold,
+        "classes": classes,
+        "test_speakers": row["test_speakers"],
+        "eval": {k: data[k] for k in (*SERDataModule.READING, "limit_clips") if k in data},
+        "metrics": {
+            f"test UA, fold {args.fold} (this checkpoint)": round(float(row["ua"]) * 100, 2),
+            f"test WA, fold {args.fold}": round(float(row["wa"]) * 100, 2),
+            f"test macro-F1, fold {args.fold}": round(float(row["f1"]) * 100, 2),
+            **recipe_metrics(rows),
+        },
+        "test_fold_ua": float(row["ua"]),
+        "recipe_ua": recipe_ua(rows),
+        "n_test": int(row["n_test"]),
+        "heard_speakers": saved_heard_speakers(saved, ckpt),
+        **({"init_from": init_from} if init_from else {}),
+        "epochs": row["epochs"],
+        "config": row["config"],
+        **({"notes": args.notes} if args.notes else {}),
+        "command": (
+            f"ser-zoo bench --protocol {protocol} --folds {args.fold} --models {row['config'].split()[0]}"
+            + (f" --classes {classes}" if classes != get_protocol(protocol).classes else "")
+            + (
+                f" --max_epochs {row['config'].split('max_epochs=')[1]}"
+                if "max_epochs=" in row["config"]
+                else ""
+            )
+            + f" --out {Path(args.csv).parent}"
+            + (
+                f" && CKPT=$(ls {args.runs}/{protocol}/{args.recipe}-fold{args.fold}/version_*/checkpoints/"
+                "best-*[0-9].ckpt) && ser-zoo calibrate $CKPT"
+                if args.ckpt
+                else ""
+            )
+            + " && python benchmarks/publish_zoo.py "
+            + f"--csv {args.csv} --recipe {args.recipe} --fold {args.fold} --name {args.name}"
+            + (" --ckpt ${CKPT%.ckpt}-calibrated.ckpt" if args.ckpt else "")
+        ),
+    }
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--csv", help="the bench CSV holding the recipe's rows")
@@ -127,6 +180,11 @@ def main(argv=None) -> None:
         help="the checkpoint to publish, e.g. its `ser-zoo calibrate` copy; default: the fold's best-*.ckpt",
     )
     p.add_argument("--out", default=None, help="default: the repo's checkpoints/")
+    p.add_argument(
+        "--notes",
+        default=None,
+        help="a line for the card's Note, e.g. why this fold's checkpoint was the one published",
+    )
     p.add_argument(
         "--supersedes",
         default=None,
@@ -155,54 +213,10 @@ def main(argv=None) -> None:
 
     rows = [r for r in read_rows(Path(args.csv)) if r["model"] == args.recipe]
     [row] = [r for r in rows if int(r["fold"]) == args.fold]
-    protocol, classes = row["protocol"], row["classes"]
+    protocol = row["protocol"]
     ckpt = Path(args.ckpt) if args.ckpt else best_ckpt(Path(args.runs), protocol, args.recipe, args.fold)
     saved = load_checkpoint_file(ckpt, map_location="cpu")
-    data = saved.get("datamodule_hyper_parameters", {})
-    init_from = saved.get("hyper_parameters", {}).get(
-        "init_from"
-    )  # what the weights started from, not the YAML now
-    card = {
-        "data": CORPUS_TEXT.get(protocol, protocol)
-        + f"; fold {args.fold}, test speakers {row['test_speakers']}",
-        "protocol": protocol,
-        "fold": args.fold,
-        "classes": classes,
-        "test_speakers": row["test_speakers"],
-        "eval": {k: data[k] for k in (*SERDataModule.READING, "limit_clips") if k in data},
-        "metrics": {
-            f"test UA, fold {args.fold} (this checkpoint)": round(float(row["ua"]) * 100, 2),
-            f"test WA, fold {args.fold}": round(float(row["wa"]) * 100, 2),
-            f"test macro-F1, fold {args.fold}": round(float(row["f1"]) * 100, 2),
-            **recipe_metrics(rows),
-        },
-        "test_fold_ua": float(row["ua"]),
-        "recipe_ua": recipe_ua(rows),
-        "n_test": int(row["n_test"]),
-        "heard_speakers": saved_heard_speakers(saved, ckpt),
-        **({"init_from": init_from} if init_from else {}),
-        "epochs": row["epochs"],
-        "config": row["config"],
-        "command": (
-            f"ser-zoo bench --protocol {protocol} --folds {args.fold} --models {row['config'].split()[0]}"
-            + (f" --classes {classes}" if classes != get_protocol(protocol).classes else "")
-            + (
-                f" --max_epochs {row['config'].split('max_epochs=')[1]}"
-                if "max_epochs=" in row["config"]
-                else ""
-            )
-            + f" --out {Path(args.csv).parent}"
-            + (
-                f" && CKPT=$(ls {args.runs}/{protocol}/{args.recipe}-fold{args.fold}/version_*/checkpoints/"
-                "best-*[0-9].ckpt) && ser-zoo calibrate $CKPT"
-                if args.ckpt
-                else ""
-            )
-            + " && python benchmarks/publish_zoo.py "
-            + f"--csv {args.csv} --recipe {args.recipe} --fold {args.fold} --name {args.name}"
-            + (" --ckpt ${CKPT%.ckpt}-calibrated.ckpt" if args.ckpt else "")
-        ),
-    }
+    card = publication_card(args, rows, row, saved, ckpt)
     weights = export_checkpoint(ckpt, args.name, args.out, fp16=True, card_extra=card)
     model = load_pretrained(str(weights))
     r = retest(model, root=None)

@@ -552,3 +552,49 @@ def test_a_dry_run_estimates_the_time_the_folds_to_run_take():
     assert time_to_go(rows, "a", 6) == "; ~65 min a fold (mean of the 2 run), ~6.5 h for the 6 to run"
     assert time_to_go(rows, "b", 3) == "; ~1 min a fold (mean of the 1 run), ~3 min for the 3 to run"
     assert time_to_go(rows, "a", 0) == time_to_go(rows, "c", 2) == time_to_go(rows, "d", 2) == ""
+
+
+def test_publish_zoo_card_carries_the_fold_the_recipe_and_a_note(data_root, tmp_path):
+    """publish_zoo's card for a fold checkpoint: the fold's and the recipe's figures from the CSV rows, the
+    speakers the checkpoint heard, and --notes (why this fold's checkpoint is the one published)."""
+    import argparse
+
+    from conftest import benchmark_script
+
+    pub = benchmark_script("publish_zoo")
+    rows = [
+        {
+            "protocol": "ravdess-6fold",
+            "classes": "emotions8",
+            "model": "tiny",
+            "fold": str(f),
+            "ua": ua,
+            "wa": ua,
+            "f1": ua,
+            "test_speakers": "x",
+            "n_test": "240",
+            "epochs": "20",
+            "config": "configs/tiny.yaml",
+        }
+        for f, ua in ((0, "0.5000"), (1, "0.7000"))
+    ]
+    args = argparse.Namespace(
+        csv=str(tmp_path / "ravdess-6fold.csv"),
+        recipe="tiny",
+        fold=1,
+        name="tiny",
+        runs="runs/bench",
+        ckpt=None,
+        notes="fold 1: the best validation UA among folds 0-1",
+    )
+    saved = {"datamodule_hyper_parameters": {"protocol": "ravdess-6fold", "fold": 1}, "hyper_parameters": {}}
+    card = pub.publication_card(args, rows, rows[1], saved, tmp_path / "x.ckpt")
+    assert card["notes"] == "fold 1: the best validation UA among folds 0-1"
+    assert card["metrics"]["test UA, fold 1 (this checkpoint)"] == 70.0 and card["recipe_ua"]["folds"] == [
+        0,
+        1,
+    ]
+    assert len(card["heard_speakers"]) == 20 and "ravdess_05" not in card["heard_speakers"]  # fold 1: 5-8
+    assert "notes" not in pub.publication_card(
+        argparse.Namespace(**{**vars(args), "notes": None}), rows, rows[1], saved, tmp_path / "x.ckpt"
+    )
