@@ -113,9 +113,8 @@ def classify_speakers(
             for (i, _, ev), p in zip(talk, probs):
                 row = {"file": str(paths[i]), "speaker": speaker, **model.row(np.asarray(p))}
                 rows[i] = row if ev is None else gated_row(row, ev)
-    except (
-        KeyboardInterrupt
-    ):  # the speakers done keep their rows; a speaker is classified whole or not at all
+    except KeyboardInterrupt:
+        # the speakers done keep their rows; a speaker is classified whole or not at all
         told = {f for f, _ in bad}
         bad += [(str(p), INTERRUPTED) for i, p in enumerate(paths) if i not in rows and str(p) not in told]
     return [rows[i] for i in sorted(rows)], bad, notes

@@ -112,17 +112,17 @@ def _pace(folder: Path, last_val: dict, max_epochs: Optional[int]) -> Optional[s
     to the newest logged step, times the steps left to ``max_epochs`` (early stopping may end it sooner)."""
     metrics, before = folder / METRICS, folder / METRICS_BEFORE
     since = before if before.is_file() else folder / ARGS_FILE
-    steps_now = [int(r["step"]) for r in _read(metrics) if r.get("step")]
-    steps_then = [int(r["step"]) for r in _read(before) if r.get("step")] if before.is_file() else [0]
-    if not (steps_now and since.is_file()) or max(steps_now) <= max(steps_then, default=0):
+    now = max((int(r["step"]) for r in _read(metrics) if r.get("step")), default=None)
+    then = max((int(r["step"]) for r in _read(before) if r.get("step")), default=0)  # 0: no resume yet
+    if now is None or not since.is_file() or now <= then:
         return None
     written = metrics.stat().st_mtime
-    per_step = (written - since.stat().st_mtime) / (max(steps_now) - max(steps_then, default=0))
+    per_step = (written - since.stat().st_mtime) / (now - then)
     per_epoch = per_step * (int(last_val["step"]) + 1) / (int(last_val["epoch"]) + 1)
     clock = time.strftime("%H:%M UTC", time.gmtime(written))
     if not max_epochs:
         return f"~{per_epoch / 60:.1f} min an epoch (metrics last written {clock})"
-    left = max(0.0, max_epochs * per_epoch - max(steps_now) * per_step)
+    left = max(0.0, max_epochs * per_epoch - now * per_step)
     return (
         f"~{per_epoch / 60:.1f} min an epoch, at most ~{left / 60:.0f} min to go"
         f" (metrics last written {clock})"

@@ -81,11 +81,12 @@ class ClipBatch(TypedDict):
     start: torch.Tensor  # (batch,) int64 crop starts, in samples
 
 
-def _by_corpus(clips: Sequence[Clip]) -> dict[str, list[Clip]]:
+def _cache_groups(clips: Sequence[Clip]) -> dict[str, tuple[str, list[Clip]]]:
+    """Corpus name -> (its waveform cache's name, its clips): your own corpora share the OWN_CACHE family."""
     groups: dict[str, list[Clip]] = defaultdict(list)
     for c in clips:
         groups[c.corpus].append(c)
-    return groups
+    return {name: (OWN_CACHE if members[0].key else name, members) for name, members in groups.items()}
 
 
 def build_caches(
@@ -93,14 +94,8 @@ def build_caches(
 ) -> dict[str, WaveformCache]:
     """One waveform cache per corpus of ``clips`` (decoded on first use), by corpus name."""
     return {
-        name: WaveformCache(
-            members,
-            cache_dir,
-            sample_rate,
-            name=OWN_CACHE if members[0].key else name,
-            max_seconds=max_seconds,
-        )
-        for name, members in _by_corpus(clips).items()
+        name: WaveformCache(members, cache_dir, sample_rate, name=cache_name, max_seconds=max_seconds)
+        for name, (cache_name, members) in _cache_groups(clips).items()
     }
 
 
@@ -109,10 +104,8 @@ def caches_ready(
 ) -> bool:
     """Whether ``build_caches`` would find every cache built (and decode nothing)."""
     return all(
-        WaveformCache.ready(
-            members, cache_dir, sample_rate, OWN_CACHE if members[0].key else name, max_seconds
-        )
-        for name, members in _by_corpus(clips).items()
+        WaveformCache.ready(members, cache_dir, sample_rate, cache_name, max_seconds)
+        for cache_name, members in _cache_groups(clips).values()
     )
 
 
@@ -328,8 +321,10 @@ class SERDataModule(L.LightningDataModule):
         So 24 clips, or one fold's test actors, do not decode whole corpora, and the stages hold the clips a
         full run's would."""
         h = self.hparams
-        ready = caches_ready(clips, h.cache_dir, h.sample_rate, h.max_clip_seconds)
-        if h.limit_clips is None and (set(needed) == set(STAGES) or ready or self.protocol.clip_level):
+        every = h.limit_clips is None and (set(needed) == set(STAGES) or self.protocol.clip_level)
+        # a fit (the common case) skips the check, which stats every file as opening the caches does
+        ready = not every and caches_ready(clips, h.cache_dir, h.sample_rate, h.max_clip_seconds)
+        if every or (h.limit_clips is None and ready):
             cache = self._caches(clips)
             clips = [c for c in clips if c.id in cache[c.corpus]]  # bad clips were reported and skipped
             split = self.protocol.split(clips, h.fold)
