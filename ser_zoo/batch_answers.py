@@ -10,9 +10,17 @@ from __future__ import annotations
 
 from typing import Callable, Generic, Sequence, TypeVar
 
-#: why the files (or the rest of a timeline) that a Ctrl-C left unclassified have no rows
-STOPPED = "the run was interrupted (Ctrl-C)"
-INTERRUPTED = f"not classified: {STOPPED}"
+from .stopping import stop_cause
+
+
+def stopped() -> str:
+    """Why the files (or the rest of a timeline) that Ctrl-C or SIGTERM left unclassified have no rows."""
+    return f"the run was interrupted ({stop_cause()})"
+
+
+def not_classified() -> str:
+    return f"not classified: {stopped()}"
+
 
 Item = TypeVar("Item")
 Answer = TypeVar("Answer")

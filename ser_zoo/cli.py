@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable, NoReturn, Optional, Sequence
 
 from .errors import ConfigError, RunsFailed, SerZooError
+from .stopping import exit_status, sigterm_as_ctrl_c, stop_cause, stop_requested
 from .suggest import hint
 from .zoo_paths import DEFAULT_MODEL, DEFAULT_RECIPE, DEMO_EPOCHS
 
@@ -755,25 +756,40 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from_sys = argv is None  # LightningCLI reads sys.argv itself then (and warns when given both)
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="ser-zoo: %(message)s")
-    try:
-        if not argv:
-            build_parser().print_help(sys.stderr)
+    with sigterm_as_ctrl_c():
+        try:
+            return run(argv, from_sys)
+        except (KeyboardInterrupt, SystemExit) as e:
+            if isinstance(e, SystemExit) and not stop_requested():  # --help, or Lightning's exit after Ctrl-C
+                raise
+            print(
+                f"ser-zoo: stopped by {stop_cause()}; what finished is kept (a training run in its "
+                "last.ckpt, bench rows in their CSV): rerun the same command to carry on",
+                file=sys.stderr,
+            )
+            return exit_status()
+        except RunsFailed as e:  # a batch job that went on past its failures: done, but not all of it
+            print(f"ser-zoo: error: {e}", file=sys.stderr)
+            return 1
+        except SerZooError as e:
+            print(f"ser-zoo: error: {e}", file=sys.stderr)
             return 2
-        if not goes_to_lightning(argv[0]):
-            return run_tool(argv)
-        from .lit.cli import build_cli
+        except BrokenPipeError:  # `ser-zoo zoo list | head`: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+            return 0
 
-        build_cli(None if from_sys else argv)
-        return 0
-    except RunsFailed as e:  # a batch job that went on past its failures: done, but not all of it
-        print(f"ser-zoo: error: {e}", file=sys.stderr)
-        return 1
-    except SerZooError as e:
-        print(f"ser-zoo: error: {e}", file=sys.stderr)
+
+def run(argv: list[str], from_sys: bool) -> int:
+    """One command: a tool of ``COMMANDS``, or LightningCLI's fit/validate/test/predict."""
+    if not argv:
+        build_parser().print_help(sys.stderr)
         return 2
-    except BrokenPipeError:  # `ser-zoo zoo list | head`: the reader has what it wanted
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at interpreter exit
-        return 0
+    if not goes_to_lightning(argv[0]):
+        return run_tool(argv)
+    from .lit.cli import build_cli
+
+    build_cli(None if from_sys else argv)
+    return 0
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .audio import MIN_SAMPLES, audio_info, load_audio, prepare_waveform, read_blocks, read_spans
-from .batch_answers import INTERRUPTED, STOPPED, RetryingBatches, failure
+from .batch_answers import RetryingBatches, failure, not_classified, stopped
 from .data.scan import FolderScan, Skipped, scan_folder
 from .data.vad import VAD_RATE
 from .errors import AudioError, ConfigError, SerZooError
@@ -129,7 +129,7 @@ def classify_files(
         batches.flush()
     except KeyboardInterrupt:
         left = [keys["file"] for keys, _ in batches.pending] + [str(p) for p in paths[done:]]
-        bad += [(f, INTERRUPTED) for f in left]
+        bad += [(f, not_classified()) for f in left]
     return batches.answers, bad
 
 
@@ -207,7 +207,7 @@ def timeline(
         batches.flush()
     except KeyboardInterrupt:
         stop = batches.pending[0][0] if batches.pending else (batches.answers or [{"end": 0.0}])[-1]["end"]
-        bad.append((str(path), f"timeline stops at {stop:.2f} s: {STOPPED}"))
+        bad.append((str(path), f"timeline stops at {stop:.2f} s: {stopped()}"))
     return batches.answers, bad
 
 
@@ -258,7 +258,7 @@ def speech_rows(
         batches.flush()
     except KeyboardInterrupt:
         left = dict.fromkeys([item[0] for item in batches.pending] + [str(p) for p in paths[done:]])
-        bad += [(f, f"not (fully) classified: {STOPPED}") for f in left]
+        bad += [(f, f"not (fully) classified: {stopped()}") for f in left]
     return batches.answers, bad
 
 

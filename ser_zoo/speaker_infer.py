@@ -19,7 +19,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .audio import load_audio
-from .batch_answers import INTERRUPTED, RetryingBatches, failure
+from .batch_answers import RetryingBatches, failure, not_classified
 from .errors import AudioError, ConfigError
 from .models.speaker_normalized import ADVISED_SPEAKER_CLIPS, MIN_SPEAKER_CLIPS
 from .speech_gate import SpeechEvidence, check_waves, gated_row, model_input, no_speech_row
@@ -116,7 +116,9 @@ def classify_speakers(
     except KeyboardInterrupt:
         # the speakers done keep their rows; a speaker is classified whole or not at all
         told = {f for f, _ in bad}
-        bad += [(str(p), INTERRUPTED) for i, p in enumerate(paths) if i not in rows and str(p) not in told]
+        bad += [
+            (str(p), not_classified()) for i, p in enumerate(paths) if i not in rows and str(p) not in told
+        ]
     return [rows[i] for i in sorted(rows)], bad, notes
 
 

@@ -2,6 +2,8 @@
 
 import csv
 import json
+import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -120,8 +122,20 @@ def test_ctrl_c_while_a_batch_is_retried_lists_each_file_once(model_path, audio_
     assert all("interrupted (Ctrl-C)" in why for _, why in bad)
 
 
-def test_ctrl_c_keeps_the_files_done_and_lists_the_rest(model_path, audio_dir, tmp_path, monkeypatch, capsys):
-    """Interrupted after three files: the first batch's answers are written, the rest named unclassified."""
+def send_sigterm():
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def press_ctrl_c():
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("stop, cause", [(press_ctrl_c, "Ctrl-C"), (send_sigterm, "SIGTERM")])
+def test_ctrl_c_keeps_the_files_done_and_lists_the_rest(
+    model_path, audio_dir, tmp_path, monkeypatch, capsys, stop, cause
+):
+    """Interrupted after three files: the first batch's answers are written, the rest named unclassified.
+    SIGTERM (a scheduler, ``timeout``) takes the same path."""
     from ser_zoo import infer as infer_mod
 
     real, calls = infer_mod.load_audio, []
@@ -129,7 +143,7 @@ def test_ctrl_c_keeps_the_files_done_and_lists_the_rest(model_path, audio_dir, t
     def load_audio(path, *args, **kwargs):
         calls.append(path)
         if len(calls) == 4:
-            raise KeyboardInterrupt
+            stop()
         return real(path, *args, **kwargs)
 
     monkeypatch.setattr(infer_mod, "load_audio", load_audio)
@@ -141,7 +155,7 @@ def test_ctrl_c_keeps_the_files_done_and_lists_the_rest(model_path, audio_dir, t
     every = list(csv.DictReader(out.open()))
     assert [r["file"].split("/")[-1] for r in every if not r["skipped"]] == ["a.wav", "d.wav"]
     left = {r["file"].split("/")[-1]: r["skipped"] for r in every if r["skipped"]}
-    assert set(left) == {"e.wav", "f.wav"} and all("interrupted (Ctrl-C)" in why for why in left.values())
+    assert set(left) == {"e.wav", "f.wav"} and all(f"interrupted ({cause})" in why for why in left.values())
 
 
 def test_a_timeline_window_that_fails_alone_is_reported_and_ctrl_c_keeps_the_windows_done(

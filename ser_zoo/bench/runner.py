@@ -21,6 +21,7 @@ from typing import Iterator, Optional, Sequence
 from ..data.splits import get_protocol
 from ..errors import ConfigError, RunsFailed
 from ..recipes import recipe_files
+from ..stopping import stop_requested
 from ..suggest import hint
 from .bench_data import BenchData, bench_data
 from .fold_resume import fold_runs, join_metrics, record_args, resume_point, set_metrics_aside
@@ -248,6 +249,8 @@ def run_bench(
                     cli_classes = None if classes is None else _cli_value(data.classes)
                     r = _lightning_fold(spec, protocol, fold, cli_classes, out, max_epochs, root, overrides)
             except Exception as e:  # one failing run must not cost the queue behind it (Ctrl-C still stops)
+                if stop_requested():  # its workers died of the SIGTERM that stops the whole job
+                    raise KeyboardInterrupt("SIGTERM") from e
                 failures.append(failed_run(protocol, label, fold, e))
                 log.error(f"bench: {failures[-1]}; no row written, the next run goes on")
                 continue
