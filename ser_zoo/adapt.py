@@ -20,7 +20,7 @@ from torch import nn
 from .audio import load_audio, pad_waves
 from .calibration import KEY as CALIBRATION
 from .data.vad import trim_to_speech
-from .errors import AudioError, ConfigError
+from .errors import AudioError, ConfigError, error_reason
 from .infer import load_model, scan_inputs
 from .inference import training_width, training_windows
 from .speech_gate import check_waves, model_input
@@ -124,7 +124,7 @@ def adapt_files(
             waves.append(load_audio(path, model.hparams.sample_rate, max_seconds=max_seconds))
             paths.append(str(path))
         except AudioError as e:
-            bad.append((str(path), str(e).removeprefix(f"{path}: ")))
+            bad.append((str(path), error_reason(e, path)))
     if not waves:
         raise ConfigError(f"no readable audio in {list(inputs)}: nothing to adapt to")
     silent, trim = [], None

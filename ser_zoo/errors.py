@@ -9,6 +9,11 @@ class AudioError(SerZooError):
     """An audio file that cannot be used (missing, empty, corrupt, silent, too short or too long)."""
 
 
+def error_reason(error: Exception, path) -> str:
+    """``error``'s message without the leading ``<path>: ``, for a batch job that shows the file beside it."""
+    return str(error).removeprefix(f"{path}: ")
+
+
 class ConfigError(SerZooError):
     """An unknown name or an inconsistent setting in a recipe."""
 

@@ -21,7 +21,7 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
+from typing import Iterator, NamedTuple, Optional, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -30,7 +30,7 @@ from .audio import MIN_SAMPLES, audio_info, load_audio, prepare_waveform, read_b
 from .batch_answers import RetryingBatches, failure, not_classified, stopped
 from .data.scan import FolderScan, Skipped, scan_folder
 from .data.vad import VAD_RATE
-from .errors import AudioError, ConfigError, SerZooError
+from .errors import AudioError, ConfigError, SerZooError, error_reason
 from .lit.safe_ckpt import load_module
 from .memory import bound_allocator_slack
 from .models.speaker_normalized import is_speaker_normalized
@@ -122,7 +122,7 @@ def classify_files(
                     load_audio(path, sr, max_seconds=max_seconds, allow_silent=speech_gate),
                 )
             except AudioError as e:
-                bad.append((str(path), str(e).removeprefix(f"{path}: ")))
+                bad.append((str(path), error_reason(e, path)))
             done += 1  # before answering: from here on a Ctrl-C finds this file in ``pending``
             if item:
                 batches.add(item)
@@ -133,16 +133,37 @@ def classify_files(
     return batches.answers, bad
 
 
+class Windows(NamedTuple):
+    """A timeline's windows in a file's native samples: length, hop, and the shortest last window kept (one
+    analysis window at the model's rate, ``audio.MIN_SAMPLES``: a shorter sliver holds nothing a front-end can
+    read)."""
+
+    win: int
+    hop: int
+    tail: int
+
+    @classmethod
+    def of(cls, native_rate: int, sample_rate: int, window_s: float, hop_s: float) -> "Windows":
+        win, hop = int(window_s * native_rate), int(hop_s * native_rate)
+        if hop <= 0 or win <= 0 or hop > win:
+            raise ConfigError(f"window {window_s} s and hop {hop_s} s: use 0 < hop <= window")
+        return cls(win, hop, int(np.ceil(MIN_SAMPLES * native_rate / sample_rate)))
+
+    def count(self, frames: int) -> Optional[int]:
+        """How many windows ``stream_windows`` yields from ``frames`` samples (None when unknown)."""
+        if not frames:
+            return None
+        n = 1 if frames <= self.win else int(np.ceil((frames - self.win) / self.hop)) + 1
+        return n - 1 if n > 1 and frames - (n - 1) * self.hop < self.tail else n
+
+
 def stream_windows(
     path: Path, sample_rate: int, window_s: float, hop_s: float
 ) -> Iterator[tuple[float, np.ndarray]]:
     """(start second, mono window at ``sample_rate``) read block by block; the last partial window is kept
-    unless it is shorter than one analysis window (``audio.MIN_SAMPLES``: a few ms no front-end can read)."""
+    unless it is shorter than one analysis window (``Windows.tail``)."""
     info = audio_info(path)
-    win, hop = int(window_s * info.samplerate), int(hop_s * info.samplerate)
-    if hop <= 0 or win <= 0 or hop > win:
-        raise ConfigError(f"window {window_s} s and hop {hop_s} s: use 0 < hop <= window")
-    tail = _shortest_tail(info.samplerate, sample_rate)
+    win, hop, tail = Windows.of(info.samplerate, sample_rate, window_s, hop_s)
     for i, block in enumerate(read_blocks(path, blocksize=win, overlap=win - hop)):
         if i and (len(block) <= win - hop or len(block) < tail):
             break  # only the overlap (or a sliver too short to read) left: covered by the previous window
@@ -150,20 +171,6 @@ def stream_windows(
             i * hop / info.samplerate,
             prepare_waveform(block, info.samplerate, sample_rate, name=str(path), allow_silent=True),
         )
-
-
-def _shortest_tail(native_rate: int, sample_rate: int) -> int:
-    """Native samples in one analysis window at ``sample_rate``: a shorter last window is left out."""
-    return int(np.ceil(MIN_SAMPLES * native_rate / sample_rate))
-
-
-def window_count(frames: int, win: int, hop: int, tail: int = 0) -> Optional[int]:
-    """How many windows ``stream_windows`` yields from ``frames`` samples, ``tail`` being the shortest last
-    window it keeps (None when the length is unknown)."""
-    if not frames or win <= 0 or hop <= 0:
-        return None
-    n = 1 if frames <= win else int(np.ceil((frames - win) / hop)) + 1
-    return n - 1 if n > 1 and frames - (n - 1) * hop < tail else n
 
 
 def timeline(
@@ -182,12 +189,11 @@ def timeline(
     bound_allocator_slack()
     sr = model.hparams.sample_rate
     track = file_track(path) if speech_gate else None
-    total = None  # the progress bar's length only: stream_windows names a missing or unreadable file itself
+    total = None  # the progress bar's length only: stream_windows names a bad file or window itself
     try:
         info = audio_info(path)
-        win, hop = int(window_s * info.samplerate), int(hop_s * info.samplerate)
-        total = window_count(info.frames, win, hop, _shortest_tail(info.samplerate, sr))
-    except AudioError:
+        total = Windows.of(info.samplerate, sr, window_s, hop_s).count(info.frames)
+    except (AudioError, ConfigError):
         pass
     bad: list[tuple[str, str]] = []
 
@@ -253,7 +259,7 @@ def speech_rows(
             try:
                 segment_file(path, sr, max_segment_s, speech_gate, batches)
             except AudioError as e:
-                bad.append((str(path), str(e).removeprefix(f"{path}: ")))
+                bad.append((str(path), error_reason(e, path)))
             done += 1
         batches.flush()
     except KeyboardInterrupt:

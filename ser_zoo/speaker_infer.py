@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from .audio import load_audio
 from .batch_answers import RetryingBatches, failure, not_classified
-from .errors import AudioError, ConfigError
+from .errors import AudioError, ConfigError, error_reason
 from .models.speaker_normalized import ADVISED_SPEAKER_CLIPS, MIN_SPEAKER_CLIPS
 from .speech_gate import SpeechEvidence, check_waves, gated_row, model_input, no_speech_row
 
@@ -62,7 +62,7 @@ def speaker_vectors(
                 waves.append(load_audio(paths[i], sr, max_seconds=max_seconds, allow_silent=speech_gate))
                 keep.append(i)
             except AudioError as e:
-                bad.append((str(paths[i]), str(e).removeprefix(f"{paths[i]}: ")))
+                bad.append((str(paths[i]), error_reason(e, paths[i])))
         checks = check_waves(waves, sr) if speech_gate and waves else [None] * len(waves)
         for i, wave, ev in zip(keep, waves, checks):
             if ev is not None and not ev.is_speech:

@@ -292,14 +292,14 @@ def test_long_recording_timeline_streams_windows(model_path, tmp_path, capsys):
 def test_a_sliver_past_the_last_full_window_is_left_out_not_an_error(tmp_path, tail):
     """6 s and ``tail`` samples in 3 s windows every 3 s: a tail under one 512-sample analysis window holds
     nothing a front-end can read and is dropped (it failed the whole timeline before); a longer one is kept.
-    The progress bar's count (``window_count``) agrees."""
-    from ser_zoo.infer import _shortest_tail, window_count
+    The progress bar's count (``Windows.count``) agrees."""
+    from ser_zoo.infer import Windows
 
     rec = tmp_path / "rec.wav"
     sf.write(rec, tone(6.0 + tail / SR), SR)
     starts = [t for t, _ in stream_windows(rec, SR, 3.0, 3.0)]
     assert starts == ([0.0, 3.0] if tail < 512 else [0.0, 3.0, 6.0])
-    assert window_count(6 * SR + tail, 3 * SR, 3 * SR, _shortest_tail(SR, SR)) == len(starts)
+    assert Windows.of(SR, SR, 3.0, 3.0).count(6 * SR + tail) == len(starts)
 
 
 def test_clear_errors(model_path, tmp_path, capsys):

@@ -20,7 +20,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..audio import MIN_SAMPLES, SILENCE_PEAK, read_audio
-from ..errors import AudioError, ConfigError
+from ..errors import AudioError, ConfigError, error_reason
 from .corpora import Clip
 from .sources import as_list, class_names, keep_classes, read_sources
 from .splits import check_protocol, get_protocol, with_folds
@@ -46,7 +46,7 @@ def decode(clip: Clip, max_seconds: float) -> Decoded:
     try:
         data, rate = read_audio(clip.path, max_seconds=max_seconds)
     except AudioError as e:
-        return Decoded(error=str(e).removeprefix(f"{clip.path}: "))
+        return Decoded(error=error_reason(e, clip.path))
     mono = data.mean(axis=1)
     peak = float(np.abs(data).max()) if data.size else 0.0
     pcm = (np.clip(data, -1, 1) * 32767).astype(np.int16)
