@@ -98,6 +98,10 @@ def main(argv=None) -> None:
         "and variance, in one forward pass over the corpus, or over each speaker's clips for that speaker; "
         "not a loco headline figure. In %.",
         "",
+        "The statistics come from the data module's test clips (one centre crop of each); `ser-zoo adapt` "
+        "reads a user's recordings in training-length windows from start to end. The two agree for clips up "
+        "to the recipe's clip length.",
+        "",
         "| fold | held out | clips | speakers | "
         + " | ".join(f"UA {label}" for _, label in STAGES)
         + " | "
