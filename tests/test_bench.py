@@ -598,3 +598,14 @@ def test_publish_zoo_card_carries_the_fold_the_recipe_and_a_note(data_root, tmp_
     assert "notes" not in pub.publication_card(
         argparse.Namespace(**{**vars(args), "notes": None}), rows, rows[1], saved, tmp_path / "x.ckpt"
     )
+
+
+def test_bench_reads_the_corpora_where_data_root_says(data_root, tmp_path, monkeypatch, capsys):
+    """``--data.root`` (the word ``ser-zoo fit`` takes) reaches the runner, not only LightningCLI: the runner
+    counted folds and ran baselines on the default root instead, and failed naming that one."""
+    monkeypatch.setenv("SER_ZOO_DATA", str(tmp_path / "not-here"))
+    args = ["bench", "--protocol", "savee-loso", "--models", "logreg", "--folds", "0", "--out", str(tmp_path)]
+    assert main([*args, "--data.root", str(data_root)]) == 0
+    assert [r["fold"] for r in csv.DictReader((tmp_path / "savee-loso.csv").open())] == ["0"]
+    assert main([*args, "--root", str(tmp_path), "--data.root", str(data_root)]) == 2
+    assert "give the data root once: --root" in capsys.readouterr().err

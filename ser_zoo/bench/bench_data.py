@@ -84,15 +84,16 @@ def parse_classes(value) -> Optional[tuple[str, ...] | str]:
     return tuple(str(v) for v in value)
 
 
-def data_words(overrides: Sequence[str]) -> dict:
-    """The ``--data.KEY VALUE`` / ``--data.KEY=VALUE`` words of a command line, values read as YAML."""
+def data_words(overrides: Sequence[str], keys: Sequence[str] = READ_KEYS) -> dict:
+    """The ``--data.KEY VALUE`` / ``--data.KEY=VALUE`` words of a command line for ``keys``, values read as
+    YAML."""
     found: dict = {}
     words = list(overrides)
     i = 0
     while i < len(words):
         flag, eq, value = words[i].partition("=")
         key = flag.removeprefix("--data.")
-        if flag.startswith("--data.") and key in READ_KEYS:
+        if flag.startswith("--data.") and key in keys:
             if not eq:
                 if i + 1 >= len(words):
                     raise ConfigError(f"{flag} needs a value")
@@ -100,6 +101,18 @@ def data_words(overrides: Sequence[str]) -> dict:
             found[key] = _yaml_value(flag, value)
         i += 1
     return found
+
+
+def data_root(root: Optional[str], overrides: Sequence[str]) -> Optional[str]:
+    """bench's ``--root``, or the ``--data.root`` word a ``ser-zoo fit`` user types: the runner reads the
+    corpora itself (to count folds, to run baselines), so the word must reach it too, not only LightningCLI.
+    Given both, they must agree."""
+    word = data_words(overrides, keys=("root",)).get("root")
+    if word is None:
+        return root
+    if root is not None and Path(root) != Path(str(word)):
+        raise ConfigError(f"give the data root once: --root {root} or --data.root {word}, not both")
+    return str(word)
 
 
 def _yaml_value(flag: str, value: str):

@@ -23,7 +23,7 @@ from ..errors import ConfigError, RunsFailed
 from ..recipes import recipe_files
 from ..stopping import stop_requested
 from ..suggest import hint
-from .bench_data import BenchData, bench_data
+from .bench_data import BenchData, bench_data, data_root
 from .fold_resume import fold_runs, join_metrics, record_args, resume_point, set_metrics_aside
 from .report import write_report
 from .results import append_row, completed, result_row, results_path
@@ -226,6 +226,7 @@ def run_bench(
     whose ``--data.corpora``, ``--data.label_map`` and ``--data.folds`` the runner reads too. ``suite`` names
     the suite file the run belongs to; it is written in every row beside the commit."""
     get_protocol(protocol)
+    root = data_root(root, overrides)
     models = [resolve_model(m) for m in models]
     check_models(models)
     out = Path(out)
