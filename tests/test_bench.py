@@ -609,3 +609,12 @@ def test_bench_reads_the_corpora_where_data_root_says(data_root, tmp_path, monke
     assert [r["fold"] for r in csv.DictReader((tmp_path / "savee-loso.csv").open())] == ["0"]
     assert main([*args, "--root", str(tmp_path), "--data.root", str(data_root)]) == 2
     assert "give the data root once: --root" in capsys.readouterr().err
+
+
+def test_a_mistyped_suite_names_the_nearest(capsys):
+    assert main(["bench", "--suite", "benchmarks/suites/union7_fast.yaml", "--dry_run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(
+        "ser-zoo: error: suite not found: benchmarks/suites/union7_fast.yaml; did you mean "
+    )
+    assert "union7_fast_default.yaml" in err and len(err.splitlines()) == 1

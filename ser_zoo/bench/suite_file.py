@@ -13,6 +13,7 @@ from ..data.labels import resolve_classes
 from ..data.splits import get_protocol
 from ..errors import ConfigError
 from ..models.ensemble import COMBINED_ROWS
+from ..suggest import hint
 from .provenance import REPO
 from .runner import check_models, is_baseline, is_recipe, model_label
 
@@ -220,7 +221,12 @@ def load_suite(path: str | Path, out: Optional[str | Path] = None) -> Suite:
     path = Path(path)
     at = _Where(path)
     if not path.is_file():
-        raise ConfigError(f"suite not found: {path}")
+        beside = sorted(p.name for p in path.parent.glob("*.y*ml")) if path.parent.is_dir() else []
+        near = hint(path.name, beside)
+        raise ConfigError(
+            f"suite not found: {path}; {near}give a suite's YAML file "
+            "(benchmarks/suites/*.yaml in a source checkout)"
+        )
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
