@@ -473,6 +473,17 @@ def _zoo_list(args: argparse.Namespace, extra: list[str]) -> None:
     print("\n".join(zoo_table(cards)) if cards else "no zoo checkpoints yet")
 
 
+def _zoo_card_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", help="zoo name, hf-hub:ORG/NAME, or a .safetensors/.json path")
+
+
+def _zoo_card(args: argparse.Namespace, extra: list[str]) -> None:
+    from .weights import load_card
+    from .zoo.checkpoints import model_card_markdown
+
+    print(model_card_markdown(load_card(args.name)).rstrip())
+
+
 def _zoo_download_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("names", nargs="+", metavar="NAME", help="zoo names, or all")
 
@@ -642,10 +653,15 @@ COMMANDS: dict[str, Command] = {
         description="the training recipes shipped in the package: ser-zoo fit --config NAME (or a path)",
     ),
     "zoo": Command(
-        "published checkpoints: list, download, export, push",
+        "published checkpoints: list, card, download, export, push",
         description="published checkpoints",
         actions={
             "list": Command("the zoo checkpoints and their headline numbers", _zoo_list),
+            "card": Command(
+                "one checkpoint's model card: data, protocol, metrics, licence, how to reproduce",
+                _zoo_card,
+                _zoo_card_arguments,
+            ),
             "download": Command(
                 "fetch zoo weights into $SER_ZOO_HOME now, for offline use later",
                 _zoo_download,

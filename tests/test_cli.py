@@ -77,7 +77,7 @@ def test_help_lists_every_sub_command_on_one_line(capsys, monkeypatch):
     assert listed(capsys.readouterr().err, "commands") == commands
     for command, actions in (
         ("data", ["summary", "download", "protocols", "check"]),
-        ("zoo", ["list", "download", "export", "push"]),
+        ("zoo", ["list", "card", "download", "export", "push"]),
     ):
         with pytest.raises(SystemExit) as e:
             main([command, "--help"])

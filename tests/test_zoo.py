@@ -349,3 +349,19 @@ def test_fine_tuning_refuses_a_fold_whose_test_speakers_the_start_heard(data_roo
     assert set(heard) < set(chain) and any(
         s.startswith("crema_d_") for s in chain
     )  # a start's speakers are inherited
+
+
+def test_zoo_card_prints_each_shipped_card_as_committed(capsys):
+    """``ser-zoo zoo card NAME`` is the card a user reads without a source checkout; it must say what the
+    committed ``checkpoints/NAME.md`` says (both come from the JSON card)."""
+    from pathlib import Path
+
+    from ser_zoo.cli import main
+
+    shipped = sorted(Path(__file__).parents[1].joinpath("checkpoints").glob("*.json"))
+    assert shipped
+    for card in shipped:
+        assert main(["zoo", "card", card.stem]) == 0
+        assert capsys.readouterr().out.rstrip() == card.with_suffix(".md").read_text().rstrip(), card.stem
+    assert main(["zoo", "card", "resnet18_half_ravdes"]) == 2
+    assert "did you mean resnet18_half_ravdess" in capsys.readouterr().err
