@@ -202,7 +202,7 @@ def test_publish_zoo_refreshes_a_card_from_more_folds(data_root, tmp_path, capsy
     assert (
         len(new["heard_speakers"]) == 20 and "ravdess_01" not in new["heard_speakers"]
     )  # fold 0 tests actors 1-4
-    assert "50.00 ± 10.00 (3)" in zoo_table([new])[1]
+    assert "50.00 ± 10.00 (3 of 6)" in zoo_table([new])[1]  # ravdess-6fold: half its folds so far
     assert "50.00 ± 10.00" in (tmp_path / "tiny.md").read_text()
     card["test_fold_ua"] = 0.55
     (tmp_path / "tiny.json").write_text(json.dumps(card))
@@ -271,7 +271,7 @@ def test_publish_general_writes_a_card_without_a_test_fold(data_root, tmp_path, 
     assert any(k.startswith("validation UA, union-all (chose the epoch") for k in card["metrics"])
     assert card["calibration"]["temperature"] > 0 and "no test set of its own" in card["data"]
     assert len(card["heard_speakers"]) > 100  # every speaker of the four corpora
-    assert "45.00 ± 7.07 (2 loco)" in zoo_table([card])[1]
+    assert "45.00 ± 7.07 (2 of 4 loco)" in zoo_table([card])[1]
     md = (tmp_path / "zoo" / "tiny6.md").read_text()
     assert "metric (protocol named in each row)" in md and "**Calibration:** temperature" in md
     model = load_pretrained(str(tmp_path / "zoo" / "tiny6.safetensors"))

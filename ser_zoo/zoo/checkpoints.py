@@ -19,6 +19,8 @@ from safetensors.torch import save_file
 
 from ..calibration import KEY as CALIBRATION
 from ..calibration import temperature_of
+from ..data.splits import get_protocol
+from ..errors import ConfigError
 from ..lit.module import SERModule
 from ..lit.safe_ckpt import load_module
 from ..models.speaker_normalized import SpeakerNormalizedClassifier, is_speaker_normalized
@@ -26,6 +28,16 @@ from ..weights import resolve, sha256_file, verified_state_dict, weights_status,
 from ..zoo_paths import DEFAULT_MODEL, hub_location, in_checkout
 from .licence import LICENCE
 from .speaker_normalized import speaker_normalized_markdown
+
+
+def folds_run(count: int, protocol: Optional[str]) -> str:
+    """``8 of 11``: how many of its protocol's folds a recipe's mean covers (the count alone where only the
+    data knows the protocol's folds)."""
+    try:
+        total = get_protocol(protocol).known_folds() if protocol else None
+    except ConfigError:  # a protocol this version does not know (a card from elsewhere)
+        total = None
+    return f"{count} of {total}" if total else str(count)
 
 
 def zoo_table(cards: list[dict[str, Any]], zoo_dir: Optional[Union[str, Path]] = None) -> list[str]:
@@ -46,7 +58,7 @@ def zoo_table(cards: list[dict[str, Any]], zoo_dir: Optional[Union[str, Path]] =
             (
                 f"{r['mean'] * 100:.2f}"
                 + (f" ± {r['std'] * 100:.2f}" if r.get("std") is not None else "")
-                + f" ({len(r['folds'])}"
+                + f" ({folds_run(len(r['folds']), c.get('recipe_protocol') or c.get('protocol'))}"
                 + (f" {c['recipe_protocol']}" if c.get("recipe_protocol") else "")
                 + ")"
             )
