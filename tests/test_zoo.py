@@ -245,7 +245,9 @@ def test_zoo_cli_exports_and_lists(tmp_path, monkeypatch, capsys):
         "51.37",
         "±",
         "4.55",
-        "(6)",
+        "(6",
+        "of",
+        "6)",
         "0.0",
         "here",
     ]
