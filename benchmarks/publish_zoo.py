@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from pathlib import Path
 from typing import Optional
@@ -24,6 +23,7 @@ from typing import Optional
 import yaml
 
 from ser_zoo.bench.fold_resume import best_checkpoint
+from ser_zoo.bench.report import mean_std_percent, mean_std_text
 from ser_zoo.bench.results import read_rows
 from ser_zoo.data.datamodule import SERDataModule, default_data_root
 from ser_zoo.data.splits import get_protocol
@@ -54,15 +54,10 @@ def best_ckpt(runs: Path, protocol: str, recipe: str, fold: int) -> Path:
     return found
 
 
-def pct(values: list[float]) -> str:
-    mean = statistics.mean(values) * 100
-    return f"{mean:.2f} ± {statistics.stdev(values) * 100:.2f}" if len(values) > 1 else f"{mean:.2f}"
-
-
 def recipe_metrics(rows: list[dict]) -> dict[str, str]:
     folds = sorted(int(r["fold"]) for r in rows)
     return {
-        f"recipe {name}, folds {folds} mean ± std": pct([float(r[k]) for r in rows])
+        f"recipe {name}, folds {folds} mean ± std": mean_std_text([float(r[k]) for r in rows])
         for k, name in (("ua", "UA"), ("wa", "WA"), ("f1", "macro-F1"))
     }
 
@@ -71,10 +66,11 @@ def recipe_ua(rows: list[dict]) -> dict:
     """The recipe's UA over the folds run, as numbers (``ser-zoo zoo list`` reads it; the metrics hold the
     text)."""
     ua = [float(r["ua"]) for r in rows]
+    mean, std = mean_std_percent(ua)  # rounded as the leaderboard prints them, so the two never differ
     return {
         "folds": sorted(int(r["fold"]) for r in rows),
-        "mean": round(statistics.mean(ua), 4),
-        "std": round(statistics.stdev(ua), 4) if len(ua) > 1 else None,
+        "mean": round(round(mean, 2) / 100, 4),
+        "std": round(round(std, 2) / 100, 4) if len(ua) > 1 else None,
     }
 
 

@@ -618,3 +618,22 @@ def test_a_mistyped_suite_names_the_nearest(capsys):
         "ser-zoo: error: suite not found: benchmarks/suites/union7_fast.yaml; did you mean "
     )
     assert "union7_fast_default.yaml" in err and len(err.splitlines()) == 1
+
+
+def test_card_and_leaderboard_spell_a_recipe_mean_alike():
+    """Ten fold UAs whose mean is 61.945 %: the leaderboard printed 61.95 and the card 61.94 (two ways of
+    averaging); both now take the leaderboard's figure."""
+    from conftest import benchmark_script
+
+    from ser_zoo.bench.report import mean_std_text
+    from ser_zoo.zoo.checkpoints import zoo_table
+
+    pub = benchmark_script("publish_zoo")
+    ua = [0.5982, 0.6484, 0.6376, 0.5682, 0.6488, 0.5952, 0.6373, 0.6209, 0.5742, 0.6657]
+    rows = [{"fold": str(f), "ua": str(u), "wa": str(u), "f1": str(u)} for f, u in enumerate(ua)]
+    board = mean_std_text(ua)
+    assert board == "61.95 ± 3.37"
+    assert pub.recipe_metrics(rows)[f"recipe UA, folds {list(range(10))} mean ± std"] == board
+    card = {"name": "t", "model": "m", "class_names": ["a"], "size_bytes": 0, "sha256": "0" * 64}
+    card.update(protocol="union-11fold", recipe_ua=pub.recipe_ua(rows))
+    assert f"{board} (10 of 11)" in zoo_table([card])[1]

@@ -38,14 +38,22 @@ SPEAKER_NORM_HEADING = (
 NO_FULL_RUN = "no model has run every fold yet"
 
 
-def _mean_std(values: list[float]) -> tuple[float, float]:
+def mean_std_percent(values: list[float]) -> tuple[float, float]:
+    """Fractions over folds as (percent mean, percent sample std; 0 for one fold)."""
     a = np.asarray(values, dtype=float) * 100
     return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
 
 
-def _fmt(values: list[float]) -> str:
-    m, s = _mean_std(values)
+def mean_std_text(values: list[float]) -> str:
+    """``61.95 ± 3.37``: fractions over folds as percent mean ± sample std, the one spelling the leaderboard
+    and the zoo cards share (two computations once rounded 61.945 apart)."""
+    m, s = mean_std_percent(values)
     return f"{m:.2f} ± {s:.2f}" if len(values) > 1 else f"{m:.2f}"
+
+
+def _metric_cells(e: dict) -> str:
+    """``UA | WA | macro-F1`` cells of a leaderboard row."""
+    return " | ".join(mean_std_text(e[k]) for k in ("ua", "wa", "f1"))
 
 
 def _distinct(values) -> str:
@@ -156,7 +164,7 @@ def best_ranked_on(ranked: list[dict], folds: list[int]) -> str:
     if not ranked:
         return "-"
     b = max(ranked, key=lambda e: np.mean([e["ua_by_fold"][f] for f in folds]))
-    return f"{b['model']} {_fmt([b['ua_by_fold'][f] for f in folds])}"
+    return f"{b['model']} {mean_std_text([b['ua_by_fold'][f] for f in folds])}"
 
 
 def _cost_cells(e: dict) -> str:
@@ -179,7 +187,7 @@ def ranked_table(ranked: list[dict], folds: list[int]) -> list[str]:
     ]
     for i, e in enumerate(ranked, 1):
         lines.append(
-            f"| {i} | {e['model']} | {_fmt(e['ua'])} | {_fmt(e['wa'])} | {_fmt(e['f1'])} | "
+            f"| {i} | {e['model']} | {_metric_cells(e)} | "
             f"{len(e['folds'])}: {fold_text(e['folds'])} | {_cost_cells(e)}"
         )
     return lines
@@ -208,7 +216,7 @@ def unranked_table(heading: str, entries: list[dict], ranked: list[dict], n_fold
         lines.append(
             f"| {e['model']} | {_row_kind(e)} | "
             f"{len(e['folds'])} of {n_folds}: {fold_text(e['folds'])} | "
-            f"{per_fold} | {_fmt(e['ua'])} | {_fmt(e['wa'])} | {_fmt(e['f1'])} | "
+            f"{per_fold} | {_metric_cells(e)} | "
             f"{best_ranked_on(ranked, e['folds'])} | {_cost_cells(e)}"
         )
     return lines
@@ -225,15 +233,15 @@ def summary_line(stem: str, tag: str, target, ranked, unranked, n_folds: int) ->
             f"| {stem} | {tag} | {NO_FULL_RUN}; best "
             f"{'partial run' if len(b['folds']) < n_folds else 'unranked row'}: {b['model']} "
             f"({unranked_kind(b, n_folds)}) | "
-            f"{_fmt(b['ua'])} | {len(b['folds'])} of {n_folds} | - | {target_cell} | "
+            f"{mean_std_text(b['ua'])} | {len(b['folds'])} of {n_folds} | - | {target_cell} | "
             f"{'' if target is None else 'not yet'} |"
         )
     b, o = ranked[0], (unranked[0] if unranked else None)
-    other = "-" if o is None else f"{o['model']} {_fmt(o['ua'])} ({unranked_kind(o, n_folds)})"
+    other = "-" if o is None else f"{o['model']} {mean_std_text(o['ua'])} ({unranked_kind(o, n_folds)})"
     reached = "" if target is None else ("yes" if np.mean(b["ua"]) * 100 >= target else "no")
     return (
-        f"| {stem} | {tag} | {b['model']} | {_fmt(b['ua'])} | {len(b['folds'])} of {n_folds} | {other} | "
-        f"{target_cell} | {reached} |"
+        f"| {stem} | {tag} | {b['model']} | {mean_std_text(b['ua'])} | {len(b['folds'])} of {n_folds} | "
+        f"{other} | {target_cell} | {reached} |"
     )
 
 
@@ -278,7 +286,7 @@ def _bars_plot(stem: str, ranked: list[dict], folds: list[int], path: Path) -> b
         return False
     plot_ranked_bars(
         [e["model"] for e in ranked],
-        {name: tuple(zip(*(_mean_std(e[key]) for e in ranked))) for name, key in METRICS},
+        {name: tuple(zip(*(mean_std_percent(e[key]) for e in ranked))) for name, key in METRICS},
         path,
         title=f"{_title(stem)}, models that ran {_folds_words(folds, 'all ')}",
         xlabel="% (mean ± std over folds)",
