@@ -24,8 +24,9 @@ from _env import write_result
 from ser_zoo.audio import pad_waves
 from ser_zoo.bench.fold_resume import best_checkpoint
 from ser_zoo.calibrate import saved_datamodule
+from ser_zoo.checkpoint_file import load_checkpoint_file
 from ser_zoo.inference import training_windows
-from ser_zoo.lit.safe_ckpt import load_checkpoint_file, load_module
+from ser_zoo.lit.safe_ckpt import load_module
 from ser_zoo.models.classical import classification_metrics
 from ser_zoo.models.ensemble import calibrated_probs, evaluate
 

@@ -22,9 +22,10 @@ from typing import Optional
 
 from ser_zoo.bench.results import read_rows
 from ser_zoo.calibrate import saved_datamodule
+from ser_zoo.checkpoint_file import load_checkpoint_file
 from ser_zoo.data.datamodule import SERDataModule
 from ser_zoo.data.splits import get_protocol
-from ser_zoo.lit.safe_ckpt import load_checkpoint_file, load_module
+from ser_zoo.lit.safe_ckpt import load_module
 from ser_zoo.models.ensemble import evaluate
 from ser_zoo.zoo import export_checkpoint, load_pretrained
 from ser_zoo.zoo.heard import saved_heard_speakers

@@ -18,12 +18,12 @@ import torch
 from torch import nn
 
 from .audio import load_audio, pad_waves
-from .calibration import KEY as CALIBRATION
 from .data.vad import trim_to_speech
 from .errors import AudioError, ConfigError, error_reason
 from .infer import load_model, scan_inputs
 from .inference import training_width, training_windows
 from .speech_gate import check_waves, model_input
+from .temperature import KEY as CALIBRATION
 
 
 def batchnorm_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
@@ -49,7 +49,8 @@ def adapt_batchnorm(model: nn.Module, batches: Iterable[dict[str, Any]]) -> int:
     seen = 0
     try:
         for batch in batches:
-            model._logits(batch, train=False)
+            extra = {k: v for k, v in batch.items() if k not in ("audio", "lengths") and torch.is_tensor(v)}
+            model(batch["audio"], batch["lengths"], **extra)  # per-clip inputs the net lists (e.g. gender)
             seen += len(batch["lengths"])
     finally:
         for m, momentum in zip(norms, momenta):

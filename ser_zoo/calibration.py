@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Optional
 
 import torch
 import torch.nn.functional as F
@@ -20,9 +19,8 @@ from torch import Tensor
 from torchmetrics.functional.classification import multiclass_calibration_error
 
 from .errors import SerZooError
+from .temperature import KEY, temperature_of  # noqa: F401  (the block's key and reader live there)
 
-#: the key of a ``.ckpt`` and of a zoo card that holds the calibration block (``{"temperature": T, ...}``)
-KEY = "calibration"
 #: T is searched in [1/100, 100]: beyond, the validation set is separable or the model uninformative
 LOG_T_BOUND = math.log(100.0)
 
@@ -95,15 +93,3 @@ def fit_temperature(logits: Tensor, labels: Tensor, n_bins: int = 15) -> Tempera
     return TemperatureFit(
         temperature, before["nll"], after["nll"], before["ece"], after["ece"], len(labels), n_bins
     )
-
-
-def temperature_of(block: Optional[dict[str, Any]], where: str) -> float:
-    """The temperature of a checkpoint's or card's calibration block; 1.0 (uncalibrated) when it has none."""
-    if block is None:
-        return 1.0
-    t = block.get("temperature") if isinstance(block, dict) else None
-    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t <= 0:
-        raise SerZooError(
-            f"{where}: calibration temperature {t!r} is not a positive number; run ser-zoo calibrate again"
-        )
-    return float(t)

@@ -24,6 +24,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from .bench.ensemble_fold import member_reading
+from .checkpoint_file import load_checkpoint_file
 from .data.corpora import Clip
 from .data.datamodule import ClipDataset, build_caches, default_data_root, pad_collate
 from .data.sources import as_list, class_names, keep_classes, labels_found, read_sources
@@ -31,7 +32,6 @@ from .data.splits import Protocol, check_protocol, get_protocol, with_folds
 from .errors import ConfigError, SerZooError
 from .infer import load_model
 from .lit.module import stage_metrics
-from .lit.safe_ckpt import load_checkpoint_file
 from .models.speaker_normalized import MIN_SPEAKER_CLIPS, is_speaker_normalized
 
 

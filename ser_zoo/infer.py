@@ -31,8 +31,8 @@ from .batch_answers import RetryingBatches, failure, not_classified, stopped
 from .data.scan import FolderScan, Skipped, scan_folder
 from .data.vad import VAD_RATE
 from .errors import AudioError, ConfigError, SerZooError, error_reason
-from .lit.safe_ckpt import load_module
 from .memory import bound_allocator_slack
+from .models.network import load_network
 from .models.speaker_normalized import is_speaker_normalized
 from .speaker_infer import classify_speakers
 from .speech_gate import (
@@ -56,7 +56,7 @@ def load_model(spec: str, purpose: Optional[str] = None):
     if spec.endswith(".ckpt"):
         if not Path(spec).is_file():
             raise ConfigError(f"checkpoint not found: {spec}")
-        return load_module(spec).eval()
+        return load_network(spec)
     model = load_pretrained(spec)
     if purpose and is_speaker_normalized(model):
         raise ConfigError(

@@ -1,10 +1,10 @@
 """Emotions of waveforms and audio files from a loaded model: the model side of ``infer``, ``listen`` and
 ``model.predict``.
 
-``model`` is a ``SERModule`` from ``ser_zoo.load_pretrained`` or ``ser_zoo.lit.load_module`` (anything with
-its ``hparams``, ``class_names``, ``device`` and ``forward(wave, lengths)``). This module does not import
-the LightningModule, so the module's ``predict`` can hand its work here. A calibrated model (``ser-zoo
-calibrate``) has a ``temperature``; its logits are divided by it before the softmax (absent: 1).
+``model`` is a ``SERNet`` from ``ser_zoo.load_pretrained`` or ``ser_zoo.models.network.load_network``, or a
+training ``SERModule`` (anything with its ``hparams``, ``class_names``, ``device`` and ``forward(wave,
+lengths)``). This module imports neither, so their ``predict`` can hand its work here. A calibrated model
+(``ser-zoo calibrate``) has a ``temperature``; its logits are divided by it before the softmax (absent: 1).
 """
 
 from __future__ import annotations

@@ -378,7 +378,7 @@ def test_demo_runs_the_default_recipe_with_overrides_in_either_spelling(
 def test_ema_weights_from_the_recipe_and_a_longer_resume_refused(data_root, tmp_path, capsys):
     """Lightning's EMAWeightAveraging plugs in from the command line: the checkpoint's weights are the average
     (validated, tested, loaded for inference); resuming a one-cycle run with more epochs fails in one line."""
-    from ser_zoo.lit.safe_ckpt import load_checkpoint_file
+    from ser_zoo.checkpoint_file import load_checkpoint_file
 
     common = ["--config", RECIPE, "--data.root", str(data_root), "--data.limit_clips", "16"]
     common += ["--data.batch_size", "8", "--data.num_workers", "0", "--trainer.enable_progress_bar", "false"]
@@ -404,9 +404,9 @@ def test_ema_weights_from_the_recipe_and_a_longer_resume_refused(data_root, tmp_
 def test_testing_right_after_an_ema_fit_scores_the_averaged_weights(data_root, tmp_path):
     """Lightning's averaging callback, still attached after ``fit``, would load ``current_model_state`` (the
     raw weights) on ``test``; the bench and the demo test the averaged weights that validation chose."""
+    from ser_zoo.checkpoint_file import load_checkpoint_file
     from ser_zoo.lit.best_checkpoint import score_best_checkpoint
     from ser_zoo.lit.cli import build_cli
-    from ser_zoo.lit.safe_ckpt import load_checkpoint_file
 
     args = ["--config", RECIPE, "--data.root", str(data_root), "--data.limit_clips", "16"]
     args += ["--data.batch_size", "8", "--data.num_workers", "0", "--trainer.enable_progress_bar", "false"]

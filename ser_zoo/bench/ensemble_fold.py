@@ -20,10 +20,10 @@ from typing import Optional, Sequence
 
 import torch
 
+from ..checkpoint_file import load_checkpoint_file
 from ..data.datamodule import SERDataModule
 from ..data.splits import get_protocol
 from ..errors import ConfigError
-from ..lit.safe_ckpt import load_checkpoint_file
 from ..models.ensemble import COMBINED_ROWS, BaselineMember, ensemble_table, load_members
 from ..zoo.heard import check_unheard, saved_heard_speakers
 from .provenance import environment

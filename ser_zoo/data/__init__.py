@@ -1,7 +1,15 @@
-"""Corpora, protocols, the waveform cache and the LightningDataModule."""
+"""Corpora, protocols, the waveform cache and the LightningDataModule.
+
+``SERDataModule`` is imported on first use (PEP 562): reading a folder of audio (``ser_zoo.data.scan``) or a
+corpus's clip list does not load Lightning, so ``ser-zoo infer`` and ``listen`` start without it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from .corpora import OFFICIAL_COUNTS, Clip, filter_classes, read_corpora, read_corpus
-from .datamodule import SERDataModule
 from .labels import CLASS_SETS, EMOTIONS, resolve_classes
 from .splits import PROTOCOLS, get_protocol
 
@@ -18,3 +26,11 @@ __all__ = [
     "PROTOCOLS",
     "get_protocol",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SERDataModule":
+        value = importlib.import_module(".datamodule", __name__).SERDataModule
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

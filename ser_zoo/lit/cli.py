@@ -16,13 +16,13 @@ from typing import Optional, Sequence
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+from ..checkpoint_file import check_checkpoint, unpickle_refused
 from ..data.datamodule import SERDataModule
 from ..recipes import resolve_config_args
 from .callbacks import ConfusionMatrixWriter
 from .last_checkpoint import LastCheckpoint
 from .module import SERModule
 from .parser import OneLineErrorParser
-from .safe_ckpt import check_checkpoint, unpickle_refused
 from .writer import PredictionWriter
 
 

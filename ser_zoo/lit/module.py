@@ -9,14 +9,11 @@ what the data module knows once set up, ``ReplayableTraining`` makes each step's
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal, Optional
 
 import lightning as L
-import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torch.optim.lr_scheduler import OneCycleLR, ReduceLROnPlateau
 from torchmetrics import MetricCollection
 from torchmetrics.classification import (
@@ -26,16 +23,14 @@ from torchmetrics.classification import (
     MulticlassRecall,
 )
 
-from .. import inference
 from ..augment import Augmentation
-from ..calibration import KEY as CALIBRATION
-from ..calibration import temperature_of
 from ..errors import ConfigError
-from ..features import create_frontend
 from ..features.pretrained_cache import clip_refs
 from ..finetune import init_from_pretrained
-from ..models import create_model, model_entry, takes_input_shape
 from ..models.encoders import optimizer_groups
+from ..models.network import Classifier
+from ..temperature import KEY as CALIBRATION
+from ..temperature import temperature_of
 from .callbacks import DataModuleFacts, ReplayableTraining
 
 
@@ -50,60 +45,7 @@ def stage_metrics(num_classes: int) -> MetricCollection:
     )
 
 
-def build_network(
-    model: str,
-    num_classes: int,
-    model_kwargs: dict[str, Any],
-    frontend: nn.Module,
-    fe_name: str,
-    samples: int,
-) -> nn.Module:
-    """The registered network, sized from the front-end's output on ``samples`` where it takes a fixed input
-    shape; fails at construction, naming both sides, when that output cannot feed it."""
-
-    def mismatch(e: Exception, shape: Any) -> ConfigError:
-        first = str(e).splitlines()[0]
-        return ConfigError(
-            f"model '{model}' cannot take front-end '{fe_name}' output of shape {shape}: {first}"
-        )
-
-    if takes_input_shape(model) and "input_shape" not in model_kwargs:
-        model_kwargs = {**model_kwargs, "input_shape": tuple(frontend.output_shape(samples))}
-    try:
-        net = create_model(model, num_classes, **model_kwargs)
-    except (RuntimeError, ValueError) as e:  # a fixed-input net sized from an output it cannot take
-        raise mismatch(e, model_kwargs.get("input_shape")) from None
-    kind = model_entry(model).input_kind
-    if getattr(frontend, "kind", kind) != kind:
-        raise ConfigError(
-            f"model '{model}' takes {kind} input but front-end '{fe_name}' gives {frontend.kind}"
-        )
-    shape = tuple(frontend.output_shape(samples))
-    try:
-        was_training = net.training
-        with torch.no_grad():
-            net.eval()(torch.zeros(1, *shape))
-        net.train(was_training)
-    except (RuntimeError, ValueError) as e:
-        raise mismatch(e, shape) from None
-    return net
-
-
-def side_branch(spec: Optional[dict[str, Any]], num_classes: int, samples: int):
-    """(front-end, linear head) of a side input that gives one vector per clip; (None, None) without one."""
-    if not spec:
-        return None, None
-    frontend = create_frontend(dict(spec))
-    shape = tuple(frontend.output_shape(samples))
-    if len(shape) != 1:
-        raise ConfigError(
-            f"side_frontend '{spec.get('name')}' gives {shape} per clip; it needs one vector per clip "
-            "(e.g. voice_embedding)"
-        )
-    return frontend, nn.Linear(shape[0], num_classes)
-
-
-class SERModule(L.LightningModule):
+class SERModule(Classifier, L.LightningModule):
     """Speech emotion classifier: waveform batch in, logits out, metrics per stage.
 
     Args:
@@ -152,50 +94,26 @@ class SERModule(L.LightningModule):
     ):
         super().__init__()
         self.save_hyperparameters()
-        self.class_names = list(class_names or [str(i) for i in range(num_classes)])
-        if len(self.class_names) != num_classes:
-            raise ConfigError(f"class_names has {len(self.class_names)} names but num_classes={num_classes}")
-        self.frontend_spec = dict(frontend or model_entry(model).frontend)
-        self.frontend = create_frontend(self.frontend_spec)
+        self._build_parts(
+            model,
+            model_kwargs,
+            frontend,
+            num_classes,
+            class_names,
+            sample_rate,
+            example_seconds,
+            side_frontend,
+            channels_last,
+        )
         self.augment = Augmentation(augment, sample_rate, self.class_names)
-        samples = int(sample_rate * example_seconds)
-        fe_name = self.frontend_spec.get("name")
-        self.net = build_network(model, num_classes, model_kwargs or {}, self.frontend, fe_name, samples)
-        self.side_frontend, self.side_head = side_branch(side_frontend, num_classes, samples)
-        if channels_last:
-            self.net = self.net.to(memory_format=torch.channels_last)
-        if getattr(self.net, "resolved_kwargs", None):  # e.g. an encoder's architecture from its config.json
-            self.hparams.model_kwargs = {**(model_kwargs or {}), **self.net.resolved_kwargs}
         self.train_metrics, self.val_metrics, self.test_metrics = (
             stage_metrics(num_classes) for _ in range(3)
         )
         self.confmat = MulticlassConfusionMatrix(num_classes)
         self.register_buffer("loss_weight", torch.ones(num_classes), persistent=False)
         self.test_results: dict[str, Any] = {}
-        self.temperature = 1.0  # logits / temperature in prediction; a calibrated checkpoint sets it
-        self.vad_trim = False  # trained on clips cut to their speech: inference cuts them the same way
         if init_from:
             init_from_pretrained(self, init_from)
-
-    def forward(
-        self, wave: torch.Tensor, lengths: Optional[torch.Tensor] = None, **extra: torch.Tensor
-    ) -> torch.Tensor:
-        """Logits for a waveform batch; ``extra`` holds per-clip inputs a net declares (e.g. ``gender``)."""
-        feats = self.frontend(wave, lengths)
-        return self._classify(feats, wave, lengths, {"lengths": lengths, **extra})
-
-    def _classify(self, feats: torch.Tensor, wave: torch.Tensor, lengths, batch: dict[str, Any]):
-        """The net's logits on the features, plus the side branch's on the waveform where there is one."""
-        if self.hparams.channels_last and feats.dim() == 4:
-            feats = feats.contiguous(memory_format=torch.channels_last)
-        logits = self.net(feats, **self._extra_inputs(batch))
-        if self.side_frontend is not None:
-            logits = logits + self.side_head(self.side_frontend(wave, lengths))
-        return logits
-
-    def _extra_inputs(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        """Per-clip side inputs the net lists in ``extra_inputs`` (absent ones: the net's default)."""
-        return {k: batch[k] for k in getattr(self.net, "extra_inputs", ()) if batch.get(k) is not None}
 
     def _logits(self, batch: dict[str, Any], train: bool):
         """Logits, plus mixup's (partner, own-label weight) in training when mixup is on (else None).
@@ -311,13 +229,3 @@ class SERModule(L.LightningModule):
         """The callbacks the module relies on (once per Trainer), so a hand-built Trainer has them too."""
         present = {type(c) for c in self.trainer.callbacks}
         return [cb() for cb in (DataModuleFacts, ReplayableTraining) if cb not in present]
-
-    def predict(
-        self,
-        audio: Union[str, Path, np.ndarray, torch.Tensor, list],
-        sample_rate: Optional[int] = None,
-        batch_size: int = 16,
-    ):
-        """Emotion of a file or waveform at any rate, or of each in a list, see
-        :func:`ser_zoo.inference.predict_audio`."""
-        return inference.predict_audio(self, audio, sample_rate, batch_size)

@@ -18,15 +18,14 @@ from sklearn.linear_model import LogisticRegression
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from ..zoo import load_pretrained
+from .network import load_network
 from .speaker_normalized import is_speaker_normalized
 
 
 def load_members(paths: Sequence[str]) -> list[nn.Module]:
-    """SERModules from ``ser-zoo fit`` checkpoints (.ckpt) or zoo checkpoints (names / .safetensors)."""
-    from ..lit.safe_ckpt import load_module
-    from ..zoo import load_pretrained
-
-    members = [load_module(p).eval() if str(p).endswith(".ckpt") else load_pretrained(str(p)) for p in paths]
+    """``SERNet``s from ``ser-zoo fit`` checkpoints (.ckpt) or zoo checkpoints (names / .safetensors)."""
+    members = [load_network(p) if str(p).endswith(".ckpt") else load_pretrained(str(p)) for p in paths]
     for p, m in zip(paths, members):
         if is_speaker_normalized(m):  # it reads a speaker's clips together, never one clip
             raise ConfigError(

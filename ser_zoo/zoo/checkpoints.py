@@ -1,6 +1,6 @@
 """Zoo checkpoints: safetensors weights + a JSON card, checked against their sha256, never unpickled.
 
-A zoo checkpoint is ``<name>.safetensors`` (the SERModule's net + front-end state, fp16 where accuracy
+A zoo checkpoint is ``<name>.safetensors`` (a SERModule's net + front-end state, fp16 where accuracy
 holds) beside ``<name>.json`` (everything needed to rebuild it: model, options, front-end, classes, sample
 rate, crop, where the weights are published) and ``<name>.md`` (the human model card). ``load_pretrained``
 rebuilds the module from the card and loads the weights once their sha256 matches (``ser_zoo.weights``, which
@@ -17,13 +17,12 @@ from typing import Any, Optional, Union
 
 from safetensors.torch import save_file
 
-from ..calibration import KEY as CALIBRATION
-from ..calibration import temperature_of
 from ..data.splits import get_protocol
 from ..errors import ConfigError
-from ..lit.module import SERModule
-from ..lit.safe_ckpt import load_module
+from ..models.network import SERNet, load_network
 from ..models.speaker_normalized import SpeakerNormalizedClassifier, is_speaker_normalized
+from ..temperature import KEY as CALIBRATION
+from ..temperature import temperature_of
 from ..weights import resolve, sha256_file, verified_state_dict, weights_status, zoo_folder
 from ..zoo_paths import DEFAULT_MODEL, hub_location, in_checkout
 from .licence import LICENCE
@@ -89,13 +88,13 @@ def zoo_table(cards: list[dict[str, Any]], zoo_dir: Optional[Union[str, Path]] =
     ]
 
 
-def module_from_card(card: dict[str, Any]):
-    """An untrained SERModule built exactly as the card describes (front-end included)."""
+def module_from_card(card: dict[str, Any]) -> SERNet:
+    """An untrained ``SERNet`` built exactly as the card describes (front-end included)."""
     kwargs = dict(card.get("model_kwargs", {}))
     kwargs.pop("weights", None)  # the zoo weights replace any ImageNet start
     if "pretrained" in kwargs:
         kwargs["pretrained"] = False
-    return SERModule(
+    return SERNet(
         model=card["model"],
         model_kwargs=kwargs,
         frontend=card["frontend"],
@@ -110,8 +109,9 @@ def module_from_card(card: dict[str, Any]):
 def load_pretrained(
     name_or_path: str, zoo_dir: Optional[Union[str, Path]] = None, device: Optional[str] = None
 ):
-    """A ready SERModule (eval mode) from a zoo checkpoint: a zoo name (``list_pretrained()``; weights fetched
-    into ``$SER_ZOO_HOME`` on first use), ``hf-hub:ORG/NAME`` or a ``.safetensors`` path with its card beside.
+    """A ready ``SERNet`` (a plain ``nn.Module``, eval mode) from a zoo checkpoint: a zoo name
+    (``list_pretrained()``; weights fetched into ``$SER_ZOO_HOME`` on first use), ``hf-hub:ORG/NAME`` or a
+    ``.safetensors`` path with its card beside. To train from one, fine-tune with ``model.init_from: NAME``.
 
     Example: ``load_pretrained("resnet18_ravdess").predict("clip.wav")``. A speaker-normalised card
     (``kind: speaker_normalized``) gives a ``SpeakerNormalizedClassifier`` instead, which classifies a
@@ -139,7 +139,7 @@ def export_checkpoint(
 ) -> Path:
     """Turn a Lightning ``.ckpt`` from ``ser-zoo fit`` into ``<name>.safetensors`` + ``.json`` + ``.md``, in
     ``out_dir`` (default: a source checkout's ``checkpoints/``, else ``./checkpoints``)."""
-    module = load_module(ckpt_path)  # CRC-checked, weights_only
+    module = load_network(ckpt_path)  # CRC-checked, weights_only
     h = module.hparams
     state = {
         k: v.detach().contiguous()
