@@ -94,17 +94,7 @@ class SERModule(Classifier, L.LightningModule):
     ):
         super().__init__()
         self.save_hyperparameters()
-        self._build_parts(
-            model,
-            model_kwargs,
-            frontend,
-            num_classes,
-            class_names,
-            sample_rate,
-            example_seconds,
-            side_frontend,
-            channels_last,
-        )
+        self._build_parts()
         self.augment = Augmentation(augment, sample_rate, self.class_names)
         self.train_metrics, self.val_metrics, self.test_metrics = (
             stage_metrics(num_classes) for _ in range(3)

@@ -93,33 +93,25 @@ class Hyperparameters(dict):
 
 
 class Classifier:
-    """The parts and the forward pass ``SERNet`` and ``SERModule`` share; ``hparams`` is set before
-    ``_build_parts``."""
+    """The parts and the forward pass ``SERNet`` and ``SERModule`` share; each sets ``hparams`` (its
+    arguments), then calls ``_build_parts``."""
 
     hparams: Any
 
-    def _build_parts(
-        self,
-        model: str,
-        model_kwargs: Optional[dict[str, Any]],
-        frontend: Optional[dict[str, Any]],
-        num_classes: int,
-        class_names: Optional[list[str]],
-        sample_rate: int,
-        example_seconds: float,
-        side_frontend: Optional[dict[str, Any]],
-        channels_last: bool,
-    ) -> None:
-        self.class_names = list(class_names or [str(i) for i in range(num_classes)])
+    def _build_parts(self) -> None:
+        """Front-end, network and side branch from the architecture arguments in ``hparams``."""
+        h = self.hparams
+        model, model_kwargs, num_classes, sample_rate = h.model, h.model_kwargs, h.num_classes, h.sample_rate
+        self.class_names = list(h.class_names or [str(i) for i in range(num_classes)])
         if len(self.class_names) != num_classes:
             raise ConfigError(f"class_names has {len(self.class_names)} names but num_classes={num_classes}")
-        self.frontend_spec = dict(frontend or model_entry(model).frontend)
+        self.frontend_spec = dict(h.frontend or model_entry(model).frontend)
         self.frontend = create_frontend(self.frontend_spec)
-        samples = int(sample_rate * example_seconds)
+        samples = int(sample_rate * h.example_seconds)
         fe_name = self.frontend_spec.get("name")
         self.net = build_network(model, num_classes, model_kwargs or {}, self.frontend, fe_name, samples)
-        self.side_frontend, self.side_head = side_branch(side_frontend, num_classes, samples)
-        if channels_last:
+        self.side_frontend, self.side_head = side_branch(h.side_frontend, num_classes, samples)
+        if h.channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
         if getattr(self.net, "resolved_kwargs", None):  # e.g. an encoder's architecture from its config.json
             self.hparams.model_kwargs = {**(model_kwargs or {}), **self.net.resolved_kwargs}
@@ -205,17 +197,7 @@ class SERNet(Classifier, nn.Module):
             side_frontend=side_frontend,
             channels_last=channels_last,
         )
-        self._build_parts(
-            model,
-            model_kwargs,
-            frontend,
-            num_classes,
-            class_names,
-            sample_rate,
-            example_seconds,
-            side_frontend,
-            channels_last,
-        )
+        self._build_parts()
 
     @property
     def device(self) -> torch.device:
