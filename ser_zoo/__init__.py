@@ -23,10 +23,12 @@ _LAZY = {
     "list_pretrained": ".zoo",
     "list_zoo": ".zoo",
     "load_pretrained": ".zoo",
+    "SERNet": ".models.network",
 }
 
 __all__ = [
     "load_pretrained",
+    "SERNet",
     "list_pretrained",
     "list_zoo",
     "create_model",

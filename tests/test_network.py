@@ -82,6 +82,8 @@ def test_inference_imports_neither_lightning_nor_torchmetrics():
         "model = load_model('resnet18_half_ravdess')\n"
         "answer = model.predict(np.random.default_rng(0).normal(0, 0.1, 24000), 16000)\n"
         "assert answer['label'] in model.class_names, answer\n"
+        "import ser_zoo\n"
+        "assert isinstance(model, ser_zoo.SERNet)\n"
         "print(type(model).__name__, sorted(m for m in ('lightning', 'torchmetrics') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
