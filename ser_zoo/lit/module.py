@@ -3,7 +3,8 @@
 What surrounds a training step lives in callbacks the module brings itself: ``DataModuleFacts`` hands it
 what the data module knows once set up, ``ReplayableTraining`` makes each step's random draws replayable.
 ``ConfusionMatrixWriter`` saves the test confusion matrix; fit checkpoints load with
-``ser_zoo.lit.load_module`` (checked, ``weights_only``); audio files are classified by ``ser_zoo.inference``.
+``ser_zoo.lit.load_module`` (checked, ``weights_only``). The front-end, network and forward pass are
+``ser_zoo.models.network.Classifier``'s, shared with ``SERNet``, the Lightning-free network inference loads.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def stage_metrics(num_classes: int) -> MetricCollection:
 
 
 class SERModule(Classifier, L.LightningModule):
-    """Speech emotion classifier: waveform batch in, logits out, metrics per stage.
+    """Speech emotion classifier to train: waveform batch in, logits out, metrics per stage (the same network
+    as ``SERNet``, key for key, plus augmentation, loss, metrics and optimiser).
 
     Args:
         model: a registered model name (``ser-zoo models`` / ``ser_zoo.list_models()``).
