@@ -24,8 +24,8 @@ from threadpoolctl import threadpool_limits
 from ser_zoo.augment import Augmentation
 from ser_zoo.augment.pipeline import WAVEFORM
 from ser_zoo.data.cache import WaveformCache
+from ser_zoo.data.clips import default_data_root
 from ser_zoo.data.corpora import read_corpus
-from ser_zoo.data.datamodule import default_data_root
 
 SR, SECONDS = 16000, 3.0
 SPEC = {

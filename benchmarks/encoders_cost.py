@@ -28,8 +28,8 @@ import torch
 from _env import write_result
 
 from ser_zoo.audio import centre_crop, load_audio, pad_waves
+from ser_zoo.data.clips import default_data_root
 from ser_zoo.data.corpora import read_corpus
-from ser_zoo.data.datamodule import default_data_root
 from ser_zoo.features.hidden_cache import crop_stacks
 from ser_zoo.models import create_model
 from ser_zoo.models.encoders.finetune import optimizer_groups

@@ -25,8 +25,8 @@ from _env import speed_rows, speed_table, write_result
 from threadpoolctl import threadpool_limits
 
 from ser_zoo.data.cache import WaveformCache
+from ser_zoo.data.clips import default_data_root
 from ser_zoo.data.corpora import read_corpus
-from ser_zoo.data.datamodule import default_data_root
 from ser_zoo.features import create_frontend
 
 SR, N_FFT, HOP, N_MELS, N_MFCC = 16000, 512, 160, 64, 40

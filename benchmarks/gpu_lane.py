@@ -137,7 +137,7 @@ def preflight(smoke: bool) -> None:
 
     from ser_zoo.audio import read_audio
     from ser_zoo.bench.provenance import environment
-    from ser_zoo.data.datamodule import default_data_root
+    from ser_zoo.data.clips import default_data_root
     from ser_zoo.lit.cli import build_cli  # noqa: F401  (LightningCLI: jsonargparse[signatures])
 
     env = environment()

@@ -53,7 +53,7 @@ def build_module(config: str, model: str | None = None):
 def real_clips(n: int) -> list[np.ndarray]:
     """Up to ``n`` RAVDESS clips at 16 kHz (empty when the corpora are absent)."""
     from ser_zoo.audio import load_audio
-    from ser_zoo.data.datamodule import default_data_root
+    from ser_zoo.data.clips import default_data_root
 
     files = sorted(Path(default_data_root()).glob("ravdess/Actor_*/*.flac"))[::7][:n]
     return [load_audio(f, SR) for f in files]

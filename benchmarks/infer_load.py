@@ -64,7 +64,7 @@ def main() -> None:
     ap.add_argument("--json_only", default=None, help=argparse.SUPPRESS)  # the check's subprocess writes here
     args = ap.parse_args()
 
-    from ser_zoo.data.datamodule import default_data_root
+    from ser_zoo.data.clips import default_data_root
     from ser_zoo.data.labels import resolve_classes
     from ser_zoo.infer import classify_files, expand_inputs
     from ser_zoo.lit.module import SERModule

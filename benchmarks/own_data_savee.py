@@ -27,8 +27,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _env import write_result  # noqa: E402
 
+from ser_zoo.data.clips import default_data_root  # noqa: E402
 from ser_zoo.data.corpora import read_savee  # noqa: E402
-from ser_zoo.data.datamodule import default_data_root  # noqa: E402
 from ser_zoo.evaluate import evaluate  # noqa: E402
 from ser_zoo.lit.cli import build_cli  # noqa: E402
 from ser_zoo.weights import list_zoo  # noqa: E402

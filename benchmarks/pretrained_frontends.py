@@ -27,8 +27,8 @@ import torch
 from _env import write_result
 
 from ser_zoo.audio import centre_crop, load_audio, pad_waves
+from ser_zoo.data.clips import default_data_root
 from ser_zoo.data.corpora import read_corpus
-from ser_zoo.data.datamodule import default_data_root
 from ser_zoo.data.vad import load_vad, trim_bounds
 from ser_zoo.features import create_frontend
 

@@ -26,7 +26,8 @@ from ser_zoo.bench.fold_resume import best_checkpoint
 from ser_zoo.bench.report import mean_std_percent, mean_std_text
 from ser_zoo.bench.results import read_rows
 from ser_zoo.checkpoint_file import load_checkpoint_file
-from ser_zoo.data.datamodule import SERDataModule, default_data_root
+from ser_zoo.data.clips import default_data_root
+from ser_zoo.data.datamodule import SERDataModule
 from ser_zoo.data.splits import get_protocol
 from ser_zoo.zoo import export_checkpoint, load_pretrained
 from ser_zoo.zoo.checkpoints import model_card_markdown

@@ -64,7 +64,7 @@ def _data_summary_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _data_summary(args: argparse.Namespace, extra: list[str]) -> None:
-    from .data.datamodule import default_data_root
+    from .data.clips import default_data_root
     from .data.summary import format_summary, summarize
 
     root = args.root or default_data_root()

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .data.clips import default_data_root
 from .data.corpora import READERS
-from .data.datamodule import default_data_root
 from .data.download import download_corpus
 from .lit.best_checkpoint import score_best_checkpoint
 from .lit.callbacks import ConfusionMatrixWriter

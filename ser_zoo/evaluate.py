@@ -25,8 +25,8 @@ from torch.utils.data import DataLoader
 
 from .bench.ensemble_fold import member_reading
 from .checkpoint_file import load_checkpoint_file
+from .data.clips import ClipDataset, build_caches, default_data_root, pad_collate
 from .data.corpora import Clip
-from .data.datamodule import ClipDataset, build_caches, default_data_root, pad_collate
 from .data.sources import as_list, class_names, keep_classes, labels_found, read_sources
 from .data.splits import Protocol, check_protocol, get_protocol, with_folds
 from .errors import ConfigError, SerZooError

@@ -42,7 +42,7 @@ def test_ravdess_fold_batches(data_root):
 
 def test_items_and_batches_are_named(data_root):
     """Items are ``ClipItem``s; ``pad_collate`` gives every ``ClipBatch`` key, in item order."""
-    from ser_zoo.data.datamodule import ClipBatch, ClipItem, pad_collate
+    from ser_zoo.data.clips import ClipBatch, ClipItem, pad_collate
 
     dm = SERDataModule(root=str(data_root), limit_clips=3, batch_size=3, num_workers=0, clip_seconds=1.0)
     dm.setup("test")

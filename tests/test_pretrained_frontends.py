@@ -206,8 +206,8 @@ def test_vad_trims_silence_padding_to_the_speech_boundaries(data_root):
 def test_vad_offsets_are_stored_once_and_reused(data_root, tmp_path, monkeypatch):
     from ser_zoo.data import vad
     from ser_zoo.data.cache import WaveformCache
+    from ser_zoo.data.clips import ClipDataset, pad_collate
     from ser_zoo.data.corpora import read_corpus
-    from ser_zoo.data.datamodule import ClipDataset, pad_collate
 
     clips = read_corpus("ravdess", data_root)[:3]
     base = WaveformCache(clips, tmp_path, SR, name="ravdess", progress=False)
@@ -273,7 +273,7 @@ def test_cached_crepe_frames_are_reused_and_match_the_crop(tmp_path, monkeypatch
 
 
 def test_module_uses_the_cache_unless_the_waveform_was_augmented(tmp_path, monkeypatch):
-    from ser_zoo.data.datamodule import ClipItem, pad_collate
+    from ser_zoo.data.clips import ClipItem, pad_collate
     from ser_zoo.lit.module import SERModule
 
     module = SERModule(

@@ -76,7 +76,7 @@ def check_data(
     progress: bool = True,
 ) -> dict[str, Any]:
     """The report (a JSON-ready dict); ``ok`` is False where training cannot proceed."""
-    from .datamodule import default_data_root
+    from .clips import default_data_root
 
     table = read_sources(as_list(corpora), root or default_data_root(), label_map)
     clips = keep_classes(table.clips, class_names(table, classes, ""), say=False)

@@ -28,6 +28,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
+from ..data.clips import ClipDataset, clip_key, pad_collate
 from ..errors import ConfigError
 
 BASELINES: dict[str, Callable[[], ClassifierMixin]] = {
@@ -200,8 +201,6 @@ def extract_features(dm, stage: str, features: str = DEFAULT_FEATURES, batch_siz
     (``WaveformCache.clip_key``, which names a VAD-trimmed view apart from the plain clip); only clips missing
     from the cache are computed."""
     from torch.utils.data import DataLoader, Subset
-
-    from ..data.datamodule import ClipDataset, clip_key, pad_collate
 
     ds = dm.datasets[stage]
     sr = dm.hparams.sample_rate

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from ..data.datamodule import default_data_root
+from ..data.clips import default_data_root
 from ..data.sources import as_list, class_names, keep_classes, read_sources
 from ..data.splits import get_protocol, with_folds
 from ..errors import ConfigError
