@@ -17,11 +17,12 @@ from typing import Any, Optional, Union
 
 import torch
 
-from .calibration import KEY, fit_temperature, scores_at
+from .calibration import fit_temperature, scores_at
 from .checkpoint_file import load_checkpoint_file
 from .data.datamodule import SERDataModule
 from .errors import ConfigError
 from .lit.safe_ckpt import load_module
+from .temperature import KEY
 
 #: batch keys that are not per-clip inputs of a network
 NOT_INPUTS = ("audio", "lengths", "label", "index", "start")

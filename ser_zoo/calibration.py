@@ -19,7 +19,6 @@ from torch import Tensor
 from torchmetrics.functional.classification import multiclass_calibration_error
 
 from .errors import SerZooError
-from .temperature import KEY, temperature_of  # noqa: F401  (the block's key and reader live there)
 
 #: T is searched in [1/100, 100]: beyond, the validation set is separable or the model uninformative
 LOG_T_BOUND = math.log(100.0)

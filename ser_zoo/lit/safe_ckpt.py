@@ -18,7 +18,8 @@ from .module import SERModule
 
 
 class SafeCheckpointIO(TorchCheckpointIO):
-    """Lightning's checkpoint IO with the checks above on load (``--ckpt_path`` of every subcommand)."""
+    """Lightning's checkpoint IO with ``checkpoint_file``'s checks on load (``--ckpt_path`` of every
+    subcommand)."""
 
     def load_checkpoint(
         self,

@@ -204,6 +204,17 @@ class SERNet(Classifier, nn.Module):
         return next(self.parameters()).device
 
 
+def without_start(model_kwargs: Optional[dict[str, Any]]) -> dict[str, Any]:
+    """A trained model's builder options without its starting point (``weights`` dropped, ``pretrained``
+    off): its checkpoint or zoo weights hold every weight, so the ImageNet or speech-encoder start is neither
+    loaded again nor needed."""
+    kwargs = dict(model_kwargs or {})
+    kwargs.pop("weights", None)
+    if "pretrained" in kwargs:
+        kwargs["pretrained"] = False
+    return kwargs
+
+
 def from_fit_checkpoint(cls: type, path: Union[str, Path], map_location: Any = "cpu"):
     """``cls`` (``SERNet`` or ``SERModule``) rebuilt from a ``ser-zoo fit`` checkpoint, checked and read
     ``weights_only`` (``ser_zoo.checkpoint_file``).
@@ -217,11 +228,7 @@ def from_fit_checkpoint(cls: type, path: Union[str, Path], map_location: Any = "
     checkpoint = load_checkpoint_file(path, map_location)
     accepted = inspect.signature(cls).parameters  # not Lightning's _instantiator / _class_path keys
     saved = {k: v for k, v in (checkpoint.get("hyper_parameters") or {}).items() if k in accepted}
-    start = dict(saved.get("model_kwargs") or {})
-    start.pop("weights", None)  # an ImageNet or speech-encoder start: the checkpoint holds those weights too
-    if "pretrained" in start:
-        start["pretrained"] = False
-    saved["model_kwargs"] = start
+    saved["model_kwargs"] = without_start(saved.get("model_kwargs"))
     if "init_from" in accepted:
         saved["init_from"] = None
     module = cls(**saved)

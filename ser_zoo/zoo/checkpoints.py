@@ -19,7 +19,7 @@ from safetensors.torch import save_file
 
 from ..data.splits import get_protocol
 from ..errors import ConfigError
-from ..models.network import SERNet, load_network
+from ..models.network import SERNet, load_network, without_start
 from ..models.speaker_normalized import SpeakerNormalizedClassifier, is_speaker_normalized
 from ..temperature import KEY as CALIBRATION
 from ..temperature import temperature_of
@@ -90,13 +90,9 @@ def zoo_table(cards: list[dict[str, Any]], zoo_dir: Optional[Union[str, Path]] =
 
 def module_from_card(card: dict[str, Any]) -> SERNet:
     """An untrained ``SERNet`` built exactly as the card describes (front-end included)."""
-    kwargs = dict(card.get("model_kwargs", {}))
-    kwargs.pop("weights", None)  # the zoo weights replace any ImageNet start
-    if "pretrained" in kwargs:
-        kwargs["pretrained"] = False
     return SERNet(
         model=card["model"],
-        model_kwargs=kwargs,
+        model_kwargs=without_start(card.get("model_kwargs")),
         frontend=card["frontend"],
         num_classes=len(card["class_names"]),
         class_names=card["class_names"],
@@ -141,11 +137,8 @@ def export_checkpoint(
     ``out_dir`` (default: a source checkout's ``checkpoints/``, else ``./checkpoints``)."""
     module = load_network(ckpt_path)  # CRC-checked, weights_only
     h = module.hparams
-    state = {
-        k: v.detach().contiguous()
-        for k, v in module.state_dict().items()
-        if not k.startswith(("train_metrics", "val_metrics", "test_metrics", "confmat"))
-    }
+    # a SERNet's state: front-end, net and side branch, nothing of training's metrics or augmentation
+    state = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
     if fp16:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     out = zoo_folder(out_dir) if out_dir or in_checkout() else Path("checkpoints")
